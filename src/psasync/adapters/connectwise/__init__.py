@@ -1,0 +1,1 @@
+"""The ConnectWise PSA (Manage REST 3.0) client."""

@@ -1,0 +1,1 @@
+"""The Cloud Marketplace (CloudBlue SimpleAPI) client."""

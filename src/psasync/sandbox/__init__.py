@@ -1,0 +1,1 @@
+"""Emulators of the marketplace and ConnectWise APIs for tests, benchmarks and the demo."""
