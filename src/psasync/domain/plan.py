@@ -1,0 +1,255 @@
+"""The addition plan: what a sync will do to one agreement, and the amounts it bills.
+
+Amounts are derived from the actions and the agreement's additions as found, never stored, so
+an edited plan can never show stale totals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from enum import StrEnum
+
+from psasync.domain.agreements import Addition, BillCustomer, ProductRef
+from psasync.domain.billing import BillingPeriod
+from psasync.domain.money import Currency, extended_amount
+from psasync.domain.orders import Order, OrderType, Subscription, order_billing_period
+
+
+class PriceSource(StrEnum):
+    """Where unit prices and costs come from."""
+
+    MARKETPLACE = "marketplace"
+    CONNECTWISE = "connectwise"
+
+
+class ChangeStrategy(StrEnum):
+    """How a Change Order alters the ongoing recurring addition."""
+
+    REPLACE = "replace"
+    UPDATE_IN_PLACE = "update_in_place"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    CANCEL = "cancel"
+
+
+class AdditionKind(StrEnum):
+    RECURRING = "recurring"
+    PRORATE = "prorate"
+    ONE_TIME = "one_time"
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Per-integration settings that shape a plan."""
+
+    change_strategy: ChangeStrategy = ChangeStrategy.REPLACE
+    credit_downgrades: bool = True
+
+
+@dataclass(frozen=True)
+class Task:
+    """A synchronization task: one marketplace order, with its subscription and period."""
+
+    id: int
+    order: Order
+    subscription: Subscription | None
+    period: BillingPeriod
+
+    @classmethod
+    def from_order(cls, *, task_id: int, order: Order, subscription: Subscription | None) -> Task:
+        """A task with its billing period derived per the order's dates (OrderError if none)."""
+        period = order_billing_period(order, subscription)
+        return cls(id=task_id, order=order, subscription=subscription, period=period)
+
+    @property
+    def change_date(self) -> dt.date:
+        """The first day the order changes billing: usage from its period's start."""
+        if self.order.type is OrderType.BILLING:
+            return self.period.start
+        return self.order.effective_date
+
+
+def idempotency_key(*, task_id: int, line: int, kind: AdditionKind) -> str:
+    """The key a created addition carries so a repeated sync finds it: ``task:7:line1:prorate``."""
+    return f"task:{task_id}:line{line}:{kind.value}"
+
+
+def target_key(*, task_id: int, line: int, action: Action) -> str:
+    """The key naming a cancel or update of an existing addition: ``task:7:line1:cancel``."""
+    return f"task:{task_id}:line{line}:{action.value}"
+
+
+@dataclass(frozen=True)
+class PlannedAddition:
+    """One action on one addition.
+
+    ``description`` is the customer-facing text (ConnectWise ``invoiceDescription``);
+    ``addition_id`` is the target of an update or cancel, None for a create.
+    """
+
+    action: Action
+    kind: AdditionKind
+    key: str
+    line: int
+    product: ProductRef
+    mpn: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    unit_cost: Decimal
+    effective_date: dt.date
+    cancelled_date: dt.date | None
+    bill_customer: BillCustomer
+    taxable: bool
+    price_source: PriceSource
+    addition_id: int | None = None
+
+    @property
+    def billable(self) -> bool:
+        return self.bill_customer is BillCustomer.BILLABLE
+
+
+class NoticeCode(StrEnum):
+    QUANTITY_MISMATCH = "QuantityMismatch"
+    NO_ONGOING_ADDITION = "NoOngoingAddition"
+    AMBIGUOUS_ONGOING_ADDITION = "AmbiguousOngoingAddition"
+    EXISTING_ONGOING_ADDITION = "ExistingOngoingAddition"
+    AGREEMENT_PRORATES = "AgreementProrates"
+    PARTIAL_PERIOD_NOT_CHARGED = "PartialPeriodNotCharged"
+    CREDIT_SKIPPED = "CreditSkipped"
+    UNMAPPED_PRODUCT = "UnmappedProduct"
+    BUNDLE_PRODUCT = "BundleProduct"
+    CURRENCY_MISMATCH = "CurrencyMismatch"
+    EFFECTIVE_DATE_OUTSIDE_PERIOD = "EffectiveDateOutsidePeriod"
+    PRODUCT_NOT_IN_SUBSCRIPTION = "ProductNotInSubscription"
+    COST_FROM_CATALOG = "CostFromCatalog"
+    LINE_IGNORED = "LineIgnored"
+    NOTHING_TO_CHANGE = "NothingToChange"
+
+
+# Problems the plan cannot resolve by itself: it cannot be synced until they are fixed.
+BLOCKING_NOTICES = frozenset(
+    {
+        NoticeCode.AMBIGUOUS_ONGOING_ADDITION,
+        NoticeCode.UNMAPPED_PRODUCT,
+        NoticeCode.BUNDLE_PRODUCT,
+        NoticeCode.CURRENCY_MISMATCH,
+        NoticeCode.EFFECTIVE_DATE_OUTSIDE_PERIOD,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the reseller should know before syncing; ``line`` is the order line, if any."""
+
+    code: NoticeCode
+    message: str
+    line: int | None = None
+
+    @property
+    def blocking(self) -> bool:
+        return self.code in BLOCKING_NOTICES
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The actions a sync applies to one agreement, with what it found there."""
+
+    task_id: int
+    agreement_id: int
+    currency: Currency
+    period: BillingPeriod
+    bill_start_date: dt.date | None
+    actions: tuple[PlannedAddition, ...]
+    notices: tuple[Notice, ...]
+    baseline: tuple[Addition, ...]
+
+    @property
+    def blocked(self) -> bool:
+        """True when a blocking notice forbids syncing this plan."""
+        return any(notice.blocking for notice in self.notices)
+
+    def extended_price(self, action: PlannedAddition) -> Decimal:
+        """Quantity × unit price of an action, in the plan's currency."""
+        return extended_amount(action.quantity, action.unit_price, decimals=self.currency.decimals)
+
+    @property
+    def prorated_amount(self) -> Decimal:
+        """What the billable prorate additions charge (negative: a credit)."""
+        prorates = (a for a in self.actions if a.kind is AdditionKind.PRORATE and a.billable)
+        return self._total(self.extended_price(a) for a in prorates)
+
+    @property
+    def recurring_amount_before(self) -> Decimal:
+        """What the agreement's recurring additions bill each period before the sync."""
+        return self._recurring_total(self.baseline)
+
+    @property
+    def recurring_amount_after(self) -> Decimal:
+        """What they bill each period once the plan is applied."""
+        return self._recurring_total(apply_actions(self.baseline, self.actions))
+
+    def with_actions(self, actions: Iterable[PlannedAddition]) -> Plan:
+        return replace(self, actions=tuple(actions))
+
+    def _recurring_total(self, additions: Iterable[Addition]) -> Decimal:
+        # Recurring = what still bills when the next period starts; one-time lines have ended.
+        billed = (
+            extended_amount(a.quantity, a.unit_price, decimals=self.currency.decimals)
+            for a in additions
+            if a.is_ongoing_on(self.period.end) and a.bill_customer is BillCustomer.BILLABLE
+        )
+        return self._total(billed)
+
+    def _total(self, amounts: Iterable[Decimal]) -> Decimal:
+        return sum(amounts, start=Decimal(0).scaleb(-self.currency.decimals))
+
+
+def apply_actions(
+    additions: Iterable[Addition], actions: Iterable[PlannedAddition]
+) -> tuple[Addition, ...]:
+    """The agreement's additions as they will be after the actions (new ones get id 0)."""
+    by_target = {a.addition_id: a for a in actions if a.addition_id is not None}
+    after = [_applied(addition, by_target.get(addition.id)) for addition in additions]
+    after.extend(_created(action) for action in actions if action.action is Action.CREATE)
+    return tuple(after)
+
+
+def _applied(addition: Addition, action: PlannedAddition | None) -> Addition:
+    if action is None:
+        return addition
+    if action.action is Action.CANCEL:
+        return replace(addition, cancelled_date=action.cancelled_date)
+    return replace(
+        addition,
+        quantity=action.quantity,
+        unit_price=action.unit_price,
+        unit_cost=action.unit_cost,
+        bill_customer=action.bill_customer,
+        taxable=action.taxable,
+        invoice_description=action.description,
+        cancelled_date=action.cancelled_date,
+    )
+
+
+def _created(action: PlannedAddition) -> Addition:
+    return Addition(
+        id=0,
+        product=action.product,
+        quantity=action.quantity,
+        unit_price=action.unit_price,
+        unit_cost=action.unit_cost,
+        effective_date=action.effective_date,
+        cancelled_date=action.cancelled_date,
+        bill_customer=action.bill_customer,
+        taxable=action.taxable,
+        invoice_description=action.description,
+        sync_key=action.key,
+    )

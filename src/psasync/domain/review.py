@@ -1,0 +1,258 @@
+"""Checking a plan the reseller has reviewed and edited, before anything is written.
+
+Every problem becomes a ``FieldError`` naming the addition (by key) and the field in the API's
+words; nothing here raises for bad input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from psasync.domain.agreements import BillCustomer
+from psasync.domain.plan import Action, AdditionKind, Plan, PlannedAddition
+
+# ConnectWise's limit on an addition's invoiceDescription, the text the customer sees.
+INVOICE_DESCRIPTION_MAX = 6000
+# No real seat count or unit price comes near; larger values are typing accidents.
+MAX_QUANTITY = Decimal(1_000_000_000)
+MAX_AMOUNT = Decimal(1_000_000_000)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One rejected value: ``key`` is the addition's key (None for the list itself)."""
+
+    key: str | None
+    field: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ReviewedAddition:
+    """The values the reseller confirmed for one planned addition, found by its key."""
+
+    key: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    unit_cost: Decimal
+    effective_date: dt.date
+    cancelled_date: dt.date | None
+    bill_customer: BillCustomer
+    taxable: bool
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    """The plan with the reviewed values, or the errors that reject them."""
+
+    plan: Plan
+    errors: tuple[FieldError, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+# What a reseller may change per action: a cancel only moves its date, an update keeps the
+# addition's start, a new addition is theirs to shape.
+_EDITABLE = {
+    Action.CREATE: frozenset(
+        {
+            "description",
+            "quantity",
+            "unitPrice",
+            "unitCost",
+            "effectiveDate",
+            "cancelledDate",
+            "billCustomer",
+            "taxableFlag",
+        }
+    ),
+    Action.UPDATE: frozenset(
+        {"description", "quantity", "unitPrice", "unitCost", "billCustomer", "taxableFlag"}
+    ),
+    Action.CANCEL: frozenset({"cancelledDate"}),
+}
+
+
+def review_plan(plan: Plan, reviewed: Sequence[ReviewedAddition]) -> ReviewOutcome:
+    """Apply the reviewed values to the plan's actions and validate the result.
+
+    Actions not listed keep their planned values; a key the plan does not have, a key listed
+    twice, or a change to a field the action does not allow is an error.
+    """
+    planned = {action.key: action for action in plan.actions}
+    errors = list(_list_errors(reviewed, planned))
+    edits = {r.key: r for r in reviewed if r.key in planned}
+    for key, edit in edits.items():
+        errors.extend(_read_only_errors(planned[key], edit))
+    edited = plan.with_actions(
+        _edited(action, edits[action.key]) if action.key in edits else action
+        for action in plan.actions
+    )
+    errors.extend(validate_plan(edited))
+    return ReviewOutcome(plan=edited if not errors else plan, errors=tuple(errors))
+
+
+def validate_plan(plan: Plan) -> tuple[FieldError, ...]:
+    """Every field error in the plan's actions, checked against ConnectWise's rules."""
+    return tuple(error for action in plan.actions for error in _action_errors(plan, action))
+
+
+def _list_errors(
+    reviewed: Sequence[ReviewedAddition], planned: dict[str, PlannedAddition]
+) -> Iterator[FieldError]:
+    seen: set[str] = set()
+    for item in reviewed:
+        if item.key not in planned:
+            yield FieldError(item.key, "key", "Unknown", f"The plan has no addition {item.key}.")
+        elif item.key in seen:
+            yield FieldError(item.key, "key", "Duplicate", f"{item.key} is listed twice.")
+        seen.add(item.key)
+
+
+def _field_values(action: PlannedAddition | ReviewedAddition) -> dict[str, object]:
+    return {
+        "description": action.description,
+        "quantity": action.quantity,
+        "unitPrice": action.unit_price,
+        "unitCost": action.unit_cost,
+        "effectiveDate": action.effective_date,
+        "cancelledDate": action.cancelled_date,
+        "billCustomer": action.bill_customer,
+        "taxableFlag": action.taxable,
+    }
+
+
+def _read_only_errors(action: PlannedAddition, edit: ReviewedAddition) -> Iterator[FieldError]:
+    before, after = _field_values(action), _field_values(edit)
+    for name, value in after.items():
+        if name not in _EDITABLE[action.action] and value != before[name]:
+            yield FieldError(
+                action.key,
+                name,
+                "ReadOnly",
+                f"{name} cannot be changed on a {action.action.value} of an existing addition.",
+            )
+
+
+def _edited(action: PlannedAddition, edit: ReviewedAddition) -> PlannedAddition:
+    return replace(
+        action,
+        description=edit.description,
+        quantity=edit.quantity,
+        unit_price=edit.unit_price,
+        unit_cost=edit.unit_cost,
+        effective_date=edit.effective_date,
+        cancelled_date=edit.cancelled_date,
+        bill_customer=edit.bill_customer,
+        taxable=edit.taxable,
+    )
+
+
+def _action_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
+    yield from _description_errors(action)
+    yield from _quantity_errors(action)
+    yield from _amount_errors(action, "unitPrice", action.unit_price)
+    yield from _amount_errors(action, "unitCost", action.unit_cost)
+    yield from _date_errors(plan, action)
+
+
+def _description_errors(action: PlannedAddition) -> Iterator[FieldError]:
+    text = action.description
+    # An existing addition may have no description; only a new one must bring its own.
+    if action.action is Action.CREATE and not text.strip():
+        yield FieldError(action.key, "description", "Required", "A description is required.")
+    elif len(text) > INVOICE_DESCRIPTION_MAX:
+        yield FieldError(
+            action.key,
+            "description",
+            "MaxLengthField",
+            f"The description has {len(text)} characters; ConnectWise allows "
+            f"{INVOICE_DESCRIPTION_MAX}.",
+        )
+
+
+def _quantity_errors(action: PlannedAddition) -> Iterator[FieldError]:
+    quantity = action.quantity
+    if not quantity.is_finite() or abs(quantity) > MAX_QUANTITY:
+        yield FieldError(
+            action.key,
+            "quantity",
+            "OutOfRange",
+            f"The quantity must be a number up to {MAX_QUANTITY}.",
+        )
+    elif action.action is Action.CREATE and quantity == 0:
+        yield FieldError(action.key, "quantity", "OutOfRange", "The quantity cannot be zero.")
+    elif quantity < 0 and action.kind is not AdditionKind.PRORATE:
+        yield FieldError(
+            action.key,
+            "quantity",
+            "OutOfRange",
+            "Only a prorate addition (a credit) can have a negative quantity.",
+        )
+
+
+def _amount_errors(action: PlannedAddition, name: str, amount: Decimal) -> Iterator[FieldError]:
+    if not amount.is_finite() or not 0 <= amount <= MAX_AMOUNT:
+        yield FieldError(
+            action.key, name, "OutOfRange", f"{name} must be between 0 and {MAX_AMOUNT}."
+        )
+
+
+def _date_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
+    effective, cancelled, period = action.effective_date, action.cancelled_date, plan.period
+    if cancelled is not None and cancelled < effective:
+        yield FieldError(
+            action.key,
+            "cancelledDate",
+            "OutOfRange",
+            f"The cancelled date {cancelled.isoformat()} is before the effective date "
+            f"{effective.isoformat()}.",
+        )
+    if action.action is not Action.CREATE:
+        return
+    bill_start = plan.bill_start_date
+    if bill_start is not None and effective < bill_start:
+        yield FieldError(
+            action.key,
+            "effectiveDate",
+            "OutOfRange",
+            f"effectiveDate cannot be less than the agreement billing start date "
+            f"{bill_start.isoformat()}.",
+        )
+    if action.kind is AdditionKind.RECURRING:
+        if effective < period.start:
+            yield FieldError(
+                action.key,
+                "effectiveDate",
+                "OutOfRange",
+                f"A recurring addition cannot start before the current period "
+                f"({period.start.isoformat()}).",
+            )
+        return
+    yield from _within_period_errors(plan, action)
+
+
+def _within_period_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
+    period = plan.period
+    window = f"{period.start.isoformat()} to {period.last_day.isoformat()}"
+    if not period.contains(action.effective_date):
+        yield FieldError(
+            action.key,
+            "effectiveDate",
+            "OutOfRange",
+            f"A {action.kind.value} addition must take effect within the period {window}.",
+        )
+    if action.cancelled_date is None or not period.contains(action.cancelled_date):
+        yield FieldError(
+            action.key,
+            "cancelledDate",
+            "OutOfRange",
+            f"A {action.kind.value} addition must end within the period {window}.",
+        )

@@ -1,0 +1,242 @@
+import datetime as dt
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from psasync.domain.agreements import BillCustomer
+from psasync.domain.orders import LineType, OrderType
+from psasync.domain.plan import Plan, PlannedAddition, PriceSource
+from psasync.domain.planner import plan_additions
+from psasync.domain.review import (
+    INVOICE_DESCRIPTION_MAX,
+    FieldError,
+    ReviewedAddition,
+    review_plan,
+    validate_plan,
+)
+from tests.unit.domain.builders import (
+    E3,
+    addition,
+    agreement,
+    catalog_item,
+    d,
+    line,
+    order,
+    subscription,
+    task,
+)
+
+
+def sales_plan(*, bill_start: str | None = "2026-01-01") -> Plan:
+    setup = line(2, type=LineType.SETUP, quantity="1", price="50.00")
+    return plan_additions(
+        task=task(order(lines=(line(quantity="5"), setup))),
+        agreement=agreement(bill_start=bill_start),
+        additions=[],
+        catalog={E3: catalog_item()},
+        price_source=PriceSource.MARKETPLACE,
+    )
+
+
+def change_plan() -> Plan:
+    return plan_additions(
+        task=task(order(OrderType.CHANGE, lines=(line(quantity="2"),)), subscription((E3, "7"))),
+        agreement=agreement(),
+        additions=[addition(id=3001, quantity="5")],
+        catalog={E3: catalog_item()},
+        price_source=PriceSource.MARKETPLACE,
+    )
+
+
+def reviewed(action: PlannedAddition, **changes: object) -> ReviewedAddition:
+    values = ReviewedAddition(
+        key=action.key,
+        description=action.description,
+        quantity=action.quantity,
+        unit_price=action.unit_price,
+        unit_cost=action.unit_cost,
+        effective_date=action.effective_date,
+        cancelled_date=action.cancelled_date,
+        bill_customer=action.bill_customer,
+        taxable=action.taxable,
+    )
+    return replace(values, **changes)  # type: ignore[arg-type]
+
+
+def errors_of(plan: Plan, *edits: ReviewedAddition) -> list[tuple[str | None, str, str]]:
+    return [(e.key, e.field, e.code) for e in review_plan(plan, edits).errors]
+
+
+def test_planned_actions_are_valid_as_they_stand() -> None:
+    assert validate_plan(sales_plan()) == ()
+    assert validate_plan(change_plan()) == ()
+    outcome = review_plan(sales_plan(), [])
+    assert outcome.ok and outcome.plan == sales_plan()
+
+
+def test_edits_replace_the_planned_values_and_the_amounts_follow() -> None:
+    plan = sales_plan()
+    recurring, prorate, setup = plan.actions
+    outcome = review_plan(
+        plan,
+        [
+            reviewed(prorate, quantity=Decimal(4), unit_price=Decimal("19.50")),
+            reviewed(
+                recurring,
+                description="E3 seats",
+                taxable=False,
+                bill_customer=BillCustomer.DO_NOT_BILL,
+            ),
+        ],
+    )
+    assert outcome.ok
+    edited = {a.key: a for a in outcome.plan.actions}
+    assert edited[prorate.key].quantity == 4 and edited[prorate.key].unit_price == Decimal("19.50")
+    assert edited[recurring.key].description == "E3 seats"
+    assert not edited[recurring.key].taxable
+    assert edited[setup.key] == setup
+    assert outcome.plan.prorated_amount == Decimal("78.00")
+    # A recurring addition that is not billed adds nothing to the recurring amount.
+    assert outcome.plan.recurring_amount_after == Decimal("0.00")
+
+
+def test_a_rejected_review_leaves_the_plan_as_planned() -> None:
+    plan = sales_plan()
+    outcome = review_plan(plan, [reviewed(plan.actions[0], quantity=Decimal(0))])
+    assert not outcome.ok
+    assert outcome.plan == plan
+
+
+def test_unknown_and_repeated_keys_are_errors() -> None:
+    plan = sales_plan()
+    ghost = replace(reviewed(plan.actions[0]), key="task:7:line9:recurring")
+    assert errors_of(plan, ghost) == [("task:7:line9:recurring", "key", "Unknown")]
+    twice = reviewed(plan.actions[0])
+    assert errors_of(plan, twice, twice) == [(twice.key, "key", "Duplicate")]
+
+
+def test_a_cancel_may_only_move_its_date() -> None:
+    plan = change_plan()
+    cancel = plan.actions[0]
+    assert errors_of(plan, reviewed(cancel, cancelled_date=d("2026-11-29"))) == []
+    assert errors_of(plan, reviewed(cancel, quantity=Decimal(9), description="x")) == [
+        (cancel.key, "description", "ReadOnly"),
+        (cancel.key, "quantity", "ReadOnly"),
+    ]
+
+
+def test_a_cancel_cannot_end_before_the_addition_starts() -> None:
+    plan = change_plan()
+    cancel = plan.actions[0]
+    assert errors_of(plan, reviewed(cancel, cancelled_date=d("2025-12-31"))) == [
+        (cancel.key, "cancelledDate", "OutOfRange")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "code"),
+    [
+        ({"description": "   "}, "description", "Required"),
+        ({"description": "x" * (INVOICE_DESCRIPTION_MAX + 1)}, "description", "MaxLengthField"),
+        ({"quantity": Decimal(0)}, "quantity", "OutOfRange"),
+        ({"quantity": Decimal(-1)}, "quantity", "OutOfRange"),
+        ({"quantity": Decimal("NaN")}, "quantity", "OutOfRange"),
+        ({"quantity": Decimal("1e10")}, "quantity", "OutOfRange"),
+        ({"unit_price": Decimal("-0.01")}, "unitPrice", "OutOfRange"),
+        ({"unit_price": Decimal("Infinity")}, "unitPrice", "OutOfRange"),
+        ({"unit_cost": Decimal("2e9")}, "unitCost", "OutOfRange"),
+        ({"effective_date": d("2026-10-31")}, "effectiveDate", "OutOfRange"),
+        ({"cancelled_date": d("2027-03-31")}, None, None),
+        (
+            {"cancelled_date": d("2026-11-30"), "effective_date": d("2026-12-01")},
+            "cancelledDate",
+            "OutOfRange",
+        ),
+    ],
+)
+def test_recurring_edits_are_checked(
+    changes: dict[str, object], field: str | None, code: str | None
+) -> None:
+    plan = sales_plan()
+    recurring = plan.actions[0]
+    expected = [(recurring.key, field, code)] if field else []
+    assert errors_of(plan, reviewed(recurring, **changes)) == expected
+
+
+def test_the_description_limit_is_inclusive() -> None:
+    plan = sales_plan()
+    text = "x" * INVOICE_DESCRIPTION_MAX
+    assert errors_of(plan, reviewed(plan.actions[0], description=text)) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"quantity": Decimal(-2)}, []),
+        # After its own end, and outside the period.
+        (
+            {"effective_date": d("2026-12-01")},
+            [("cancelledDate", "OutOfRange"), ("effectiveDate", "OutOfRange")],
+        ),
+        ({"cancelled_date": d("2026-12-01")}, [("cancelledDate", "OutOfRange")]),
+        ({"cancelled_date": None}, [("cancelledDate", "OutOfRange")]),
+        (
+            {"effective_date": d("2026-10-30"), "cancelled_date": d("2026-10-31")},
+            [("effectiveDate", "OutOfRange"), ("cancelledDate", "OutOfRange")],
+        ),
+    ],
+)
+def test_prorate_edits_stay_within_the_period(
+    changes: dict[str, object], expected: list[tuple[str, str]]
+) -> None:
+    plan = sales_plan()
+    prorate = plan.actions[1]
+    assert errors_of(plan, reviewed(prorate, **changes)) == [(prorate.key, *e) for e in expected]
+
+
+def test_a_one_time_fee_cannot_be_negative() -> None:
+    plan = sales_plan()
+    setup = plan.actions[2]
+    assert errors_of(plan, reviewed(setup, quantity=Decimal(-1))) == [
+        (setup.key, "quantity", "OutOfRange")
+    ]
+
+
+def test_nothing_may_take_effect_before_the_agreement_bills() -> None:
+    plan = sales_plan(bill_start="2026-11-15")
+    prorate = plan.actions[1]
+    assert validate_plan(plan) == (
+        FieldError(
+            key=prorate.key,
+            field="effectiveDate",
+            code="OutOfRange",
+            message="effectiveDate cannot be less than the agreement billing start date "
+            "2026-11-15.",
+        ),
+        FieldError(
+            key=plan.actions[2].key,
+            field="effectiveDate",
+            code="OutOfRange",
+            message="effectiveDate cannot be less than the agreement billing start date "
+            "2026-11-15.",
+        ),
+    )
+
+
+def test_an_update_keeps_its_start_but_may_change_its_quantity() -> None:
+    from psasync.domain.plan import ChangeStrategy, PlanOptions
+
+    plan = plan_additions(
+        task=task(order(OrderType.CHANGE, lines=(line(quantity="2"),)), subscription((E3, "7"))),
+        agreement=agreement(),
+        additions=[addition(id=3001, quantity="5")],
+        catalog={E3: catalog_item()},
+        price_source=PriceSource.MARKETPLACE,
+        options=PlanOptions(change_strategy=ChangeStrategy.UPDATE_IN_PLACE),
+    )
+    update = plan.actions[0]
+    assert errors_of(plan, reviewed(update, quantity=Decimal(8))) == []
+    assert errors_of(plan, reviewed(update, effective_date=dt.date(2026, 2, 1))) == [
+        (update.key, "effectiveDate", "ReadOnly")
+    ]
