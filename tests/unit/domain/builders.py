@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from psasync.domain.agreements import (
@@ -25,7 +26,8 @@ from psasync.domain.orders import (
     Subscription,
     SubscriptionProduct,
 )
-from psasync.domain.plan import Task
+from psasync.domain.plan import Plan, PlanOptions, PriceSource, Task
+from psasync.domain.planner import plan_additions
 
 MONTHLY = PeriodLength(PeriodUnit.MONTH, 1)
 NOVEMBER = BillingPeriod(dt.date(2026, 11, 1), dt.date(2026, 12, 1))
@@ -172,4 +174,27 @@ def addition(
         description="Microsoft 365 E3",
         invoice_description="Microsoft 365 E3 licence",
         sync_key=sync_key,
+    )
+
+
+def plan_for(
+    placed: Order,
+    additions: Sequence[Addition] = (),
+    *,
+    held: Subscription | None = None,
+    source: PriceSource = PriceSource.MARKETPLACE,
+    options: PlanOptions | None = None,
+    target: Agreement | None = None,
+    catalog: Mapping[str, CatalogItem] | None = None,
+    line_sources: Mapping[int, PriceSource] | None = None,
+) -> Plan:
+    """The plan of task 7 for ``placed`` on the default agreement, E3 mapped to the catalog."""
+    return plan_additions(
+        task=task(placed, held),
+        agreement=target or agreement(),
+        additions=additions,
+        catalog={E3: catalog_item()} if catalog is None else catalog,
+        price_source=source,
+        options=options,
+        line_price_sources=line_sources,
     )

@@ -2,18 +2,8 @@ from dataclasses import replace
 
 from psasync.domain.keys import find_applied, mark_description, read_marked_key
 from psasync.domain.orders import OrderType
-from psasync.domain.plan import Plan, PriceSource
-from psasync.domain.planner import plan_additions
-from tests.unit.domain.builders import (
-    E3,
-    addition,
-    agreement,
-    catalog_item,
-    line,
-    order,
-    subscription,
-    task,
-)
+from psasync.domain.plan import ChangeStrategy, Plan, PlanOptions
+from tests.unit.domain.builders import E3, addition, line, order, plan_for, subscription
 
 KEY = "task:7:line1:recurring"
 
@@ -39,13 +29,12 @@ def test_descriptions_without_a_mark_have_no_key() -> None:
     assert read_marked_key("E3 [psasync not-a-key]") is None
 
 
-def upgrade_plan() -> Plan:
-    return plan_additions(
-        task=task(order(OrderType.CHANGE, lines=(line(quantity="2"),)), subscription((E3, "7"))),
-        agreement=agreement(),
-        additions=[addition(id=3001, quantity="5")],
-        catalog={E3: catalog_item()},
-        price_source=PriceSource.MARKETPLACE,
+def upgrade_plan(options: PlanOptions | None = None) -> Plan:
+    return plan_for(
+        order(OrderType.CHANGE, lines=(line(quantity="2"),)),
+        [addition(id=3001, quantity="5")],
+        held=subscription((E3, "7")),
+        options=options,
     )
 
 
@@ -75,16 +64,7 @@ def test_a_key_written_twice_resolves_to_the_first_addition() -> None:
 
 
 def test_an_update_is_applied_once_the_target_has_the_planned_values() -> None:
-    from psasync.domain.plan import ChangeStrategy, PlanOptions
-
-    plan = plan_additions(
-        task=task(order(OrderType.CHANGE, lines=(line(quantity="2"),)), subscription((E3, "7"))),
-        agreement=agreement(),
-        additions=[addition(id=3001, quantity="5")],
-        catalog={E3: catalog_item()},
-        price_source=PriceSource.MARKETPLACE,
-        options=PlanOptions(change_strategy=ChangeStrategy.UPDATE_IN_PLACE),
-    )
+    plan = upgrade_plan(PlanOptions(change_strategy=ChangeStrategy.UPDATE_IN_PLACE))
     assert find_applied(plan, [addition(id=3001, quantity="5")]) == {}
     assert find_applied(plan, [addition(id=3001, quantity="7")]) == {"task:7:line1:update": 3001}
     assert find_applied(plan, [addition(id=3001, quantity="7", price="31.00")]) == {}

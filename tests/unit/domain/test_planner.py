@@ -4,25 +4,24 @@ Unless a test says otherwise: November 2026 (30 days), order effective 2026-11-1
 left), marketplace price 30.00 and cost 24.00, catalog price 32.00 and cost 25.00.
 """
 
-from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 import pytest
 
-from psasync.domain.agreements import Addition, Agreement, BillCustomer, CatalogItem, ProductClass
+from psasync.domain.agreements import BillCustomer, ProductClass
 from psasync.domain.billing import BillingPeriod
 from psasync.domain.money import Currency
-from psasync.domain.orders import LineType, Order, OrderType, Subscription
+from psasync.domain.orders import LineType, OrderType
 from psasync.domain.plan import (
     Action,
     AdditionKind,
     ChangeStrategy,
     NoticeCode,
     Plan,
+    PlannedAddition,
     PlanOptions,
     PriceSource,
 )
-from psasync.domain.planner import plan_additions
 from tests.unit.domain.builders import (
     BACKUP,
     E3,
@@ -32,51 +31,23 @@ from tests.unit.domain.builders import (
     d,
     line,
     order,
+    plan_for,
     subscription,
-    task,
 )
 
-CATALOG = {E3: catalog_item()}
+
+def summary(plan: Plan) -> list[str]:
+    """Each action on one line: ``action key [#target]: quantity × price/cost from..to``."""
+    return [describe(a) for a in plan.actions]
 
 
-def plan_for(
-    placed: Order,
-    additions: Sequence[Addition] = (),
-    *,
-    held: Subscription | None = None,
-    source: PriceSource = PriceSource.MARKETPLACE,
-    options: PlanOptions | None = None,
-    target: Agreement | None = None,
-    catalog: Mapping[str, CatalogItem] = CATALOG,
-    line_sources: Mapping[int, PriceSource] | None = None,
-) -> Plan:
-    return plan_additions(
-        task=task(placed, held),
-        agreement=target or agreement(),
-        additions=additions,
-        catalog=catalog,
-        price_source=source,
-        options=options,
-        line_price_sources=line_sources,
+def describe(a: PlannedAddition) -> str:
+    target = f" #{a.addition_id}" if a.addition_id is not None else ""
+    until = a.cancelled_date.isoformat() if a.cancelled_date else ""
+    return (
+        f"{a.action.value} {a.key}{target}: {a.quantity} × {a.unit_price}/{a.unit_cost} "
+        f"{a.effective_date.isoformat()}..{until}"
     )
-
-
-def summary(plan: Plan) -> list[tuple[object, ...]]:
-    """Each action as (action, kind, key, addition id, quantity, price, cost, from, to)."""
-    return [
-        (
-            a.action.value,
-            a.kind.value,
-            a.key,
-            a.addition_id,
-            str(a.quantity),
-            str(a.unit_price),
-            str(a.unit_cost),
-            a.effective_date.isoformat(),
-            a.cancelled_date.isoformat() if a.cancelled_date else None,
-        )
-        for a in plan.actions
-    ]
 
 
 def notice_codes(plan: Plan) -> list[NoticeCode]:
@@ -97,28 +68,8 @@ def amounts(plan: Plan) -> tuple[str, str, str]:
 def test_sales_mid_period_bills_from_next_period_plus_a_prorate() -> None:
     plan = plan_for(order(lines=(line(quantity="5"),)))
     assert summary(plan) == [
-        (
-            "create",
-            "recurring",
-            "task:7:line1:recurring",
-            None,
-            "5",
-            "30.00",
-            "24.00",
-            "2026-12-01",
-            None,
-        ),
-        (
-            "create",
-            "prorate",
-            "task:7:line1:prorate",
-            None,
-            "5",
-            "20.00",
-            "16.00",
-            "2026-11-11",
-            "2026-11-30",
-        ),
+        "create task:7:line1:recurring: 5 × 30.00/24.00 2026-12-01..",
+        "create task:7:line1:prorate: 5 × 20.00/16.00 2026-11-11..2026-11-30",
     ]
     assert amounts(plan) == ("100.00", "0.00", "150.00")
     assert notice_codes(plan) == []
@@ -128,17 +79,7 @@ def test_sales_mid_period_bills_from_next_period_plus_a_prorate() -> None:
 def test_sales_on_the_period_start_needs_no_prorate() -> None:
     plan = plan_for(order(on="2026-11-01", lines=(line(quantity="5"),)))
     assert summary(plan) == [
-        (
-            "create",
-            "recurring",
-            "task:7:line1:recurring",
-            None,
-            "5",
-            "30.00",
-            "24.00",
-            "2026-11-01",
-            None,
-        ),
+        "create task:7:line1:recurring: 5 × 30.00/24.00 2026-11-01..",
     ]
     assert amounts(plan) == ("0.00", "0.00", "150.00")
 
@@ -153,16 +94,8 @@ def test_sales_setup_fee_becomes_a_one_time_addition_without_proration() -> None
         description="Onboarding fee",
     )
     plan = plan_for(order(lines=(line(quantity="5"), setup)))
-    assert summary(plan)[2] == (
-        "create",
-        "one_time",
-        "task:7:line2:one_time",
-        None,
-        "1",
-        "50.00",
-        "10.00",
-        "2026-11-11",
-        "2026-11-30",
+    assert (
+        summary(plan)[2] == "create task:7:line2:one_time: 1 × 50.00/10.00 2026-11-11..2026-11-30"
     )
     assert plan.actions[2].description == "Onboarding fee"
     # The setup fee is neither prorated nor recurring.
@@ -187,17 +120,7 @@ def test_sales_descriptions_tell_the_customer_what_the_prorate_covers() -> None:
 def test_sales_with_connectwise_prices_uses_the_catalog_and_does_not_prorate() -> None:
     plan = plan_for(order(lines=(line(quantity="5"),)), source=PriceSource.CONNECTWISE)
     assert summary(plan) == [
-        (
-            "create",
-            "recurring",
-            "task:7:line1:recurring",
-            None,
-            "5",
-            "32.00",
-            "25.00",
-            "2026-12-01",
-            None,
-        ),
+        "create task:7:line1:recurring: 5 × 32.00/25.00 2026-12-01..",
     ]
     assert notice_codes(plan) == [NoticeCode.PARTIAL_PERIOD_NOT_CHARGED]
     assert "2026-11-11 to 2026-11-30" in plan.notices[0].message
@@ -216,7 +139,10 @@ def test_sales_next_to_an_existing_addition_warns_and_adds_another() -> None:
         NoticeCode.PARTIAL_PERIOD_NOT_CHARGED,
     ]
     # ConnectWise prices: the existing addition's price wins over the catalog's.
-    assert summary(plan)[0][5:7] == ("30.00", "24.00")
+    assert (plan.actions[0].unit_price, plan.actions[0].unit_cost) == (
+        Decimal("30.00"),
+        Decimal("24.00"),
+    )
     assert amounts(plan) == ("0.00", "150.00", "210.00")
 
 
@@ -228,7 +154,10 @@ def test_sales_next_to_ambiguous_additions_still_uses_catalog_prices() -> None:
     )
     assert NoticeCode.AMBIGUOUS_ONGOING_ADDITION in notice_codes(plan)
     assert plan.blocked
-    assert summary(plan)[0][5:7] == ("32.00", "25.00")
+    assert (plan.actions[0].unit_price, plan.actions[0].unit_cost) == (
+        Decimal("32.00"),
+        Decimal("25.00"),
+    )
 
 
 # --- Change Orders -----------------------------------------------------------------------------
@@ -243,39 +172,9 @@ def test_upgrade_cancels_and_replaces_the_ongoing_addition_and_prorates_the_chan
         held=subscription((E3, "7")),
     )
     assert summary(plan) == [
-        (
-            "cancel",
-            "recurring",
-            "task:7:line1:cancel",
-            3001,
-            "5",
-            "30.00",
-            "24.00",
-            "2026-01-01",
-            "2026-11-30",
-        ),
-        (
-            "create",
-            "recurring",
-            "task:7:line1:recurring",
-            None,
-            "7",
-            "30.00",
-            "24.00",
-            "2026-12-01",
-            None,
-        ),
-        (
-            "create",
-            "prorate",
-            "task:7:line1:prorate",
-            None,
-            "2",
-            "20.00",
-            "16.00",
-            "2026-11-11",
-            "2026-11-30",
-        ),
+        "cancel task:7:line1:cancel #3001: 5 × 30.00/24.00 2026-01-01..2026-11-30",
+        "create task:7:line1:recurring: 7 × 30.00/24.00 2026-12-01..",
+        "create task:7:line1:prorate: 2 × 20.00/16.00 2026-11-11..2026-11-30",
     ]
     assert amounts(plan) == ("40.00", "150.00", "210.00")
     assert notice_codes(plan) == []
@@ -288,28 +187,8 @@ def test_downgrade_credits_the_rest_of_the_period() -> None:
         held=subscription((E3, "2")),
     )
     assert summary(plan)[1:] == [
-        (
-            "create",
-            "recurring",
-            "task:7:line1:recurring",
-            None,
-            "2",
-            "30.00",
-            "24.00",
-            "2026-12-01",
-            None,
-        ),
-        (
-            "create",
-            "prorate",
-            "task:7:line1:prorate",
-            None,
-            "-3",
-            "20.00",
-            "16.00",
-            "2026-11-11",
-            "2026-11-30",
-        ),
+        "create task:7:line1:recurring: 2 × 30.00/24.00 2026-12-01..",
+        "create task:7:line1:prorate: -3 × 20.00/16.00 2026-11-11..2026-11-30",
     ]
     assert amounts(plan) == ("-60.00", "150.00", "60.00")
     assert "(credit 2026-11-11 to 2026-11-30)" in plan.actions[2].description
@@ -335,28 +214,8 @@ def test_update_in_place_patches_the_quantity_and_prorates_the_change() -> None:
         options=PlanOptions(change_strategy=ChangeStrategy.UPDATE_IN_PLACE),
     )
     assert summary(plan) == [
-        (
-            "update",
-            "recurring",
-            "task:7:line1:update",
-            3001,
-            "7",
-            "30.00",
-            "24.00",
-            "2026-01-01",
-            None,
-        ),
-        (
-            "create",
-            "prorate",
-            "task:7:line1:prorate",
-            None,
-            "2",
-            "20.00",
-            "16.00",
-            "2026-11-11",
-            "2026-11-30",
-        ),
+        "update task:7:line1:update #3001: 7 × 30.00/24.00 2026-01-01..",
+        "create task:7:line1:prorate: 2 × 20.00/16.00 2026-11-11..2026-11-30",
     ]
     assert amounts(plan) == ("40.00", "150.00", "210.00")
 
@@ -401,7 +260,7 @@ def test_a_quantity_mismatch_follows_the_marketplace_and_names_the_numbers() -> 
     assert (
         "bills 4" in message and "+2" in message and "makes 6" in message and "holds 7" in message
     )
-    assert summary(plan)[1][4] == "7"
+    assert plan.actions[1].quantity == 7
     assert not plan.blocked
 
 
@@ -411,28 +270,8 @@ def test_no_ongoing_addition_still_follows_the_marketplace() -> None:
     )
     assert notice_codes(plan) == [NoticeCode.NO_ONGOING_ADDITION]
     assert summary(plan) == [
-        (
-            "create",
-            "recurring",
-            "task:7:line1:recurring",
-            None,
-            "7",
-            "30.00",
-            "24.00",
-            "2026-12-01",
-            None,
-        ),
-        (
-            "create",
-            "prorate",
-            "task:7:line1:prorate",
-            None,
-            "2",
-            "20.00",
-            "16.00",
-            "2026-11-11",
-            "2026-11-30",
-        ),
+        "create task:7:line1:recurring: 7 × 30.00/24.00 2026-12-01..",
+        "create task:7:line1:prorate: 2 × 20.00/16.00 2026-11-11..2026-11-30",
     ]
 
 
@@ -483,28 +322,8 @@ def test_a_second_change_in_a_period_updates_the_addition_that_starts_next_perio
         held=subscription((E3, "8")),
     )
     assert summary(plan) == [
-        (
-            "update",
-            "recurring",
-            "task:7:line1:update",
-            3002,
-            "8",
-            "30.00",
-            "24.00",
-            "2026-12-01",
-            None,
-        ),
-        (
-            "create",
-            "prorate",
-            "task:7:line1:prorate",
-            None,
-            "1",
-            "11.00",
-            "8.80",
-            "2026-11-20",
-            "2026-11-30",
-        ),
+        "update task:7:line1:update #3002: 8 × 30.00/24.00 2026-12-01..",
+        "create task:7:line1:prorate: 1 × 11.00/8.80 2026-11-20..2026-11-30",
     ]
     assert amounts(plan) == ("11.00", "210.00", "240.00")
 
@@ -528,7 +347,7 @@ def test_dropping_to_zero_before_the_addition_starts_zeroes_it() -> None:
         [addition(id=3002, quantity="7", effective="2026-12-01")],
         held=subscription((E3, "0")),
     )
-    assert summary(plan)[0][:5] == ("update", "recurring", "task:7:line1:update", 3002, "0")
+    assert summary(plan)[0] == "update task:7:line1:update #3002: 0 × 30.00/24.00 2026-12-01.."
     assert amounts(plan)[2] == "0.00"
 
 
@@ -550,7 +369,7 @@ def test_a_product_missing_from_the_subscription_is_derived_from_the_change() ->
     )
     assert notice_codes(plan) == [NoticeCode.PRODUCT_NOT_IN_SUBSCRIPTION]
     assert "5 +2 = 7" in plan.notices[0].message
-    assert summary(plan)[1][4] == "7"
+    assert plan.actions[1].quantity == 7
 
 
 def test_a_change_without_subscription_or_ongoing_addition_takes_the_change_as_total() -> None:
@@ -569,7 +388,7 @@ def test_a_change_setup_fee_is_one_time() -> None:
         [ONGOING],
         held=subscription((E3, "7")),
     )
-    assert summary(plan)[3][:3] == ("create", "one_time", "task:7:line2:one_time")
+    assert summary(plan)[3] == "create task:7:line2:one_time: 1 × 15.00/0 2026-11-11..2026-11-30"
 
 
 # --- Billing Orders ----------------------------------------------------------------------------
@@ -592,17 +411,7 @@ def test_usage_bills_each_line_once_for_the_usage_period() -> None:
         catalog={BACKUP: backup},
     )
     assert summary(plan) == [
-        (
-            "create",
-            "one_time",
-            "task:7:line1:one_time",
-            None,
-            "120",
-            "0.05",
-            "0.03",
-            "2026-10-01",
-            "2026-10-31",
-        ),
+        "create task:7:line1:one_time: 120 × 0.05/0.03 2026-10-01..2026-10-31",
     ]
     assert plan.extended_price(plan.actions[0]) == Decimal("6.00")
     assert plan.actions[0].description == "Backup storage, GB (usage 2026-10-01 to 2026-10-31)"
@@ -612,7 +421,9 @@ def test_usage_bills_each_line_once_for_the_usage_period() -> None:
         catalog={BACKUP: backup},
         source=PriceSource.CONNECTWISE,
     )
-    assert summary(connectwise)[0][5:7] == ("0.06", "0.04")
+    assert summary(connectwise) == [
+        "create task:7:line1:one_time: 120 × 0.06/0.04 2026-10-01..2026-10-31"
+    ]
 
 
 def test_a_billing_order_ignores_recurring_lines() -> None:
@@ -637,17 +448,7 @@ def test_a_cancellation_ends_the_addition_the_day_before_it_takes_effect() -> No
         [ONGOING],
     )
     assert summary(plan) == [
-        (
-            "cancel",
-            "recurring",
-            "task:7:line1:cancel",
-            3001,
-            "5",
-            "30.00",
-            "24.00",
-            "2026-01-01",
-            "2026-11-10",
-        ),
+        "cancel task:7:line1:cancel #3001: 5 × 30.00/24.00 2026-01-01..2026-11-10",
     ]
     assert amounts(plan) == ("0.00", "150.00", "0.00")
 
@@ -669,7 +470,9 @@ def test_a_cancellation_without_lines_cancels_every_product_of_the_subscription(
     plan = plan_for(
         order(OrderType.CANCELLATION), [ONGOING], held=subscription((E3, "5"), (BACKUP, "1"))
     )
-    assert summary(plan)[0][:4] == ("cancel", "recurring", "task:7:line0:cancel", 3001)
+    assert summary(plan) == [
+        "cancel task:7:line0:cancel #3001: 5 × 30.00/24.00 2026-01-01..2026-11-10"
+    ]
     assert notice_codes(plan) == [NoticeCode.UNMAPPED_PRODUCT]
     assert plan.blocked
 

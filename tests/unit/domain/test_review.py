@@ -6,8 +6,7 @@ import pytest
 
 from psasync.domain.agreements import BillCustomer
 from psasync.domain.orders import LineType, OrderType
-from psasync.domain.plan import Plan, PlannedAddition, PriceSource
-from psasync.domain.planner import plan_additions
+from psasync.domain.plan import ChangeStrategy, Plan, PlannedAddition, PlanOptions
 from psasync.domain.review import (
     INVOICE_DESCRIPTION_MAX,
     FieldError,
@@ -19,33 +18,27 @@ from tests.unit.domain.builders import (
     E3,
     addition,
     agreement,
-    catalog_item,
     d,
     line,
     order,
+    plan_for,
     subscription,
-    task,
 )
 
 
 def sales_plan(*, bill_start: str | None = "2026-01-01") -> Plan:
     setup = line(2, type=LineType.SETUP, quantity="1", price="50.00")
-    return plan_additions(
-        task=task(order(lines=(line(quantity="5"), setup))),
-        agreement=agreement(bill_start=bill_start),
-        additions=[],
-        catalog={E3: catalog_item()},
-        price_source=PriceSource.MARKETPLACE,
+    return plan_for(
+        order(lines=(line(quantity="5"), setup)), target=agreement(bill_start=bill_start)
     )
 
 
-def change_plan() -> Plan:
-    return plan_additions(
-        task=task(order(OrderType.CHANGE, lines=(line(quantity="2"),)), subscription((E3, "7"))),
-        agreement=agreement(),
-        additions=[addition(id=3001, quantity="5")],
-        catalog={E3: catalog_item()},
-        price_source=PriceSource.MARKETPLACE,
+def change_plan(options: PlanOptions | None = None) -> Plan:
+    return plan_for(
+        order(OrderType.CHANGE, lines=(line(quantity="2"),)),
+        [addition(id=3001, quantity="5")],
+        held=subscription((E3, "7")),
+        options=options,
     )
 
 
@@ -225,16 +218,7 @@ def test_nothing_may_take_effect_before_the_agreement_bills() -> None:
 
 
 def test_an_update_keeps_its_start_but_may_change_its_quantity() -> None:
-    from psasync.domain.plan import ChangeStrategy, PlanOptions
-
-    plan = plan_additions(
-        task=task(order(OrderType.CHANGE, lines=(line(quantity="2"),)), subscription((E3, "7"))),
-        agreement=agreement(),
-        additions=[addition(id=3001, quantity="5")],
-        catalog={E3: catalog_item()},
-        price_source=PriceSource.MARKETPLACE,
-        options=PlanOptions(change_strategy=ChangeStrategy.UPDATE_IN_PLACE),
-    )
+    plan = change_plan(PlanOptions(change_strategy=ChangeStrategy.UPDATE_IN_PLACE))
     update = plan.actions[0]
     assert errors_of(plan, reviewed(update, quantity=Decimal(8))) == []
     assert errors_of(plan, reviewed(update, effective_date=dt.date(2026, 2, 1))) == [
