@@ -132,13 +132,20 @@ def _field_values(action: PlannedAddition | ReviewedAddition) -> dict[str, objec
 def _read_only_errors(action: PlannedAddition, edit: ReviewedAddition) -> Iterator[FieldError]:
     before, after = _field_values(action), _field_values(edit)
     for name, value in after.items():
-        if name not in _EDITABLE[action.action] and value != before[name]:
+        if name not in _EDITABLE[action.action] and not _same(value, before[name]):
             yield FieldError(
                 action.key,
                 name,
                 "ReadOnly",
                 f"{name} cannot be changed on a {action.action.value} of an existing addition.",
             )
+
+
+def _same(sent: object, planned: object) -> bool:
+    """Equality that a NaN sent by a client cannot make raise (a signalling NaN would)."""
+    if isinstance(sent, Decimal) and not sent.is_finite():
+        return isinstance(planned, Decimal) and sent.compare_total(planned) == 0
+    return sent == planned
 
 
 def _edited(action: PlannedAddition, edit: ReviewedAddition) -> PlannedAddition:

@@ -3,6 +3,8 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from psasync.domain.agreements import BillCustomer
 from psasync.domain.orders import LineType, OrderType
@@ -224,3 +226,45 @@ def test_an_update_keeps_its_start_but_may_change_its_quantity() -> None:
     assert errors_of(plan, reviewed(update, effective_date=dt.date(2026, 2, 1))) == [
         (update.key, "effectiveDate", "ReadOnly")
     ]
+
+
+# --- whatever is sent, review answers with field errors, never an exception ---------------------
+
+odd_decimals = st.one_of(
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.sampled_from([Decimal("sNaN"), Decimal("-0"), Decimal("1E+999999")]),
+)
+odd_dates = st.dates()
+bill_customers = st.sampled_from(list(BillCustomer))
+
+
+@st.composite
+def hostile_reviews(draw: st.DrawFn) -> list[ReviewedAddition]:
+    keys = [a.key for a in change_plan().actions] + ["task:7:line9:prorate", ""]
+    return [
+        ReviewedAddition(
+            key=draw(st.sampled_from(keys)),
+            description=draw(st.text(max_size=30) | st.just("x" * 6001)),
+            quantity=draw(odd_decimals),
+            unit_price=draw(odd_decimals),
+            unit_cost=draw(odd_decimals),
+            effective_date=draw(odd_dates),
+            cancelled_date=draw(st.none() | odd_dates),
+            bill_customer=draw(bill_customers),
+            taxable=draw(st.booleans()),
+        )
+        for _ in range(draw(st.integers(0, 4)))
+    ]
+
+
+@given(edits=hostile_reviews())
+def test_review_never_raises(edits: list[ReviewedAddition]) -> None:
+    plan = change_plan()
+    outcome = review_plan(plan, edits)
+    if outcome.ok:
+        # An accepted review has amounts that can be computed.
+        assert outcome.plan.recurring_amount_after.is_finite()
+        assert outcome.plan.prorated_amount.is_finite()
+    else:
+        assert outcome.plan == plan
+        assert all(error.message for error in outcome.errors)
