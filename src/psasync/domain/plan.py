@@ -7,7 +7,7 @@ an edited plan can never show stale totals.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
@@ -213,7 +213,7 @@ class Plan:
 
 
 def apply_actions(
-    additions: Iterable[Addition], actions: Iterable[PlannedAddition]
+    additions: Iterable[Addition], actions: Sequence[PlannedAddition]
 ) -> tuple[Addition, ...]:
     """The agreement's additions as they will be after the actions (new ones get id 0)."""
     by_target = {a.addition_id: a for a in actions if a.addition_id is not None}

@@ -95,7 +95,7 @@ class PlanBuilder:
         )
         return False
 
-    def change_date_in_period(self, line: OrderLine) -> bool:
+    def change_date_in_period(self, line: int | None = None) -> bool:
         period = self.task.period
         if period.contains(self.change_date):
             return True
@@ -103,7 +103,7 @@ class PlanBuilder:
             NoticeCode.EFFECTIVE_DATE_OUTSIDE_PERIOD,
             f"The order takes effect on {self.change_date.isoformat()}, outside its billing "
             f"period {period.start.isoformat()} to {period.last_day.isoformat()}.",
-            line.number,
+            line,
         )
         return False
 

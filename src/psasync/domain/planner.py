@@ -85,7 +85,7 @@ def _plan_line(builder: PlanBuilder, line: OrderLine) -> None:
     item = builder.catalog_item(line.mpn, line.number)
     if item is None or not builder.same_currency(line):
         return
-    if line.type is not LineType.OVERUSE and not builder.change_date_in_period(line):
+    if line.type is not LineType.OVERUSE and not builder.change_date_in_period(line.number):
         return
     handler(builder, line, item)
 
@@ -234,6 +234,8 @@ def _plan_usage(builder: PlanBuilder, line: OrderLine, item: CatalogItem) -> Non
 
 def _plan_cancellation(builder: PlanBuilder) -> None:
     """Cancel each cancelled product's ongoing addition from the order's effective date."""
+    if not builder.change_date_in_period():
+        return
     for line_number, mpn in _cancelled_products(builder):
         item = builder.catalog_item(mpn, line_number)
         if item is None:

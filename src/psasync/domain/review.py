@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from psasync.domain.agreements import BillCustomer
+from psasync.domain.billing import ONE_DAY
 from psasync.domain.plan import Action, AdditionKind, Plan, PlannedAddition
 
 # ConnectWise's limit on an addition's invoiceDescription, the text the customer sees.
@@ -222,6 +223,8 @@ def _date_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
             f"The cancelled date {cancelled.isoformat()} is before the effective date "
             f"{effective.isoformat()}.",
         )
+    if action.action is Action.CANCEL:
+        yield from _cancel_date_errors(plan, action)
     if action.action is not Action.CREATE:
         return
     bill_start = plan.bill_start_date
@@ -244,6 +247,23 @@ def _date_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
             )
         return
     yield from _within_period_errors(plan, action)
+
+
+def _cancel_date_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
+    # Ending an addition before the current period would rewrite periods already invoiced.
+    earliest = plan.period.start - ONE_DAY
+    if action.cancelled_date is None:
+        yield FieldError(
+            action.key, "cancelledDate", "Required", "A cancellation needs a cancelled date."
+        )
+    elif action.cancelled_date < earliest:
+        yield FieldError(
+            action.key,
+            "cancelledDate",
+            "OutOfRange",
+            f"The cancelled date {action.cancelled_date.isoformat()} is before the current "
+            f"period; the earliest is {earliest.isoformat()}.",
+        )
 
 
 def _within_period_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:

@@ -80,7 +80,8 @@ class Case:
 def cases(draw: st.DrawFn) -> Case:
     start = draw(st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2030, 1, 1)))
     period = BillingPeriod(start, start + dt.timedelta(days=draw(st.integers(28, 92))))
-    effective = start + dt.timedelta(days=draw(st.integers(0, period.days - 1)))
+    # Mostly inside the period; now and then just outside it, which must block, not misplan.
+    effective = start + dt.timedelta(days=draw(st.integers(-3, period.days + 2)))
     order_type = draw(st.sampled_from(list(OrderType)))
     mpns = draw(st.lists(st.sampled_from(MPNS), min_size=1, max_size=3, unique=True))
     lines = tuple(

@@ -613,3 +613,13 @@ def test_a_cancellation_looks_only_at_recurring_and_cancellation_lines() -> None
     )
     assert [(a.key, a.addition_id) for a in plan.actions] == [("task:7:line2:cancel", 3001)]
     assert notice_codes(plan) == []
+
+
+def test_a_cancellation_effective_outside_its_period_blocks_it() -> None:
+    plan = plan_for(
+        order(OrderType.CANCELLATION, on="2026-12-03", lines=(line(type=LineType.CANCELLATION),)),
+        [ONGOING],
+    )
+    assert plan.actions == ()
+    assert notice_codes(plan) == [NoticeCode.EFFECTIVE_DATE_OUTSIDE_PERIOD]
+    assert plan.notices[0].line is None

@@ -121,12 +121,28 @@ def test_a_cancel_may_only_move_its_date() -> None:
     ]
 
 
-def test_a_cancel_cannot_end_before_the_addition_starts() -> None:
+def test_a_cancel_keeps_a_date_no_earlier_than_the_day_before_the_period() -> None:
     plan = change_plan()
     cancel = plan.actions[0]
-    assert errors_of(plan, reviewed(cancel, cancelled_date=d("2025-12-31"))) == [
+    assert errors_of(plan, reviewed(cancel, cancelled_date=d("2026-10-31"))) == []
+    assert errors_of(plan, reviewed(cancel, cancelled_date=d("2026-10-30"))) == [
         (cancel.key, "cancelledDate", "OutOfRange")
     ]
+    assert errors_of(plan, reviewed(cancel, cancelled_date=None)) == [
+        (cancel.key, "cancelledDate", "Required")
+    ]
+
+
+def test_a_cancel_cannot_end_before_the_addition_starts() -> None:
+    plan = plan_for(
+        order(OrderType.CHANGE, lines=(line(quantity="2"),)),
+        [addition(id=3001, quantity="5", effective="2026-11-05")],
+        held=subscription((E3, "7")),
+    )
+    cancel = plan.actions[0]
+    errors = review_plan(plan, [reviewed(cancel, cancelled_date=d("2026-11-04"))]).errors
+    assert [(e.field, e.code) for e in errors] == [("cancelledDate", "OutOfRange")]
+    assert "before the effective date 2026-11-05" in errors[0].message
 
 
 @pytest.mark.parametrize(
