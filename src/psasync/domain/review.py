@@ -59,21 +59,23 @@ class ReviewOutcome:
         return not self.errors
 
 
+# Each reviewable field: its name in the API and ConnectWise → its attribute here.
+_REVIEWED_FIELDS = {
+    "description": "description",
+    "quantity": "quantity",
+    "unitPrice": "unit_price",
+    "unitCost": "unit_cost",
+    "effectiveDate": "effective_date",
+    "cancelledDate": "cancelled_date",
+    "billCustomer": "bill_customer",
+    "taxableFlag": "taxable",
+}
+
+
 # What a reseller may change per action: a cancel only moves its date, an update keeps the
 # addition's start, a new addition is theirs to shape.
 _EDITABLE = {
-    Action.CREATE: frozenset(
-        {
-            "description",
-            "quantity",
-            "unitPrice",
-            "unitCost",
-            "effectiveDate",
-            "cancelledDate",
-            "billCustomer",
-            "taxableFlag",
-        }
-    ),
+    Action.CREATE: frozenset(_REVIEWED_FIELDS),
     Action.UPDATE: frozenset(
         {"description", "quantity", "unitPrice", "unitCost", "billCustomer", "taxableFlag"}
     ),
@@ -117,23 +119,10 @@ def _list_errors(
         seen.add(item.key)
 
 
-def _field_values(action: PlannedAddition | ReviewedAddition) -> dict[str, object]:
-    return {
-        "description": action.description,
-        "quantity": action.quantity,
-        "unitPrice": action.unit_price,
-        "unitCost": action.unit_cost,
-        "effectiveDate": action.effective_date,
-        "cancelledDate": action.cancelled_date,
-        "billCustomer": action.bill_customer,
-        "taxableFlag": action.taxable,
-    }
-
-
 def _read_only_errors(action: PlannedAddition, edit: ReviewedAddition) -> Iterator[FieldError]:
-    before, after = _field_values(action), _field_values(edit)
-    for name, value in after.items():
-        if name not in _EDITABLE[action.action] and not _same(value, before[name]):
+    for name, attribute in _REVIEWED_FIELDS.items():
+        sent, planned = getattr(edit, attribute), getattr(action, attribute)
+        if name not in _EDITABLE[action.action] and not _same(sent, planned):
             yield FieldError(
                 action.key,
                 name,
@@ -150,17 +139,7 @@ def _same(sent: object, planned: object) -> bool:
 
 
 def _edited(action: PlannedAddition, edit: ReviewedAddition) -> PlannedAddition:
-    return replace(
-        action,
-        description=edit.description,
-        quantity=edit.quantity,
-        unit_price=edit.unit_price,
-        unit_cost=edit.unit_cost,
-        effective_date=edit.effective_date,
-        cancelled_date=edit.cancelled_date,
-        bill_customer=edit.bill_customer,
-        taxable=edit.taxable,
-    )
+    return replace(action, **{a: getattr(edit, a) for a in _REVIEWED_FIELDS.values()})
 
 
 def _action_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
