@@ -147,6 +147,11 @@ class BillingPeriod:
     def contains(self, day: dt.date) -> bool:
         return self.start <= day < self.end
 
+    @property
+    def span(self) -> str:
+        """The days as a person reads them, both ends included: "2026-11-01 to 2026-11-30"."""
+        return f"{self.start.isoformat()} to {self.last_day.isoformat()}"
+
     def __str__(self) -> str:
         return f"{self.start.isoformat()}..{self.end.isoformat()}"
 

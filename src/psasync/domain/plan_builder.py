@@ -102,7 +102,7 @@ class PlanBuilder:
         self.notice(
             NoticeCode.EFFECTIVE_DATE_OUTSIDE_PERIOD,
             f"The order takes effect on {self.change_date.isoformat()}, outside its billing "
-            f"period {period.start.isoformat()} to {period.last_day.isoformat()}.",
+            f"period {period.span}.",
             line,
         )
         return False

@@ -223,8 +223,7 @@ def _plan_usage(builder: PlanBuilder, line: OrderLine, item: CatalogItem) -> Non
         line,
         item,
         kind=AdditionKind.ONE_TIME,
-        description=f"{base_description(line, item)} (usage {period.start.isoformat()} to "
-        f"{period.last_day.isoformat()})",
+        description=f"{base_description(line, item)} (usage {period.span})",
         quantity=line.quantity,
         prices=builder.prices(line, item, None),
         effective=period.start,

@@ -17,7 +17,7 @@ class EffectiveDateOutsidePeriod(DomainError):
     def __init__(self, effective_date: dt.date, period: BillingPeriod) -> None:
         super().__init__(
             f"effective date {effective_date.isoformat()} is outside the billing period "
-            f"{period.start.isoformat()} to {period.last_day.isoformat()}"
+            f"{period.span}"
         )
         self.effective_date = effective_date
         self.period = period

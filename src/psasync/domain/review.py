@@ -247,18 +247,17 @@ def _cancel_date_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldEr
 
 def _within_period_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
     period = plan.period
-    window = f"{period.start.isoformat()} to {period.last_day.isoformat()}"
     if not period.contains(action.effective_date):
         yield FieldError(
             action.key,
             "effectiveDate",
             "OutOfRange",
-            f"A {action.kind.value} addition must take effect within the period {window}.",
+            f"A {action.kind.value} addition must take effect within the period {period.span}.",
         )
     if action.cancelled_date is None or not period.contains(action.cancelled_date):
         yield FieldError(
             action.key,
             "cancelledDate",
             "OutOfRange",
-            f"A {action.kind.value} addition must end within the period {window}.",
+            f"A {action.kind.value} addition must end within the period {period.span}.",
         )

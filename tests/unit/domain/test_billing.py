@@ -97,6 +97,7 @@ def test_period_days_count_start_inclusive_end_exclusive(start: str, end: str, d
     assert not period.contains(d(end))
     assert not period.contains(d(start) - dt.timedelta(days=1))
     assert str(period) == f"{start}..{end}"
+    assert period.span == f"{start} to {period.last_day.isoformat()}"
 
 
 def test_a_period_must_end_after_it_starts() -> None:
