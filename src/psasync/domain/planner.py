@@ -85,7 +85,7 @@ def _plan_line(builder: PlanBuilder, line: OrderLine) -> None:
     item = builder.catalog_item(line.mpn, line.number)
     if item is None or not builder.same_currency(line):
         return
-    if line.type is not LineType.OVERUSE and not builder.change_date_in_period(line.number):
+    if not builder.change_date_in_period(line.number):
         return
     handler(builder, line, item)
 
