@@ -26,6 +26,11 @@ class MoneyError(DomainError):
     """A money value that cannot be read or does not make sense."""
 
 
+def _check_currency_code(code: str) -> None:
+    if not _CURRENCY_CODE.fullmatch(code):
+        raise MoneyError(f"currency code {code!r} is not three capital letters")
+
+
 @dataclass(frozen=True)
 class Currency:
     """An ISO 4217 currency and the number of decimals amounts in it are rounded to."""
@@ -34,8 +39,7 @@ class Currency:
     decimals: int = 2
 
     def __post_init__(self) -> None:
-        if not _CURRENCY_CODE.fullmatch(self.code):
-            raise MoneyError(f"currency code {self.code!r} is not three capital letters")
+        _check_currency_code(self.code)
         if not 0 <= self.decimals <= MAX_CURRENCY_DECIMALS:
             raise MoneyError(
                 f"currency {self.code} cannot have {self.decimals} decimals "
@@ -58,8 +62,7 @@ class Money:
     def __post_init__(self) -> None:
         if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
             raise MoneyError(f"amount {self.amount!r} is not a finite Decimal")
-        if not _CURRENCY_CODE.fullmatch(self.currency):
-            raise MoneyError(f"currency code {self.currency!r} is not three capital letters")
+        _check_currency_code(self.currency)
 
 
 def parse_amount(text: object) -> Decimal:
