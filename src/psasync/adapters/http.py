@@ -1,0 +1,172 @@
+"""What both vendor clients share: the retry policy and the transient-failure rules.
+
+DESIGN.md §5 sorts failures into retriable (429, 5xx, timeouts, dropped connections: backoff with
+jitter, honouring ``Retry-After``) and fatal (every other 4xx). A request is retried only when
+repeating it cannot do anything twice:
+
+- a 429 was refused before the vendor acted on it, and a connection that never opened carried
+  nothing, so any request may be sent again after them;
+- after a 5xx, a timeout or a connection dropped mid-answer the outcome is unknown, so only reads
+  and idempotent writes are repeated. A create raises :class:`OutcomeUnknown` instead, and its
+  caller first looks for what it may already have written (DESIGN.md §3, idempotency keys).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class AdapterError(Exception):
+    """A vendor API call that failed; ``vendor`` names the system, for messages and logs."""
+
+    def __init__(
+        self, message: str, *, vendor: str, status: int | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.vendor = vendor
+        self.status = status
+        self.code = code
+
+
+class Unreachable(AdapterError):
+    """The vendor did not answer usefully even after retrying: down, overloaded or timing out."""
+
+
+class OutcomeUnknown(AdapterError):
+    """A non-idempotent request failed in a way that leaves open whether the vendor acted on it."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Capped exponential backoff with full jitter.
+
+    ``sleep`` and ``rng`` are injectable so tests run instantly and deterministically.
+    ``max_retry_after`` caps a vendor's ``Retry-After``: a sync waits, but not for hours.
+    """
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    max_retry_after: float = 120.0
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"a retry policy needs at least one attempt, not {self.attempts}")
+
+    def delay(self, *, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1 for the first retry)."""
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after)
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return self.rng.uniform(0, ceiling)
+
+
+NO_RETRIES = RetryPolicy(attempts=1)
+
+
+def retry_after_seconds(
+    response: httpx.Response, *, now: Callable[[], dt.datetime] | None = None
+) -> float | None:
+    """The ``Retry-After`` header in seconds (delta-seconds or HTTP-date), None if absent/bad."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    current = now() if now else dt.datetime.now(dt.UTC)
+    return max(0.0, (when - current).total_seconds())
+
+
+def _describe(error: httpx.HTTPError) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+async def send_with_retries(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    policy: RetryPolicy,
+    idempotent: bool,
+    vendor: str,
+) -> httpx.Response:
+    """Send ``request``, retrying transient failures as the module docstring describes.
+
+    Returns the final response, which may still be a retriable status once the attempts are
+    spent (the caller maps it to an error with the vendor's message). Raises
+    :class:`Unreachable` when no answer came at all, and :class:`OutcomeUnknown` when a
+    non-idempotent request may or may not have been applied.
+    """
+    for attempt in range(1, policy.attempts + 1):
+        last = attempt == policy.attempts
+        try:
+            response = await client.send(request)
+        except httpx.ConnectError as error:
+            if last:
+                raise Unreachable(
+                    f"{vendor} is unreachable: {_describe(error)}", vendor=vendor
+                ) from error
+            await _pause(policy, attempt, None, f"{request.method} {request.url}", error)
+            continue
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as error:
+            if not idempotent:
+                raise OutcomeUnknown(
+                    f"{vendor} did not confirm {request.method} {request.url.path}: "
+                    f"{_describe(error)}",
+                    vendor=vendor,
+                ) from error
+            if last:
+                raise Unreachable(
+                    f"{vendor} did not answer {request.method} {request.url.path} after "
+                    f"{policy.attempts} attempts: {_describe(error)}",
+                    vendor=vendor,
+                ) from error
+            await _pause(policy, attempt, None, f"{request.method} {request.url}", error)
+            continue
+        if response.status_code not in RETRIABLE_STATUSES or last:
+            return response
+        if response.status_code != 429 and not idempotent:
+            await response.aread()
+            raise OutcomeUnknown(
+                f"{vendor} answered {response.status_code} to {request.method} "
+                f"{request.url.path}; it may or may not have acted on it",
+                vendor=vendor,
+                status=response.status_code,
+            )
+        await response.aread()
+        await _pause(
+            policy,
+            attempt,
+            retry_after_seconds(response),
+            f"{request.method} {request.url}",
+            response.status_code,
+        )
+    raise AssertionError("unreachable: the loop returns or raises on its last attempt")
+
+
+async def _pause(
+    policy: RetryPolicy, attempt: int, retry_after: float | None, what: str, why: object
+) -> None:
+    delay = policy.delay(attempt=attempt, retry_after=retry_after)
+    log.warning("retrying %s in %.2fs (attempt %d failed: %s)", what, delay, attempt, why)
+    await policy.sleep(delay)
