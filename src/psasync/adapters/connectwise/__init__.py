@@ -1,1 +1,48 @@
 """The ConnectWise PSA (Manage REST 3.0) client."""
+
+from psasync.adapters.connectwise.client import ConnectWiseClient
+from psasync.adapters.connectwise.conditions import (
+    Condition,
+    ConditionError,
+    all_of,
+    any_of,
+    field,
+)
+from psasync.adapters.connectwise.errors import (
+    ConnectWiseAuthError,
+    ConnectWiseDataError,
+    ConnectWiseError,
+    ConnectWiseInvalid,
+    ConnectWiseNotFound,
+    FieldError,
+)
+from psasync.adapters.connectwise.mapping import AdditionChanges, AdditionWrite
+from psasync.adapters.connectwise.site import (
+    API_VERSION,
+    DEFAULT_CODEBASE,
+    ConnectWiseSite,
+    SiteError,
+    discover_codebase,
+)
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_CODEBASE",
+    "AdditionChanges",
+    "AdditionWrite",
+    "Condition",
+    "ConditionError",
+    "ConnectWiseAuthError",
+    "ConnectWiseClient",
+    "ConnectWiseDataError",
+    "ConnectWiseError",
+    "ConnectWiseInvalid",
+    "ConnectWiseNotFound",
+    "ConnectWiseSite",
+    "FieldError",
+    "SiteError",
+    "all_of",
+    "any_of",
+    "discover_codebase",
+    "field",
+]

@@ -1,0 +1,295 @@
+"""The ConnectWise PSA emulator: a FastAPI app on the vendor's paths, shapes and rules.
+
+``/v4_6_release/apis/3.0/…`` needs Basic ``companyId+publicKey:privateKey`` (401 otherwise)
+and the ``clientId`` header (400 otherwise); ``/login/companyinfo/{companyId}`` is public.
+Every error is the vendor's JSON body, also for unknown paths and methods.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from psasync.sandbox.connectwise import resources as rs
+from psasync.sandbox.connectwise.errors import GENERIC, VendorError, bad_request, not_found
+from psasync.sandbox.connectwise.fixture import ConnectWiseFixture
+from psasync.sandbox.connectwise.jsonout import dumps, loads, without_nulls
+from psasync.sandbox.connectwise.query import (
+    Schema,
+    compile_conditions,
+    link_header,
+    order_rows,
+    read_paging,
+)
+from psasync.sandbox.connectwise.state import ConnectWiseState
+
+CODEBASE = "v4_6_release"
+API = f"/{CODEBASE}/apis/3.0"
+VERSION = "v2026.11"
+
+Render = Callable[[str], list[dict[str, Any]]]
+
+
+def create_connectwise_app(fixture: ConnectWiseFixture) -> FastAPI:
+    """A fresh emulator with its own in-memory copy of ``fixture``."""
+    state = ConnectWiseState(fixture)
+    app = FastAPI(title="ConnectWise PSA sandbox", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.connectwise = state
+    app.add_exception_handler(VendorError, _vendor_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    app.include_router(_login_router(state))
+    api = APIRouter(dependencies=[Depends(_authenticator(state))])
+    _reference_routes(api, state)
+    _agreement_routes(api, state)
+    app.include_router(api, prefix=API)
+    return app
+
+
+def json_response(
+    value: object, *, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """``value`` written the vendor's way (exact numbers, vendor dates, nulls left out)."""
+    return Response(
+        content=dumps(without_nulls(value)),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+async def _vendor_error(_: Request, error: VendorError) -> Response:
+    return json_response(error.body, status=error.status, headers=error.headers)
+
+
+async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+    if error.status_code == 404:
+        body = not_found(f"No resource matches {request.url.path}.")
+        return await _vendor_error(request, body)
+    if error.status_code == 405:
+        message = f"The requested resource does not support http method '{request.method}'."
+        return await _vendor_error(
+            request, VendorError(405, GENERIC, message, headers=dict(error.headers or {}))
+        )
+    return await _vendor_error(request, VendorError(error.status_code, GENERIC, str(error.detail)))
+
+
+async def _invalid_request(request: Request, error: RequestValidationError) -> Response:
+    return await _vendor_error(request, bad_request(f"the request is invalid: {error.errors()}"))
+
+
+def _authenticator(state: ConnectWiseState) -> Callable[[Request], None]:
+    def authenticate(request: Request) -> None:
+        company_id, public_key, private_key = _basic_credentials(request)
+        credential = state.credential(company_id, public_key, private_key)
+        if credential is None:
+            raise VendorError(401, "Unauthorized", "Incorrect company, public key or private key.")
+        client_id = request.headers.get("clientId", "").strip()
+        if not client_id:
+            raise bad_request(
+                "A clientId header is required on every request; "
+                "register one at https://developer.connectwise.com/ClientID"
+            )
+        if client_id != credential.client_id:
+            raise bad_request(f"clientId {client_id} is not registered for this integration.")
+
+    return authenticate
+
+
+def _basic_credentials(request: Request) -> tuple[str, str, str]:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        decoded = ""
+    user, colon, private_key = decoded.partition(":")
+    company_id, plus, public_key = user.partition("+")
+    if scheme.lower() != "basic" or not colon or not plus:
+        raise VendorError(
+            401,
+            "Unauthorized",
+            "Basic authorization as companyId+publicKey:privateKey is required.",
+        )
+    return company_id, public_key, private_key
+
+
+def _login_router(state: ConnectWiseState) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/login/companyinfo/{company_id}")
+    def company_info(company_id: str, request: Request) -> Response:
+        known = {c.company_id.lower(): c.company_id for c in state.credentials}
+        if company_id.lower() not in known:
+            raise not_found(f"Company {company_id} was not found.")
+        return json_response(
+            {
+                "CompanyName": known[company_id.lower()],
+                "Codebase": f"{CODEBASE}/",
+                "VersionCode": VERSION,
+                "VersionNumber": f"{VERSION}.0",
+                "CompanyID": known[company_id.lower()],
+                "IsCloud": False,
+                "SiteUrl": request.url.netloc,
+            }
+        )
+
+    return router
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + API
+
+
+def _selected(request: Request, objects: list[dict[str, Any]], schema: Schema) -> list[Any]:
+    params = {key.lower(): value for key, value in request.query_params.items()}
+    rows = [(rs.flatten(obj), obj) for obj in objects]
+    conditions = params.get("conditions", "")
+    if conditions.strip():
+        matches = compile_conditions(conditions, schema)
+        rows = [row for row in rows if matches(row[0])]
+    return order_rows(rows, params.get("orderby"), schema, row=lambda row: row[0])
+
+
+def list_response(request: Request, objects: list[dict[str, Any]], schema: Schema) -> Response:
+    """One page of the objects matching the request's conditions, with its ``Link`` header."""
+    paging = read_paging({key.lower(): value for key, value in request.query_params.items()})
+    selected = _selected(request, objects, schema)
+    link = link_header(
+        url=f"{request.url.scheme}://{request.url.netloc}{request.url.path}",
+        query=request.query_params.multi_items(),
+        paging=paging,
+        total=len(selected),
+    )
+    page = [obj for _, obj in paging.window(selected)]
+    return json_response(page, headers={"Link": link} if link else None)
+
+
+def count_response(request: Request, objects: list[dict[str, Any]], schema: Schema) -> Response:
+    return json_response({"count": len(_selected(request, objects, schema))})
+
+
+def _collection(router: APIRouter, path: str, *, render: Render, schema: Schema, noun: str) -> None:
+    """List, ``/count`` and ``/{id}`` routes of a read-only collection."""
+
+    @router.get(path)
+    def list_all(request: Request) -> Response:
+        return list_response(request, render(_base(request)), schema)
+
+    @router.get(f"{path}/count")
+    def count(request: Request) -> Response:
+        return count_response(request, render(_base(request)), schema)
+
+    @router.get(f"{path}/{{item_id:int}}")
+    def one(item_id: int, request: Request) -> Response:
+        for obj in render(_base(request)):
+            if obj["id"] == item_id:
+                return json_response(obj)
+        raise not_found(f"{noun} with id {item_id} was not found.")
+
+
+def _reference_routes(router: APIRouter, state: ConnectWiseState) -> None:
+    collections: list[tuple[str, Render, Schema, str]] = [
+        (
+            "/company/companies",
+            lambda base: [rs.company_json(c, base) for c in state.companies.values()],
+            rs.COMPANY_FIELDS,
+            "Company",
+        ),
+        (
+            "/finance/currencies",
+            lambda base: [rs.currency_json(c, base) for c in state.currencies.values()],
+            rs.CURRENCY_FIELDS,
+            "Currency",
+        ),
+        (
+            "/finance/billingCycles",
+            lambda base: [rs.billing_cycle_json(c, base) for c in state.billing_cycles.values()],
+            rs.BILLING_CYCLE_FIELDS,
+            "Billing cycle",
+        ),
+        (
+            "/finance/agreements/types",
+            lambda base: [rs.agreement_type_json(t, base) for t in state.agreement_types.values()],
+            rs.AGREEMENT_TYPE_FIELDS,
+            "Agreement type",
+        ),
+        (
+            "/procurement/catalog",
+            lambda base: [rs.catalog_json(i, base) for i in state.catalog.values()],
+            rs.CATALOG_FIELDS,
+            "Catalog item",
+        ),
+    ]
+    for path, render, schema, noun in collections:
+        _collection(router, path, render=render, schema=schema, noun=noun)
+
+
+def _agreement_routes(router: APIRouter, state: ConnectWiseState) -> None:
+    def agreements(base: str) -> list[dict[str, Any]]:
+        return [
+            rs.agreement_json(a, state.agreement_parts(a), base) for a in state.agreements.values()
+        ]
+
+    _collection(
+        router,
+        "/finance/agreements",
+        render=agreements,
+        schema=rs.AGREEMENT_FIELDS,
+        noun="Agreement",
+    )
+    _addition_routes(router, state)
+
+
+def _addition_routes(router: APIRouter, state: ConnectWiseState) -> None:
+    path = "/finance/agreements/{agreement_id:int}/additions"
+
+    def render(agreement_id: int, request: Request) -> list[dict[str, Any]]:
+        base = _base(request)
+        return [
+            rs.addition_json(record, state.catalog[record.product_id], base)
+            for record in state.additions_of(agreement_id)
+        ]
+
+    @router.get(path)
+    def list_additions(agreement_id: int, request: Request) -> Response:
+        return list_response(request, render(agreement_id, request), rs.ADDITION_FIELDS)
+
+    @router.get(f"{path}/count")
+    def count_additions(agreement_id: int, request: Request) -> Response:
+        return count_response(request, render(agreement_id, request), rs.ADDITION_FIELDS)
+
+    @router.get(f"{path}/{{addition_id:int}}")
+    def get_addition(agreement_id: int, addition_id: int, request: Request) -> Response:
+        record = state.addition(agreement_id, addition_id)
+        product = state.catalog[record.product_id]
+        return json_response(rs.addition_json(record, product, _base(request)))
+
+    @router.post(path)
+    async def create_addition(agreement_id: int, request: Request) -> Response:
+        body = await _json_body(request)
+        record = state.create_addition(agreement_id, body)
+        product = state.catalog[record.product_id]
+        return json_response(rs.addition_json(record, product, _base(request)), status=201)
+
+    @router.patch(f"{path}/{{addition_id:int}}")
+    async def patch_addition(agreement_id: int, addition_id: int, request: Request) -> Response:
+        operations = await _json_body(request)
+        record = state.patch_addition(agreement_id, addition_id, operations)
+        product = state.catalog[record.product_id]
+        return json_response(rs.addition_json(record, product, _base(request)))
+
+
+async def _json_body(request: Request) -> object:
+    media_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise VendorError(415, GENERIC, "The request body must be application/json.")
+    try:
+        return loads(await request.body())
+    except ValueError:
+        raise bad_request("The request body is not valid JSON.") from None

@@ -1,0 +1,110 @@
+"""The emulator's data: loaded from the fixture, kept in memory, changed under a lock.
+
+Reference data (companies, catalog, agreements…) is read-only; agreement additions are created
+and patched. Every change happens inside one lock, from the read of the current value to the
+store of the new one, so concurrent requests never lose an update or share an id.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+
+from psasync.sandbox.connectwise import fixture as fx
+from psasync.sandbox.connectwise.errors import not_found
+from psasync.sandbox.connectwise.resources import AdditionRecord, AgreementParts
+from psasync.sandbox.connectwise.validation import (
+    AdditionContext,
+    apply_patch,
+    build_record,
+    draft_for_create,
+    draft_of,
+)
+
+
+class ConnectWiseState:
+    """One emulator instance's data."""
+
+    def __init__(self, fixture: fx.ConnectWiseFixture) -> None:
+        self.credentials = tuple(fixture.credentials)
+        self.companies = {company.id: company for company in fixture.companies}
+        self.currencies = {currency.id: currency for currency in fixture.currencies}
+        self.billing_cycles = {cycle.id: cycle for cycle in fixture.billing_cycles}
+        self.agreement_types = {kind.id: kind for kind in fixture.agreement_types}
+        self.catalog = {item.id: item for item in fixture.catalog}
+        self.agreements = {agreement.id: agreement for agreement in fixture.agreements}
+        self._additions = {a.id: AdditionRecord.from_fixture(a) for a in fixture.additions}
+        self._lock = threading.Lock()
+
+    def credential(
+        self, company_id: str, public_key: str, private_key: str
+    ) -> fx.Credential | None:
+        """The credential these keys belong to, or None (compared in constant time)."""
+        for credential in self.credentials:
+            if (
+                credential.company_id == company_id
+                and credential.public_key == public_key
+                and hmac.compare_digest(credential.private_key, private_key)
+            ):
+                return credential
+        return None
+
+    def agreement(self, agreement_id: int) -> fx.Agreement:
+        agreement = self.agreements.get(agreement_id)
+        if agreement is None:
+            raise not_found(f"Agreement with id {agreement_id} was not found.")
+        return agreement
+
+    def agreement_parts(self, agreement: fx.Agreement) -> AgreementParts:
+        """The objects the agreement refers to (their existence is checked at load)."""
+        return AgreementParts(
+            company=self.companies[agreement.company.id],
+            type=self.agreement_types[agreement.type.id],
+            billing_cycle=self.billing_cycles.get(agreement.billing_cycle.id)
+            if agreement.billing_cycle
+            else None,
+            currency=self.currencies.get(agreement.currency.id) if agreement.currency else None,
+        )
+
+    def additions_of(self, agreement_id: int) -> list[AdditionRecord]:
+        self.agreement(agreement_id)
+        with self._lock:
+            return [a for a in self._additions.values() if a.agreement_id == agreement_id]
+
+    def addition(self, agreement_id: int, addition_id: int) -> AdditionRecord:
+        self.agreement(agreement_id)
+        with self._lock:
+            return self._find(agreement_id, addition_id)
+
+    def _find(self, agreement_id: int, addition_id: int) -> AdditionRecord:
+        record = self._additions.get(addition_id)
+        if record is None or record.agreement_id != agreement_id:
+            raise not_found(
+                f"Addition with id {addition_id} was not found on agreement {agreement_id}."
+            )
+        return record
+
+    def create_addition(self, agreement_id: int, body: object) -> AdditionRecord:
+        """Validate and store a new addition; an invalid one stores nothing."""
+        context = self._context(agreement_id)
+        draft = draft_for_create(body)
+        with self._lock:
+            record_id = max(self._additions, default=0) + 1
+            record = build_record(draft, record_id=record_id, context=context, creating=True)
+            self._additions[record.id] = record
+        return record
+
+    def patch_addition(
+        self, agreement_id: int, addition_id: int, operations: object
+    ) -> AdditionRecord:
+        """Apply a JSON Patch; the patched addition must be valid or nothing changes."""
+        context = self._context(agreement_id)
+        with self._lock:
+            current = self._find(agreement_id, addition_id)
+            draft = apply_patch(draft_of(current), operations)
+            record = build_record(draft, record_id=current.id, context=context, creating=False)
+            self._additions[record.id] = record
+        return record
+
+    def _context(self, agreement_id: int) -> AdditionContext:
+        return AdditionContext(agreement=self.agreement(agreement_id), catalog=self.catalog)

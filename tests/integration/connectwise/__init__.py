@@ -1,0 +1,1 @@
+"""The ConnectWise client against its sandbox, in-process and over loopback."""

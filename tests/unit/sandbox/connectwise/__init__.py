@@ -1,0 +1,1 @@
+"""Unit tests of the ConnectWise emulator's pure parts: conditions, queries, fixture."""
