@@ -1,0 +1,1 @@
+"""Cloud Marketplace client against its emulator, and the emulator against the vendor spec."""

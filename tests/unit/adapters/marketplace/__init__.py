@@ -1,0 +1,1 @@
+"""Pure parts of the Cloud Marketplace client: mapping, tokens, paging, error mapping."""
