@@ -1,0 +1,117 @@
+"""One sandbox server hosting both emulators (DESIGN.md §4).
+
+- ConnectWise at the root (``/v4_6_release/apis/3.0/…`` and ``/login/companyinfo/{companyId}``);
+- each marketplace at ``/marketplace/{code}``;
+- ``/_sandbox/calls`` and ``/_sandbox/faults``: the call counters and the fault switch, for
+  benchmarks and tests that drive a sandbox running in another process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import uvicorn
+from fastapi import FastAPI
+from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp
+
+from psasync.sandbox.connectwise import connectwise_error_body, create_connectwise_app
+from psasync.sandbox.faults import CallCounter, FaultInjector, FaultMiddleware, FaultSettings
+from psasync.sandbox.fixture import SandboxFixture
+from psasync.sandbox.marketplace import create_marketplace_apps, marketplace_error_body
+
+CONTROL_PREFIX = "/_sandbox"
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """The composed ASGI app with the fault switch and call counters shared by both emulators."""
+
+    app: ASGIApp
+    faults: FaultInjector
+    calls: CallCounter
+    marketplace_codes: tuple[str, ...]
+
+
+def _control_app(faults: FaultInjector, calls: CallCounter) -> FastAPI:
+    control = FastAPI(title="psasync sandbox control", openapi_url=None)
+
+    @control.get("/calls")
+    def read_calls() -> list[dict[str, object]]:
+        return [
+            {"method": method, "path": path, "count": count}
+            for (method, path), count in sorted(calls.snapshot().items())
+        ]
+
+    @control.delete("/calls", status_code=204)
+    def reset_calls() -> None:
+        calls.reset()
+
+    @control.get("/faults")
+    def read_faults() -> FaultSettings:
+        return faults.settings
+
+    @control.put("/faults")
+    def switch_faults(settings: FaultSettings) -> FaultSettings:
+        faults.configure(settings)
+        return faults.settings
+
+    return control
+
+
+def _correlation_id() -> list[tuple[bytes, bytes]]:
+    """The marketplace gateway tags every answer, its refusals too, with a correlation id."""
+    return [(b"x-correlation-id", str(uuid.uuid4()).encode())]
+
+
+def build_sandbox(fixture: SandboxFixture, *, faults: FaultSettings | None = None) -> Sandbox:
+    """Both emulators seeded from ``fixture``, behind the shared fault injection."""
+    injector, calls = FaultInjector(faults), CallCounter()
+    mounts: list[BaseRoute] = [Mount(CONTROL_PREFIX, app=_control_app(injector, calls))]
+    marketplace_apps = create_marketplace_apps(fixture.marketplace)
+    for code, marketplace_app in marketplace_apps.items():
+        wrapped = FaultMiddleware(
+            marketplace_app,
+            faults=injector,
+            calls=calls,
+            error_body=marketplace_error_body,
+            answer_headers=_correlation_id,
+        )
+        mounts.append(Mount(f"/marketplace/{code}", app=wrapped))
+    connectwise = FaultMiddleware(
+        create_connectwise_app(fixture.connectwise),
+        faults=injector,
+        calls=calls,
+        error_body=connectwise_error_body,
+    )
+    mounts.append(Mount("", app=connectwise))
+    app = FastAPI(title="psasync sandbox", routes=mounts, openapi_url=None, docs_url=None)
+    return Sandbox(app=app, faults=injector, calls=calls, marketplace_codes=tuple(marketplace_apps))
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a background thread; yields its base URL.
+
+    ``port=0`` picks a free port. Used by loopback tests, benchmarks and the demo.
+    """
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="psasync-sandbox", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the sandbox server did not start on {host}:{port}")
+        time.sleep(0.01)
+    bound_port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{bound_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
