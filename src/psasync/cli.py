@@ -16,7 +16,7 @@ from rich.table import Table
 
 from psasync import __version__
 from psasync.config import Settings
-from psasync.sandbox.faults import FaultSettings
+from psasync.sandbox.faults import FaultSettings, hide_dropped_connection_tracebacks
 from psasync.sandbox.fixture import DEMO_FIXTURE, FixtureError, load_fixture
 from psasync.sandbox.generate import generate_fixture
 from psasync.sandbox.server import build_sandbox
@@ -96,6 +96,7 @@ def sandbox(
     console.print(f"ConnectWise sandbox: {base}  (codebase v4_6_release)")
     for code in built.marketplace_codes:
         console.print(f"Cloud Marketplace sandbox '{code}': {base}/marketplace/{code}")
+    hide_dropped_connection_tracebacks()
     uvicorn.run(built.app, host=host, port=port, log_level="warning")
 
 

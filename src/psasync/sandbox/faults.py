@@ -14,6 +14,7 @@ client must survive without writing twice.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import threading
 from collections import Counter
@@ -55,6 +56,19 @@ class DroppedConnection(httpx.RemoteProtocolError):
 
     def __init__(self, path: str) -> None:
         super().__init__(f"sandbox dropped the connection while answering {path}")
+
+
+class _HideDroppedConnections(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, DroppedConnection)
+
+
+def hide_dropped_connection_tracebacks() -> None:
+    """Keep uvicorn from logging a traceback for each connection the sandbox cuts on purpose."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _HideDroppedConnections) for f in logger.filters):
+        logger.addFilter(_HideDroppedConnections())
 
 
 class FaultInjector:

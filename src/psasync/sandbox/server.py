@@ -21,7 +21,13 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp
 
 from psasync.sandbox.connectwise import connectwise_error_body, create_connectwise_app
-from psasync.sandbox.faults import CallCounter, FaultInjector, FaultMiddleware, FaultSettings
+from psasync.sandbox.faults import (
+    CallCounter,
+    FaultInjector,
+    FaultMiddleware,
+    FaultSettings,
+    hide_dropped_connection_tracebacks,
+)
 from psasync.sandbox.fixture import SandboxFixture
 from psasync.sandbox.marketplace import create_marketplace_apps, marketplace_error_body
 
@@ -100,6 +106,7 @@ def serve_in_thread(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> 
 
     ``port=0`` picks a free port. Used by loopback tests, benchmarks and the demo.
     """
+    hide_dropped_connection_tracebacks()
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="psasync-sandbox", daemon=True)

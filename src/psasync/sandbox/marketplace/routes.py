@@ -8,8 +8,10 @@ as the spec says; the spec sets no maximum and neither does the emulator).
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Annotated, Any, cast, get_args
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar, cast, get_args
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -47,9 +49,15 @@ def answer(payload: dict[str, Any]) -> Response:
     return Response(json.dumps(payload).encode(), media_type="application/json")
 
 
-def listed(items: list[dict[str, Any]], *, offset: int, limit: int) -> Response:
-    window = queries.window(items, offset=offset, limit=limit)
-    return answer(serialize.page(window, offset=offset, limit=limit, total=len(items)))
+T = TypeVar("T")
+
+
+def listed(
+    found: Sequence[T], *, render: Callable[[T], dict[str, Any]], offset: int, limit: int
+) -> Response:
+    """One page of ``found``; only the page's objects are rendered, however long the list."""
+    window = [render(item) for item in queries.window(found, offset=offset, limit=limit)]
+    return answer(serialize.page(window, offset=offset, limit=limit, total=len(found)))
 
 
 def not_found(kind: str, object_id: str) -> ApiError:
@@ -79,8 +87,8 @@ async def list_resellers(
         and queries.has_contact_email(own, email)
         and queries.equal(own.external_id, external_id)
     )
-    items = [serialize.reseller(own)] if matches else []
-    return listed(items, offset=offset, limit=limit)
+    found = [own] if matches else []
+    return listed(found, render=serialize.reseller, offset=offset, limit=limit)
 
 
 @router.get("/resellers/{reseller}")
@@ -101,15 +109,15 @@ async def list_customers(
     external_id: Annotated[Filter, Query(alias="externalId")] = None,
     reseller: Annotated[Filter, Query(alias="resellerId")] = None,
 ) -> Response:
-    items = [
-        serialize.customer(c)
+    found = [
+        c
         for c in data.customers_of(reseller_id)
         if queries.similar(c.name, name)
         and queries.has_contact_email(c, email)
         and queries.equal(c.external_id, external_id)
         and queries.equal(c.reseller_id, reseller)
     ]
-    return listed(items, offset=offset, limit=limit)
+    return listed(found, render=serialize.customer, offset=offset, limit=limit)
 
 
 @router.get("/customers/{customer_id}")
@@ -136,8 +144,8 @@ async def list_orders(
     queries.one_of(status, get_args(OrderStatusName), name="status")
     low = queries.instant(created_from, name="creationTimeFrom")
     high = queries.instant(created_to, name="creationTimeTo")
-    items = [
-        serialize.order(o, products_by_mpn=data.products_by_mpn)
+    found = [
+        o
         for o in data.orders_of(reseller_id)
         if queries.equal(o.customer_id, customer_id)
         and queries.equal(o.subscription_id, subscription_id)
@@ -145,7 +153,8 @@ async def list_orders(
         and queries.equal(o.status, status)
         and queries.within(o.creation_date, low, high)
     ]
-    return listed(items, offset=offset, limit=limit)
+    render = functools.partial(serialize.order, products_by_mpn=data.products_by_mpn)
+    return listed(found, render=render, offset=offset, limit=limit)
 
 
 @router.get("/orders/{order_id}")
@@ -170,14 +179,14 @@ async def list_subscriptions(
     queries.one_of(status, get_args(SubscriptionStatus), name="status")
     low = queries.day(created_from, name="creationDateFrom")
     high = queries.day(created_to, name="creationDateTo")
-    items = [
-        serialize.subscription(s)
+    found = [
+        s
         for s in data.subscriptions_of(reseller_id)
         if queries.equal(s.customer_id, customer_id)
         and queries.equal(s.status, status)
         and queries.within(s.creation_date, low, high)
     ]
-    return listed(items, offset=offset, limit=limit)
+    return listed(found, render=serialize.subscription, offset=offset, limit=limit)
 
 
 @router.get("/subscriptions/{subscription_id}")
@@ -198,12 +207,12 @@ async def list_products(
     vendor: Filter = None,
     service_name: Annotated[Filter, Query(alias="serviceName")] = None,
 ) -> Response:
-    items = [
-        serialize.product(p)
+    found = [
+        p
         for p in data.products
         if queries.similar(p.name, name)
         and queries.equal(p.mpn, mpn)
         and queries.equal(p.vendor, vendor)
         and queries.equal(p.service_name, service_name)
     ]
-    return listed(items, offset=offset, limit=limit)
+    return listed(found, render=serialize.product, offset=offset, limit=limit)
