@@ -71,10 +71,6 @@ def build_sandbox(fixture: MarketplaceFixture, *, clock: Clock, lifetime: int = 
 
 @pytest.fixture(scope="session")
 def spec() -> SpecChecker:
-    if not SPEC_PATH.exists():
-        pytest.skip(
-            f"the marketplace OpenAPI spec is not at {SPEC_PATH} (PSASYNC_MARKETPLACE_SPEC)"
-        )
     return SpecChecker(load_spec(SPEC_PATH))
 
 

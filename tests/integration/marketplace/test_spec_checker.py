@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.marketplace.spec import SpecChecker
+from tests.integration.marketplace.spec import REFERENCE_SPEC_PATH, SPEC_PATH, SpecChecker
 
 
 def order(**changes: Any) -> dict[str, Any]:
@@ -60,3 +60,9 @@ def test_departures_from_the_spec_are_reported(
 ) -> None:
     method = "POST" if path == "/token" else "GET"
     assert any(fragment in problem for problem in spec.errors(method, path, body))
+
+
+def test_the_spec_copy_matches_the_reference_one() -> None:
+    if not REFERENCE_SPEC_PATH.exists():
+        pytest.skip(f"no reference copy at {REFERENCE_SPEC_PATH} to compare with")
+    assert SPEC_PATH.read_bytes() == REFERENCE_SPEC_PATH.read_bytes()
