@@ -48,32 +48,28 @@ class Catalogued:
     cost: Decimal
     line_type: str  # how its orders bill: "recurring" or "overuse"
 
+    @property
+    def billing_model(self) -> str:
+        """Usage bills after the period; seats bill before it."""
+        if self.line_type == "overuse":
+            return "chargeAfterBillingPeriod"
+        return "chargeBeforeBillingPeriod"
 
-PRODUCTS = (
-    Catalogued(
-        "GEN-M365-BS",
-        "Microsoft 365 Business Standard",
-        Decimal("12.50"),
-        Decimal("10.00"),
-        "recurring",
-    ),
-    Catalogued(
-        "GEN-M365-BP",
-        "Microsoft 365 Business Premium",
-        Decimal("22.00"),
-        Decimal("17.60"),
-        "recurring",
-    ),
-    Catalogued("GEN-BACKUP", "Cloud Backup 500 GB", Decimal("15.00"), Decimal("9.00"), "recurring"),
-    Catalogued(
-        "GEN-EXO-P1", "Exchange Online Plan 1", Decimal("4.00"), Decimal("3.20"), "recurring"
-    ),
-    Catalogued("GEN-TEAMS", "Teams Essentials", Decimal("4.00"), Decimal("3.20"), "recurring"),
-    Catalogued("GEN-EPP", "Endpoint Protection", Decimal("3.50"), Decimal("2.60"), "recurring"),
-    Catalogued("GEN-MAIL-SEC", "Email Security", Decimal("2.75"), Decimal("1.90"), "recurring"),
-    Catalogued(
-        "GEN-STORAGE-GB", "Cloud Storage per GB", Decimal("0.02"), Decimal("0.012"), "overuse"
-    ),
+
+_PRODUCT_TABLE = (
+    # mpn, name, monthly price, cost, how its orders bill
+    ("GEN-M365-BS", "Microsoft 365 Business Standard", "12.50", "10.00", "recurring"),
+    ("GEN-M365-BP", "Microsoft 365 Business Premium", "22.00", "17.60", "recurring"),
+    ("GEN-BACKUP", "Cloud Backup 500 GB", "15.00", "9.00", "recurring"),
+    ("GEN-EXO-P1", "Exchange Online Plan 1", "4.00", "3.20", "recurring"),
+    ("GEN-TEAMS", "Teams Essentials", "4.00", "3.20", "recurring"),
+    ("GEN-EPP", "Endpoint Protection", "3.50", "2.60", "recurring"),
+    ("GEN-MAIL-SEC", "Email Security", "2.75", "1.90", "recurring"),
+    ("GEN-STORAGE-GB", "Cloud Storage per GB", "0.02", "0.012", "overuse"),
+)
+PRODUCTS = tuple(
+    Catalogued(mpn, name, Decimal(price), Decimal(cost), line_type)
+    for mpn, name, price, cost, line_type in _PRODUCT_TABLE
 )
 
 
@@ -150,18 +146,13 @@ class _Builder:
         self, *, number: int, customer_id: str, product: Catalogued, quantity: int, since: dt.date
     ) -> str:
         subscription_id = str(FIRST_SUBSCRIPTION_ID + number)
-        model = (
-            "chargeAfterBillingPeriod"
-            if product.line_type == "overuse"
-            else ("chargeBeforeBillingPeriod")
-        )
         self.marketplace["subscriptions"].append(
             {
                 "id": subscription_id,
                 "customerId": customer_id,
                 "name": product.name,
                 "status": "active",
-                "billingModel": model,
+                "billingModel": product.billing_model,
                 "billingPeriod": {"type": "month", "duration": 1},
                 "subscriptionPeriod": {"type": "year", "duration": 1},
                 "creationDate": since.isoformat(),
@@ -398,17 +389,12 @@ def _document(build: _Builder) -> dict[str, Any]:
 
 
 def _product(product: Catalogued, index: int) -> dict[str, Any]:
-    model = (
-        "chargeAfterBillingPeriod"
-        if product.line_type == "overuse"
-        else ("chargeBeforeBillingPeriod")
-    )
     return {
         "id": f"GEN-{index + 1}",
         "mpn": product.mpn,
         "name": product.name,
         "vendor": "Generated",
-        "billingModel": model,
+        "billingModel": product.billing_model,
         "billingPeriod": {"type": "month", "duration": 1},
         "prices": [{"type": product.line_type, **_money(product.price)}],
         "costs": [{"type": product.line_type, **_money(product.cost)}],
