@@ -1,1 +1,41 @@
-"""Persistence: SQLAlchemy models, repositories and migrations. Imports the domain only."""
+"""Persistence: SQLAlchemy models, repositories and Alembic migrations (SQLite or PostgreSQL)."""
+
+from psasync.store.database import Database, DatabaseError, async_url
+from psasync.store.models import (
+    ActionOutcome,
+    ConnectWiseSettings,
+    Customer,
+    CustomerMapping,
+    MappingSource,
+    ProductMapping,
+    RunOutcome,
+    SyncAction,
+    SyncRun,
+    SyncTask,
+    TaskStatus,
+    Tenant,
+)
+from psasync.store.secrets import SecretBox, SecretKeyError, derive_key
+from psasync.store.tasks import TaskFilter
+
+__all__ = [
+    "ActionOutcome",
+    "ConnectWiseSettings",
+    "Customer",
+    "CustomerMapping",
+    "Database",
+    "DatabaseError",
+    "MappingSource",
+    "ProductMapping",
+    "RunOutcome",
+    "SecretBox",
+    "SecretKeyError",
+    "SyncAction",
+    "SyncRun",
+    "SyncTask",
+    "TaskFilter",
+    "TaskStatus",
+    "Tenant",
+    "async_url",
+    "derive_key",
+]

@@ -1,0 +1,93 @@
+"""The sync journal: every run with its actions, each recorded before the next one starts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from psasync.store.models import ActionOutcome, RunOutcome, SyncAction, SyncRun
+
+
+async def start_run(session: AsyncSession, run: SyncRun, actions: list[SyncAction]) -> SyncRun:
+    run.actions = actions
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def unfinished_run(session: AsyncSession, tenant_id: int, task_id: int) -> SyncRun | None:
+    """The task's latest run that did not succeed and wrote something, if any: a retry resumes it.
+
+    A failed run that wrote nothing is not resumed; the next Sync plans afresh.
+    """
+    run = await session.scalar(
+        select(SyncRun)
+        .where(SyncRun.tenant_id == tenant_id, SyncRun.task_id == task_id)
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    )
+    if run is None or run.outcome == RunOutcome.SUCCEEDED.value:
+        return None
+    if run.outcome == RunOutcome.RUNNING.value:
+        return run
+    wrote = any(action.outcome != ActionOutcome.PENDING.value for action in run.actions)
+    failed_only = all(
+        action.outcome in (ActionOutcome.PENDING.value, ActionOutcome.FAILED.value)
+        for action in run.actions
+    )
+    return run if wrote and not failed_only else None
+
+
+async def record_action(
+    session: AsyncSession,
+    action_id: int,
+    *,
+    outcome: ActionOutcome,
+    addition_id: int | None,
+    error: str | None,
+    now: dt.datetime,
+) -> None:
+    await session.execute(
+        update(SyncAction)
+        .where(SyncAction.id == action_id)
+        .values(outcome=outcome.value, addition_id=addition_id, error=error, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def finish_run(
+    session: AsyncSession, run_id: int, *, outcome: RunOutcome, error: str | None, now: dt.datetime
+) -> None:
+    await session.execute(
+        update(SyncRun)
+        .where(SyncRun.id == run_id)
+        .values(outcome=outcome.value, error=error, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def get_run(session: AsyncSession, tenant_id: int, run_id: int) -> SyncRun | None:
+    found = await session.scalars(
+        select(SyncRun).where(SyncRun.tenant_id == tenant_id, SyncRun.id == run_id)
+    )
+    return found.first()
+
+
+async def history(
+    session: AsyncSession, tenant_id: int, *, task_id: int | None = None, limit: int, offset: int
+) -> tuple[list[SyncRun], int]:
+    """The tenant's runs, newest first, and how many there are."""
+    where = [SyncRun.tenant_id == tenant_id]
+    if task_id is not None:
+        where.append(SyncRun.task_id == task_id)
+    total = await session.scalar(select(func.count()).select_from(SyncRun).where(*where))
+    runs = await session.scalars(
+        select(SyncRun)
+        .where(*where)
+        .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(runs), total or 0

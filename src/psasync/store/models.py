@@ -1,0 +1,222 @@
+"""The tables psasync keeps: tenants, their ConnectWise settings, mappings, tasks and the journal.
+
+Every row but the tenant's own belongs to one tenant (a reseller account on one marketplace);
+repositories take the tenant id first so no query can forget it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from psasync.store.types import DecimalText, UTCDateTime
+
+# Named constraints, so migrations can refer to them on every database.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class TaskStatus(StrEnum):
+    NEW = "new"
+    SYNCED = "synced"
+    FAILED = "failed"
+    IGNORED = "ignored"
+
+
+class RunOutcome(StrEnum):
+    """How a sync run ended; ``running`` until it does (or until a crash leaves it so)."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class ActionOutcome(StrEnum):
+    PENDING = "pending"
+    APPLIED = "applied"
+    FOUND_APPLIED = "found_applied"
+    FAILED = "failed"
+
+
+class MappingSource(StrEnum):
+    MANUAL = "manual"
+    AUTOMATIC = "automatic"
+
+
+class Tenant(Base):
+    """A reseller account on one marketplace: everything else hangs off it."""
+
+    __tablename__ = "tenants"
+    __table_args__ = (UniqueConstraint("marketplace", "reseller_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    marketplace: Mapped[str] = mapped_column(String(32))
+    reseller_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(300))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    # Check Changes reads orders created from here on (exclusive of nothing: tasks dedupe).
+    orders_checked_through: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ConnectWiseSettings(Base):
+    """The tenant's ConnectWise API member; the private key only ever stored encrypted."""
+
+    __tablename__ = "connectwise_settings"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    site_url: Mapped[str] = mapped_column(String(300))
+    company_id: Mapped[str] = mapped_column(String(100))
+    public_key: Mapped[str] = mapped_column(String(200))
+    private_key_encrypted: Mapped[str] = mapped_column(Text)
+    client_id: Mapped[str] = mapped_column(String(100))
+    codebase: Mapped[str | None] = mapped_column(String(100))
+    change_strategy: Mapped[str] = mapped_column(String(32), default="replace")
+    credit_downgrades: Mapped[bool] = mapped_column(Boolean, default=True)
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(300))
+
+
+class Customer(Base):
+    """A marketplace customer as last seen, so task lists need no marketplace call."""
+
+    __tablename__ = "customers"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class CustomerMapping(Base):
+    """Marketplace customer → ConnectWise company."""
+
+    __tablename__ = "customer_mappings"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    company_id: Mapped[int] = mapped_column(Integer)
+    company_name: Mapped[str | None] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(300))
+
+
+class ProductMapping(Base):
+    """Marketplace product (MPN) → ConnectWise catalog item."""
+
+    __tablename__ = "product_mappings"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    mpn: Mapped[str] = mapped_column(String(200), primary_key=True)
+    catalog_item_id: Mapped[int] = mapped_column(Integer)
+    identifier: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(300))
+
+
+class SyncTask(Base):
+    """One marketplace order to carry over to ConnectWise, with the order as it was read."""
+
+    __tablename__ = "sync_tasks"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "order_id"),
+        Index("ix_sync_tasks_tenant_status", "tenant_id", "status"),
+        Index("ix_sync_tasks_tenant_created", "tenant_id", "order_created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    order_id: Mapped[str] = mapped_column(String(64))
+    order_number: Mapped[str] = mapped_column(String(64))
+    order_type: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[str] = mapped_column(String(64))
+    customer_name: Mapped[str] = mapped_column(String(300))
+    subscription_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.NEW.value)
+    error: Mapped[str | None] = mapped_column(Text)
+    order_created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    order_json: Mapped[str] = mapped_column(Text)
+    # The subscription as read for the first preview; a resumed sync reuses the run's plan.
+    subscription_json: Mapped[str | None] = mapped_column(Text)
+    # A sync in progress holds the task until then; a crashed one lets go when it passes.
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    agreement_id: Mapped[int | None] = mapped_column(Integer)
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class SyncRun(Base):
+    """One Sync of a task: who, when, to which agreement, the plan applied and how it ended."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_tenant_started", "tenant_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("sync_tasks.id"), index=True)
+    agreement_id: Mapped[int] = mapped_column(Integer)
+    agreement_name: Mapped[str] = mapped_column(String(300))
+    price_source: Mapped[str] = mapped_column(String(16))
+    user: Mapped[str] = mapped_column(String(300))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(16), default=RunOutcome.RUNNING.value)
+    error: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(String(3))
+    prorated_amount: Mapped[Decimal] = mapped_column(DecimalText())
+    recurring_before: Mapped[Decimal] = mapped_column(DecimalText())
+    recurring_after: Mapped[Decimal] = mapped_column(DecimalText())
+    plan_json: Mapped[str] = mapped_column(Text)
+
+    actions: Mapped[list[SyncAction]] = relationship(
+        back_populates="run", order_by="SyncAction.position", lazy="selectin"
+    )
+
+
+class SyncAction(Base):
+    """One action of a run, recorded before the next one starts."""
+
+    __tablename__ = "sync_actions"
+    __table_args__ = (UniqueConstraint("run_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    mpn: Mapped[str] = mapped_column(String(200))
+    addition_id: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16), default=ActionOutcome.PENDING.value)
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    run: Mapped[SyncRun] = relationship(back_populates="actions")

@@ -1,0 +1,138 @@
+"""Synchronization tasks: one per marketplace order, unique per tenant."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from psasync.store.models import SyncTask, TaskStatus
+from psasync.store.tenants import _chunks
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """What the task list shows: ``query`` matches customer name or id, or order number."""
+
+    status: TaskStatus | None = None
+    order_type: str | None = None
+    query: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+async def existing_order_ids(
+    session: AsyncSession, tenant_id: int, order_ids: Iterable[str]
+) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(order_ids))):
+        rows = await session.scalars(
+            select(SyncTask.order_id).where(
+                SyncTask.tenant_id == tenant_id, SyncTask.order_id.in_(chunk)
+            )
+        )
+        found.update(rows)
+    return found
+
+
+async def add_tasks(session: AsyncSession, tasks: Sequence[SyncTask]) -> None:
+    session.add_all(tasks)
+    await session.flush()
+
+
+async def get_task(session: AsyncSession, tenant_id: int, task_id: int) -> SyncTask | None:
+    """The tenant's task, None for a task that does not exist or is another tenant's."""
+    found = await session.scalars(
+        select(SyncTask).where(SyncTask.tenant_id == tenant_id, SyncTask.id == task_id)
+    )
+    return found.first()
+
+
+async def list_tasks(
+    session: AsyncSession, tenant_id: int, wanted: TaskFilter
+) -> tuple[list[SyncTask], int]:
+    """One page of the tenant's tasks, newest order first, and how many match in all."""
+    conditions = [SyncTask.tenant_id == tenant_id]
+    if wanted.status is not None:
+        conditions.append(SyncTask.status == wanted.status.value)
+    if wanted.order_type is not None:
+        conditions.append(SyncTask.order_type == wanted.order_type)
+    if wanted.query:
+        pattern = f"%{_escape_like(wanted.query.strip().lower())}%"
+        conditions.append(
+            or_(
+                func.lower(SyncTask.customer_name).like(pattern, escape="\\"),
+                func.lower(SyncTask.customer_id).like(pattern, escape="\\"),
+                func.lower(SyncTask.order_number).like(pattern, escape="\\"),
+            )
+        )
+    where = and_(*conditions)
+    total = await session.scalar(select(func.count()).select_from(SyncTask).where(where))
+    page = await session.scalars(
+        select(SyncTask)
+        .where(where)
+        .order_by(SyncTask.order_created_at.desc(), SyncTask.id.desc())
+        .limit(wanted.limit)
+        .offset(wanted.offset)
+    )
+    return list(page), total or 0
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def claim_task(
+    session: AsyncSession, tenant_id: int, task_id: int, *, now: dt.datetime, until: dt.datetime
+) -> bool:
+    """Take the task for one sync: only a new or failed task no live sync holds. Atomic."""
+    result = await session.execute(
+        update(SyncTask)
+        .where(
+            SyncTask.tenant_id == tenant_id,
+            SyncTask.id == task_id,
+            SyncTask.status.in_([TaskStatus.NEW.value, TaskStatus.FAILED.value]),
+            or_(SyncTask.claimed_until.is_(None), SyncTask.claimed_until < now),
+        )
+        .values(claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release_task(
+    session: AsyncSession,
+    tenant_id: int,
+    task_id: int,
+    *,
+    status: TaskStatus,
+    error: str | None,
+    now: dt.datetime,
+    agreement_id: int | None = None,
+) -> None:
+    """End a sync's hold on the task, leaving it synced or failed."""
+    values: dict[str, object] = {
+        "claimed_until": None,
+        "status": status.value,
+        "error": error,
+        "updated_at": now,
+    }
+    if status is TaskStatus.SYNCED:
+        values.update(synced_at=now, agreement_id=agreement_id)
+    await session.execute(
+        update(SyncTask)
+        .where(SyncTask.tenant_id == tenant_id, SyncTask.id == task_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def set_ignored(
+    session: AsyncSession, task: SyncTask, *, ignored: bool, now: dt.datetime
+) -> None:
+    task.status = (TaskStatus.IGNORED if ignored else TaskStatus.NEW).value
+    task.updated_at = now
+    await session.flush()

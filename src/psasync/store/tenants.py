@@ -1,0 +1,199 @@
+"""Tenants, their ConnectWise settings, the customers they have seen and their mappings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from psasync.store.models import (
+    ConnectWiseSettings,
+    Customer,
+    CustomerMapping,
+    MappingSource,
+    ProductMapping,
+    Tenant,
+)
+
+
+async def upsert_tenant(
+    session: AsyncSession,
+    *,
+    marketplace: str,
+    reseller_id: str,
+    name: str,
+    currency: str | None,
+    now: dt.datetime,
+) -> Tenant:
+    """The tenant of a reseller account, created on its first login, its name kept current."""
+    tenant = await session.scalar(
+        select(Tenant).where(Tenant.marketplace == marketplace, Tenant.reseller_id == reseller_id)
+    )
+    if tenant is None:
+        tenant = Tenant(marketplace=marketplace, reseller_id=reseller_id, name=name, created_at=now)
+        session.add(tenant)
+    tenant.name = name
+    tenant.currency = currency or tenant.currency
+    tenant.last_login_at = now
+    await session.flush()
+    return tenant
+
+
+async def get_tenant(session: AsyncSession, tenant_id: int) -> Tenant | None:
+    return await session.get(Tenant, tenant_id)
+
+
+async def find_tenant(
+    session: AsyncSession, *, marketplace: str, reseller_id: str
+) -> Tenant | None:
+    found = await session.scalars(
+        select(Tenant).where(Tenant.marketplace == marketplace, Tenant.reseller_id == reseller_id)
+    )
+    return found.first()
+
+
+async def connectwise_settings(session: AsyncSession, tenant_id: int) -> ConnectWiseSettings | None:
+    return await session.get(ConnectWiseSettings, tenant_id)
+
+
+async def save_connectwise_settings(
+    session: AsyncSession, tenant_id: int, values: Mapping[str, object]
+) -> ConnectWiseSettings:
+    """Create or replace the tenant's settings with ``values`` (column name → value)."""
+    settings = await session.get(ConnectWiseSettings, tenant_id)
+    if settings is None:
+        settings = ConnectWiseSettings(tenant_id=tenant_id)
+        session.add(settings)
+    for name, value in values.items():
+        setattr(settings, name, value)
+    await session.flush()
+    return settings
+
+
+# Customers seen in the marketplace -------------------------------------------------------------
+
+
+async def customer_names(
+    session: AsyncSession, tenant_id: int, customer_ids: Iterable[str]
+) -> dict[str, str]:
+    ids = sorted(set(customer_ids))
+    names: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        rows = await session.execute(
+            select(Customer.customer_id, Customer.name).where(
+                Customer.tenant_id == tenant_id, Customer.customer_id.in_(chunk)
+            )
+        )
+        names.update({row.customer_id: row.name for row in rows})
+    return names
+
+
+async def remember_customers(
+    session: AsyncSession, tenant_id: int, names: Mapping[str, str], *, now: dt.datetime
+) -> None:
+    """Store or refresh the names of these customers."""
+    existing: dict[str, Customer] = {}
+    for chunk in _chunks(sorted(names)):
+        known = await session.scalars(
+            select(Customer).where(Customer.tenant_id == tenant_id, Customer.customer_id.in_(chunk))
+        )
+        existing.update({customer.customer_id: customer for customer in known})
+    for customer_id, name in names.items():
+        customer = existing.get(customer_id)
+        if customer is None:
+            session.add(
+                Customer(tenant_id=tenant_id, customer_id=customer_id, name=name, seen_at=now)
+            )
+        else:
+            customer.name, customer.seen_at = name, now
+    await session.flush()
+
+
+async def customers(session: AsyncSession, tenant_id: int) -> list[Customer]:
+    result = await session.scalars(
+        select(Customer).where(Customer.tenant_id == tenant_id).order_by(func.lower(Customer.name))
+    )
+    return list(result)
+
+
+# Mappings ---------------------------------------------------------------------------------------
+
+
+async def customer_mapping(
+    session: AsyncSession, tenant_id: int, customer_id: str
+) -> CustomerMapping | None:
+    return await session.get(CustomerMapping, (tenant_id, customer_id))
+
+
+async def customer_mappings(session: AsyncSession, tenant_id: int) -> dict[str, CustomerMapping]:
+    rows = await session.scalars(
+        select(CustomerMapping).where(CustomerMapping.tenant_id == tenant_id)
+    )
+    return {row.customer_id: row for row in rows}
+
+
+async def map_customer(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    customer_id: str,
+    company_id: int,
+    company_name: str | None,
+    source: MappingSource,
+    by: str,
+    now: dt.datetime,
+) -> CustomerMapping:
+    mapping = await session.get(CustomerMapping, (tenant_id, customer_id))
+    if mapping is None:
+        mapping = CustomerMapping(tenant_id=tenant_id, customer_id=customer_id)
+        session.add(mapping)
+    mapping.company_id, mapping.company_name = company_id, company_name
+    mapping.source, mapping.updated_by, mapping.updated_at = source.value, by, now
+    await session.flush()
+    return mapping
+
+
+async def product_mappings(
+    session: AsyncSession, tenant_id: int, mpns: Iterable[str] | None = None
+) -> dict[str, ProductMapping]:
+    query = select(ProductMapping).where(ProductMapping.tenant_id == tenant_id)
+    if mpns is not None:
+        query = query.where(ProductMapping.mpn.in_(sorted(set(mpns))))
+    return {row.mpn: row for row in await session.scalars(query)}
+
+
+async def map_product(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    mpn: str,
+    catalog_item_id: int,
+    identifier: str | None,
+    source: MappingSource,
+    by: str,
+    now: dt.datetime,
+) -> ProductMapping:
+    mapping = await session.get(ProductMapping, (tenant_id, mpn))
+    if mapping is None:
+        mapping = ProductMapping(tenant_id=tenant_id, mpn=mpn)
+        session.add(mapping)
+    mapping.catalog_item_id, mapping.identifier = catalog_item_id, identifier
+    mapping.source, mapping.updated_by, mapping.updated_at = source.value, by, now
+    await session.flush()
+    return mapping
+
+
+async def unmap_products(session: AsyncSession, tenant_id: int, mpns: Iterable[str]) -> None:
+    await session.execute(
+        delete(ProductMapping).where(
+            ProductMapping.tenant_id == tenant_id, ProductMapping.mpn.in_(list(mpns))
+        )
+    )
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
+    # Bound IN lists: SQLite caps bound parameters per statement.
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
