@@ -34,11 +34,18 @@ def find_applied(plan: Plan, additions: Iterable[Addition]) -> dict[str, int]:
     A create is applied when an addition carries its key; a cancel or update when its target
     already has the planned values. Used to resume a sync without writing anything twice.
     """
+    return find_applied_actions(plan.actions, additions)
+
+
+def find_applied_actions(
+    actions: Iterable[PlannedAddition], additions: Iterable[Addition]
+) -> dict[str, int]:
+    """:func:`find_applied` for actions kept without their plan (a sync run's journal)."""
     additions = sorted(additions, key=lambda addition: addition.id)
     by_key = {a.sync_key: a.id for a in reversed(additions) if a.sync_key}
     by_id = {a.id: a for a in additions}
     applied: dict[str, int] = {}
-    for action in plan.actions:
+    for action in actions:
         found = _find(action, by_key=by_key, by_id=by_id)
         if found is not None:
             applied[action.key] = found

@@ -18,26 +18,23 @@ async def start_run(session: AsyncSession, run: SyncRun, actions: list[SyncActio
 
 
 async def unfinished_run(session: AsyncSession, tenant_id: int, task_id: int) -> SyncRun | None:
-    """The task's latest run that did not succeed and wrote something, if any: a retry resumes it.
+    """The task's latest run, if it was cut short after changing something: a retry resumes it.
 
-    A failed run that wrote nothing is not resumed; the next Sync plans afresh.
+    A run that failed before any change was made is not resumed; the next Sync plans afresh.
     """
-    run = await session.scalar(
+    found = await session.scalars(
         select(SyncRun)
         .where(SyncRun.tenant_id == tenant_id, SyncRun.task_id == task_id)
         .order_by(SyncRun.id.desc())
         .limit(1)
     )
+    run = found.first()
     if run is None or run.outcome == RunOutcome.SUCCEEDED.value:
         return None
     if run.outcome == RunOutcome.RUNNING.value:
         return run
-    wrote = any(action.outcome != ActionOutcome.PENDING.value for action in run.actions)
-    failed_only = all(
-        action.outcome in (ActionOutcome.PENDING.value, ActionOutcome.FAILED.value)
-        for action in run.actions
-    )
-    return run if wrote and not failed_only else None
+    done = (ActionOutcome.APPLIED.value, ActionOutcome.FOUND_APPLIED.value)
+    return run if any(action.outcome in done for action in run.actions) else None
 
 
 async def record_action(

@@ -130,6 +130,16 @@ async def release_task(
     )
 
 
+async def unclaim_task(session: AsyncSession, tenant_id: int, task_id: int) -> None:
+    """Let go of a task a sync claimed but did not write to: its status stays as it was."""
+    await session.execute(
+        update(SyncTask)
+        .where(SyncTask.tenant_id == tenant_id, SyncTask.id == task_id)
+        .values(claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def set_ignored(
     session: AsyncSession, task: SyncTask, *, ignored: bool, now: dt.datetime
 ) -> None:

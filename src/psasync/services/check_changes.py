@@ -1,0 +1,162 @@
+"""Check Changes: new completed marketplace orders become synchronization tasks.
+
+Everything is read from the marketplace first, then written in one transaction: a marketplace
+that fails mid-way leaves no half-made tasks and the watermark where it was. Running it twice
+creates nothing the second time (an order id is unique per tenant), and an order still being
+processed holds the watermark back until it completes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from psasync.adapters.marketplace import MarketplaceError, MarketplaceSession, Skipped
+from psasync.domain.orders import Order, OrderStatus
+from psasync.services.context import Services
+from psasync.services.errors import Conflict, NotFound
+from psasync.services.integrations import upstream
+from psasync.services.sessions import UserSession
+from psasync.services.tasks import TaskView
+from psasync.store import SyncTask, TaskStatus, snapshots
+from psasync.store import tasks as task_store
+from psasync.store import tenants as tenant_store
+
+log = logging.getLogger(__name__)
+
+# Up to this many unknown customers are read one by one; more, and the whole list is cheaper.
+SINGLE_CUSTOMER_READS = 10
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one Check Changes found."""
+
+    created: list[TaskView]
+    already_known: int
+    pending: int
+    skipped: tuple[Skipped, ...]
+    checked_from: dt.datetime
+    checked_through: dt.datetime
+
+
+async def check_changes(services: Services, user: UserSession) -> CheckResult:
+    """Turn the reseller's new completed orders into tasks (see the module docstring)."""
+    lock = services.tenant_lock("check-changes", user.tenant_id)
+    if lock.locked():
+        raise Conflict("Check Changes is already running for this account", code="CheckRunning")
+    async with lock:
+        return await _check(services, user)
+
+
+async def _check(services: Services, user: UserSession) -> CheckResult:
+    now = services.now()
+    async with services.db.session() as session:
+        tenant = await tenant_store.get_tenant(session, user.tenant_id)
+        if tenant is None:
+            raise NotFound("the account is not known any more; log in again", code="NoTenant")
+        watermark = tenant.orders_checked_through
+    lookback = dt.timedelta(days=services.settings.check_lookback_days)
+    since = watermark - services.check_overlap if watermark else now - lookback
+    marketplace = user.marketplace_session
+    try:
+        listing = await marketplace.list_orders(created_from=since, created_to=now)
+        orders = listing.items
+        completed = [order for order in orders if order.status is OrderStatus.COMPLETED]
+        async with services.db.session() as session:
+            known = await task_store.existing_order_ids(
+                session, user.tenant_id, (order.id for order in completed)
+            )
+            new = [order for order in completed if order.id not in known]
+            names = await tenant_store.customer_names(
+                session, user.tenant_id, (order.customer_id for order in new)
+            )
+        names.update(await _read_customer_names(marketplace, _missing(new, names)))
+    except MarketplaceError as error:
+        raise upstream(error) from None
+    pending = [order for order in orders if order.status.is_pending]
+    through = min([now, *(order.created_at for order in pending)])
+    created = await _store(services, user, new=new, names=names, through=through)
+    log.info(
+        "check changes for tenant %s: %d new tasks, %d known, %d pending",
+        user.tenant_id,
+        len(created),
+        len(completed) - len(new),
+        len(pending),
+    )
+    return CheckResult(
+        created=created,
+        already_known=len(completed) - len(new),
+        pending=len(pending),
+        skipped=listing.skipped,
+        checked_from=since,
+        checked_through=through,
+    )
+
+
+def _missing(orders: Iterable[Order], names: dict[str, str]) -> set[str]:
+    return {order.customer_id for order in orders if order.customer_id not in names}
+
+
+async def _read_customer_names(marketplace: MarketplaceSession, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    if len(ids) <= SINGLE_CUSTOMER_READS:
+        return {cid: (await marketplace.get_customer(cid)).name for cid in sorted(ids)}
+    everyone = (await marketplace.list_customers()).items
+    found = {customer.id: customer.name for customer in everyone if customer.id in ids}
+    for cid in ids - found.keys():  # a customer the list no longer shows: ask for it
+        found[cid] = (await marketplace.get_customer(cid)).name
+    return found
+
+
+async def _store(
+    services: Services,
+    user: UserSession,
+    *,
+    new: Sequence[Order],
+    names: dict[str, str],
+    through: dt.datetime,
+) -> list[TaskView]:
+    now = services.now()
+    rows = [_task_row(user.tenant_id, order, names[order.customer_id], now) for order in new]
+    try:
+        async with services.db.session() as session:
+            await tenant_store.remember_customers(
+                session,
+                user.tenant_id,
+                {order.customer_id: names[order.customer_id] for order in new},
+                now=now,
+            )
+            await task_store.add_tasks(session, rows)
+            tenant = await tenant_store.get_tenant(session, user.tenant_id)
+            if tenant is not None:
+                tenant.orders_checked_through = through
+            return [TaskView.of(row) for row in rows]
+    except IntegrityError:
+        # Another process checked the same orders at the same moment; its tasks stand.
+        raise Conflict(
+            "another Check Changes created these tasks at the same time; reload the list",
+            code="CheckRunning",
+        ) from None
+
+
+def _task_row(tenant_id: int, order: Order, customer_name: str, now: dt.datetime) -> SyncTask:
+    return SyncTask(
+        tenant_id=tenant_id,
+        order_id=order.id,
+        order_number=order.number,
+        order_type=order.type.value,
+        customer_id=order.customer_id,
+        customer_name=customer_name,
+        subscription_id=order.subscription_id,
+        status=TaskStatus.NEW.value,
+        order_created_at=order.created_at,
+        order_json=snapshots.order_to_json(order),
+        created_at=now,
+        updated_at=now,
+    )

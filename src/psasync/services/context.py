@@ -1,0 +1,117 @@
+"""What every use case needs: the database, the vendors' HTTP client, the clock and settings.
+
+One ``Services`` per process. The web app and the CLI build it (``Services.create``); tests build
+it around an ``httpx.AsyncClient`` that talks to the sandboxes in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from psasync.adapters.connectwise import ConnectWiseClient, ConnectWiseSite
+from psasync.adapters.http import RetryPolicy
+from psasync.adapters.marketplace import MarketplaceClient
+from psasync.config import MarketplaceSettings, Settings
+from psasync.services.errors import BadRequest, Invalid
+from psasync.services.sessions import SessionRegistry
+from psasync.store import ConnectWiseSettings, Database, SecretBox
+
+# A sync holds its task this long; a crashed one lets a retry in after it.
+DEFAULT_SYNC_LEASE = dt.timedelta(minutes=5)
+# How far before the watermark each Check Changes reads again (orders indexed late); tasks dedupe.
+DEFAULT_CHECK_OVERLAP = dt.timedelta(minutes=10)
+VENDOR_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Services:
+    """Shared state of the use cases; the functions in this package take it first."""
+
+    settings: Settings
+    db: Database
+    http: httpx.AsyncClient
+    secret_box: SecretBox | None
+    now: Callable[[], dt.datetime] = utc_now
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sync_lease: dt.timedelta = DEFAULT_SYNC_LEASE
+    check_overlap: dt.timedelta = DEFAULT_CHECK_OVERLAP
+    sessions: SessionRegistry = field(init=False)
+    _connectwise: dict[int, tuple[dt.datetime, ConnectWiseClient]] = field(
+        default_factory=dict, init=False
+    )
+    _tenant_locks: dict[tuple[str, int], asyncio.Lock] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.sessions = SessionRegistry(now=self.now)
+
+    @classmethod
+    def create(cls, settings: Settings, *, http: httpx.AsyncClient | None = None) -> Services:
+        """Services on the configured database, with a pooled vendor HTTP client."""
+        secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+        return cls(
+            settings=settings,
+            db=Database(settings.database_url),
+            http=http or httpx.AsyncClient(timeout=VENDOR_TIMEOUT),
+            secret_box=SecretBox(secret) if secret else None,
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await self.db.dispose()
+
+    def marketplace_settings(self, code: str) -> MarketplaceSettings:
+        found = self.settings.marketplace(code)
+        if found is None:
+            known = ", ".join(m.code for m in self.settings.marketplaces) or "none configured"
+            raise BadRequest(
+                f"unknown marketplace {code!r} (configured: {known})", code="UnknownMarketplace"
+            )
+        return found
+
+    def marketplace_client(self, code: str) -> MarketplaceClient:
+        marketplace = self.marketplace_settings(code)
+        return MarketplaceClient(
+            self.http,
+            base_url=str(marketplace.url).rstrip("/"),
+            code=marketplace.code,
+            subscription_key=marketplace.subscription_key.get_secret_value(),
+            retry=self.retry,
+        )
+
+    def box(self) -> SecretBox:
+        if self.secret_box is None:
+            raise Invalid(
+                "PSASYNC_SECRET_KEY is not set, so ConnectWise keys cannot be stored safely",
+                code="SecretKeyMissing",
+            )
+        return self.secret_box
+
+    def connectwise_client(self, stored: ConnectWiseSettings) -> ConnectWiseClient:
+        """The tenant's client, reused while its settings stay the same (it caches lookups)."""
+        cached = self._connectwise.get(stored.tenant_id)
+        if cached is not None and cached[0] == stored.updated_at:
+            return cached[1]
+        site = ConnectWiseSite(
+            site_url=stored.site_url,
+            company_id=stored.company_id,
+            public_key=stored.public_key,
+            private_key=self.box().open(stored.private_key_encrypted),
+            client_id=stored.client_id,
+            codebase=stored.codebase,
+        )
+        client = ConnectWiseClient(self.http, site, policy=self.retry)
+        self._connectwise[stored.tenant_id] = (stored.updated_at, client)
+        return client
+
+    def tenant_lock(self, purpose: str, tenant_id: int) -> asyncio.Lock:
+        """One lock per tenant and purpose: two Check Changes of one tenant never overlap here."""
+        return self._tenant_locks.setdefault((purpose, tenant_id), asyncio.Lock())

@@ -1,0 +1,57 @@
+"""History: the audit trail of every Sync — who, when, which task and agreement, the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psasync.services.context import Services
+from psasync.services.errors import BadRequest
+from psasync.services.sessions import UserSession
+from psasync.services.sync import SyncOutcome, run_outcome
+from psasync.services.tasks import MAX_PAGE, TaskView, load_task
+from psasync.store import SyncRun, journal
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    outcome: SyncOutcome
+    run: SyncRun
+
+    @property
+    def user(self) -> str:
+        return self.run.user
+
+    @property
+    def result(self) -> str:
+        return self.run.outcome
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    items: list[HistoryEntry]
+    total: int
+
+
+async def history(
+    services: Services,
+    user: UserSession,
+    *,
+    task_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> HistoryPage:
+    if not 1 <= limit <= MAX_PAGE or offset < 0:
+        raise BadRequest(
+            f"limit must be 1 to {MAX_PAGE} and offset not negative", code="InvalidFilter"
+        )
+    async with services.db.session() as session:
+        if task_id is not None:
+            await load_task(session, user.tenant_id, task_id)
+        runs, total = await journal.history(
+            session, user.tenant_id, task_id=task_id, limit=limit, offset=offset
+        )
+        items = []
+        for run in runs:
+            task = TaskView.of(await load_task(session, user.tenant_id, run.task_id))
+            items.append(HistoryEntry(outcome=run_outcome(run, task), run=run))
+    return HistoryPage(items=items, total=total)

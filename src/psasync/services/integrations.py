@@ -1,0 +1,182 @@
+"""The PSA integrations of a tenant: the ConnectWise tile and its connection settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from psasync.adapters.connectwise import (
+    ConnectWiseAuthError,
+    ConnectWiseClient,
+    ConnectWiseError,
+    ConnectWiseSite,
+    SiteError,
+    discover_codebase,
+)
+from psasync.adapters.http import AdapterError
+from psasync.services.context import Services
+from psasync.services.errors import Invalid, UpstreamFailed
+from psasync.services.sessions import UserSession
+from psasync.store import ConnectWiseSettings, SecretKeyError
+from psasync.store import tenants as store
+
+log = logging.getLogger(__name__)
+
+
+class IntegrationState(StrEnum):
+    NOT_CONFIGURED = "not_configured"
+    CONNECTED = "connected"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class IntegrationTile:
+    """One PSA on the PSA Integrations page."""
+
+    id: str
+    name: str
+    state: IntegrationState
+    message: str | None
+    site_url: str | None = None
+    company_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ConnectWiseForm:
+    """What the reseller enters on the settings form (the vendor's own names in the API)."""
+
+    site_url: str
+    company_id: str
+    public_key: str
+    private_key: str
+    client_id: str
+
+    def __repr__(self) -> str:
+        return f"ConnectWiseForm(site_url={self.site_url!r}, company_id={self.company_id!r})"
+
+
+async def integrations(services: Services, user: UserSession) -> list[IntegrationTile]:
+    async with services.db.session() as session:
+        stored = await store.connectwise_settings(session, user.tenant_id)
+    return [connectwise_tile(stored)]
+
+
+def connectwise_tile(stored: ConnectWiseSettings | None) -> IntegrationTile:
+    if stored is None:
+        return IntegrationTile(
+            id="connectwise",
+            name="ConnectWise PSA",
+            state=IntegrationState.NOT_CONFIGURED,
+            message="Enter the API member's keys to connect.",
+        )
+    state = IntegrationState.ERROR if stored.last_error else IntegrationState.CONNECTED
+    return IntegrationTile(
+        id="connectwise",
+        name="ConnectWise PSA",
+        state=state,
+        message=stored.last_error,
+        site_url=stored.site_url,
+        company_id=stored.company_id,
+    )
+
+
+async def configure_connectwise(
+    services: Services, user: UserSession, form: ConnectWiseForm
+) -> IntegrationTile:
+    """Check the keys against ConnectWise, then store them (private key encrypted).
+
+    Refused keys, an unreachable site or unusable settings raise :class:`Invalid` with the
+    reason, and the stored settings stay as they were.
+    """
+    box = services.box()
+    site = _site(form)
+    codebase = await _verify(services, site)
+    now = services.now()
+    async with services.db.session() as session:
+        stored = await store.save_connectwise_settings(
+            session,
+            user.tenant_id,
+            {
+                "site_url": site.root,
+                "company_id": form.company_id.strip(),
+                "public_key": form.public_key.strip(),
+                "private_key_encrypted": box.seal(form.private_key.strip()),
+                "client_id": form.client_id.strip(),
+                "codebase": codebase,
+                "verified_at": now,
+                "last_error": None,
+                "updated_at": now,
+                "updated_by": user.username,
+            },
+        )
+        tile = connectwise_tile(stored)
+    log.info("tenant %s connected ConnectWise company %s", user.tenant_id, form.company_id)
+    return tile
+
+
+def _site(form: ConnectWiseForm) -> ConnectWiseSite:
+    try:
+        return ConnectWiseSite(
+            site_url=form.site_url.strip(),
+            company_id=form.company_id.strip(),
+            public_key=form.public_key.strip(),
+            private_key=form.private_key.strip(),
+            client_id=form.client_id.strip(),
+        )
+    except SiteError as error:
+        raise Invalid(str(error), code="InvalidSettings") from None
+
+
+async def _verify(services: Services, site: ConnectWiseSite) -> str:
+    try:
+        codebase = await discover_codebase(services.http, site, policy=services.retry)
+        client = ConnectWiseClient(services.http, site, codebase=codebase, policy=services.retry)
+        await client.check_credentials()
+    except ConnectWiseAuthError as error:
+        raise Invalid(
+            f"ConnectWise refused the keys: {error.message}", code="ConnectWiseAuthFailed"
+        ) from None
+    except (ConnectWiseError, AdapterError, SiteError) as error:
+        message = getattr(error, "message", str(error))
+        raise Invalid(
+            f"ConnectWise could not be reached with these settings: {message}",
+            code="ConnectWiseUnreachable",
+        ) from None
+    return codebase
+
+
+async def connectwise_for(services: Services, tenant_id: int) -> ConnectWiseClient:
+    """The tenant's ConnectWise client; :class:`Invalid` when not configured yet."""
+    async with services.db.session() as session:
+        stored = await store.connectwise_settings(session, tenant_id)
+    if stored is None:
+        raise Invalid(
+            "ConnectWise is not connected yet: enter its settings first.",
+            code="NotConfigured",
+        )
+    try:
+        return services.connectwise_client(stored)
+    except SecretKeyError as error:
+        raise Invalid(str(error), code="SecretKeyChanged") from None
+
+
+async def note_connectwise_error(
+    services: Services, tenant_id: int, error: ConnectWiseError
+) -> None:
+    """Show an authentication failure on the tile until the keys are entered again."""
+    if not isinstance(error, ConnectWiseAuthError):
+        return
+    async with services.db.session() as session:
+        stored = await store.connectwise_settings(session, tenant_id)
+        if stored is not None:
+            stored.last_error = error.message
+
+
+def upstream(error: AdapterError) -> UpstreamFailed:
+    """A vendor failure as the API reports it (502), with the vendor's own message."""
+    return UpstreamFailed(
+        f"{error.vendor}: {error.message}",
+        code=f"{error.vendor.replace(' ', '')}Failed",
+        details={"vendor": error.vendor, "status": error.status, "vendorCode": error.code},
+    )

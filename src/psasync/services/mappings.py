@@ -1,0 +1,295 @@
+"""Which ConnectWise company a marketplace customer is, and which catalog item a product is.
+
+A customer without a mapping is matched automatically when exactly one ConnectWise company has
+the same name (case-insensitive); a product when exactly one active catalog item carries its
+MPN as ``manufacturerPartNumber``. Anything else waits for the reseller to map it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from psasync.adapters.connectwise import (
+    ConnectWiseClient,
+    ConnectWiseError,
+    ConnectWiseNotFound,
+    field,
+)
+from psasync.adapters.connectwise.models import VendorCompany
+from psasync.adapters.http import AdapterError
+from psasync.domain.agreements import CatalogItem
+from psasync.services.context import Services
+from psasync.services.errors import Invalid
+from psasync.services.integrations import connectwise_for, upstream
+from psasync.services.sessions import UserSession
+from psasync.services.tasks import TaskView
+from psasync.store import MappingSource, SyncTask, TaskStatus, snapshots
+from psasync.store import tenants as store
+
+
+@dataclass(frozen=True)
+class CustomerMappingView:
+    customer_id: str
+    customer_name: str
+    company_id: int | None
+    company_name: str | None
+    source: MappingSource | None
+
+
+@dataclass(frozen=True)
+class ProductMappingView:
+    mpn: str
+    catalog_item_id: int | None
+    identifier: str | None
+    source: MappingSource | None
+
+
+def _same_name(company: VendorCompany, name: str) -> bool:
+    return (company.name or "").strip().casefold() == name.strip().casefold()
+
+
+async def company_for(
+    services: Services, user: UserSession, view: TaskView, connectwise: ConnectWiseClient
+) -> int | None:
+    """The ConnectWise company of the task's customer, matching it by name the first time."""
+    customer_id, customer_name = view.customer_id, view.customer_name
+    async with services.db.session() as session:
+        mapping = await store.customer_mapping(session, user.tenant_id, customer_id)
+    if mapping is not None:
+        return mapping.company_id
+    try:
+        found = await connectwise.companies(conditions=field("name").eq(customer_name))
+    except AdapterError:
+        return None  # matching is a convenience: the reseller can still map by hand
+    matches = [company for company in found if _same_name(company, customer_name)]
+    if len(matches) != 1:
+        return None
+    async with services.db.session() as session:
+        await store.map_customer(
+            session,
+            user.tenant_id,
+            customer_id=customer_id,
+            company_id=matches[0].id,
+            company_name=matches[0].name,
+            source=MappingSource.AUTOMATIC,
+            by=user.username,
+            now=services.now(),
+        )
+    return matches[0].id
+
+
+async def catalog_for(
+    services: Services, user: UserSession, mpns: Iterable[str], connectwise: ConnectWiseClient
+) -> dict[str, CatalogItem]:
+    """The catalog item of each MPN that is mapped or can be matched; others are left out."""
+    wanted = sorted(set(mpns))
+    async with services.db.session() as session:
+        stored = await store.product_mappings(session, user.tenant_id, wanted)
+    catalog: dict[str, CatalogItem] = {}
+    for mpn in wanted:
+        if mpn in stored:
+            catalog[mpn] = await _mapped_item(connectwise, mpn, stored[mpn].catalog_item_id)
+            continue
+        matches = await connectwise.catalog_by_mpn(mpn)
+        if len(matches) == 1:
+            catalog[mpn] = matches[0]
+            await _remember_product(services, user, mpn, matches[0], MappingSource.AUTOMATIC)
+    return catalog
+
+
+async def _mapped_item(connectwise: ConnectWiseClient, mpn: str, item_id: int) -> CatalogItem:
+    try:
+        return await connectwise.catalog_item(item_id)
+    except ConnectWiseNotFound:
+        raise Invalid(
+            f"{mpn} is mapped to catalog item #{item_id}, which ConnectWise no longer has: "
+            "map the product again.",
+            code="MappedItemMissing",
+            details={"mpn": mpn, "catalogItemId": item_id},
+        ) from None
+
+
+async def _remember_product(
+    services: Services, user: UserSession, mpn: str, item: CatalogItem, source: MappingSource
+) -> None:
+    async with services.db.session() as session:
+        await store.map_product(
+            session,
+            user.tenant_id,
+            mpn=mpn,
+            catalog_item_id=item.id,
+            identifier=item.identifier,
+            source=source,
+            by=user.username,
+            now=services.now(),
+        )
+
+
+# Customer mappings ------------------------------------------------------------------------------
+
+
+async def customer_mappings(services: Services, user: UserSession) -> list[CustomerMappingView]:
+    """Every customer psasync has seen, with its company; unmapped ones matched if possible."""
+    async with services.db.session() as session:
+        seen = await store.customers(session, user.tenant_id)
+        mapped = await store.customer_mappings(session, user.tenant_id)
+    unmapped = [customer for customer in seen if customer.customer_id not in mapped]
+    if unmapped:
+        await _match_customers(services, user, [(c.customer_id, c.name) for c in unmapped])
+        async with services.db.session() as session:
+            mapped = await store.customer_mappings(session, user.tenant_id)
+    views = []
+    for customer in seen:
+        mapping = mapped.get(customer.customer_id)
+        views.append(
+            CustomerMappingView(
+                customer_id=customer.customer_id,
+                customer_name=customer.name,
+                company_id=mapping.company_id if mapping else None,
+                company_name=mapping.company_name if mapping else None,
+                source=MappingSource(mapping.source) if mapping else None,
+            )
+        )
+    return views
+
+
+async def _match_customers(
+    services: Services, user: UserSession, customers: Sequence[tuple[str, str]]
+) -> None:
+    try:
+        connectwise = await _connectwise(services, user)
+        companies = await connectwise.companies()
+    except (Invalid, AdapterError):
+        return  # not connected or unreachable: the list shows them unmapped
+    by_name: dict[str, list[VendorCompany]] = {}
+    for company in companies:
+        by_name.setdefault((company.name or "").strip().casefold(), []).append(company)
+    async with services.db.session() as session:
+        for customer_id, name in customers:
+            matches = by_name.get(name.strip().casefold(), [])
+            if len(matches) == 1:
+                await store.map_customer(
+                    session,
+                    user.tenant_id,
+                    customer_id=customer_id,
+                    company_id=matches[0].id,
+                    company_name=matches[0].name,
+                    source=MappingSource.AUTOMATIC,
+                    by=user.username,
+                    now=services.now(),
+                )
+
+
+async def _connectwise(services: Services, user: UserSession) -> ConnectWiseClient:
+    return await connectwise_for(services, user.tenant_id)
+
+
+async def map_customers(
+    services: Services, user: UserSession, pairs: Sequence[tuple[str, int]]
+) -> list[CustomerMappingView]:
+    """Map customers to companies by hand; every pair is checked before any is stored."""
+    _no_repeats([customer_id for customer_id, _ in pairs], "customerId")
+    connectwise = await _connectwise(services, user)
+    async with services.db.session() as session:
+        known = {c.customer_id: c for c in await store.customers(session, user.tenant_id)}
+    unknown = [customer_id for customer_id, _ in pairs if customer_id not in known]
+    if unknown:
+        raise Invalid(
+            f"unknown customers: {', '.join(unknown)}",
+            code="UnknownCustomer",
+            details={"customerIds": unknown},
+        )
+    companies = {}
+    for company_id in sorted({company_id for _, company_id in pairs}):
+        companies[company_id] = await _company(connectwise, company_id)
+    async with services.db.session() as session:
+        for customer_id, company_id in pairs:
+            await store.map_customer(
+                session,
+                user.tenant_id,
+                customer_id=customer_id,
+                company_id=company_id,
+                company_name=companies[company_id].name,
+                source=MappingSource.MANUAL,
+                by=user.username,
+                now=services.now(),
+            )
+    return await customer_mappings(services, user)
+
+
+async def _company(connectwise: ConnectWiseClient, company_id: int) -> VendorCompany:
+    try:
+        return await connectwise.company(company_id)
+    except ConnectWiseNotFound:
+        raise Invalid(
+            f"ConnectWise has no company #{company_id}",
+            code="UnknownCompany",
+            details={"companyId": company_id},
+        ) from None
+    except (ConnectWiseError, AdapterError) as error:
+        raise upstream(error) from None
+
+
+def _no_repeats(values: Sequence[str], name: str) -> None:
+    repeated = sorted({value for value in values if values.count(value) > 1})
+    if repeated:
+        raise Invalid(
+            f"{name} listed more than once: {', '.join(repeated)}",
+            code="DuplicateMapping",
+            details={name: repeated},
+        )
+
+
+# Product mappings -------------------------------------------------------------------------------
+
+
+async def product_mappings(services: Services, user: UserSession) -> list[ProductMappingView]:
+    """Stored product mappings, and the MPNs of open tasks that have none yet."""
+    async with services.db.session() as session:
+        stored = await store.product_mappings(session, user.tenant_id)
+        open_orders = await session.scalars(
+            select(SyncTask.order_json).where(
+                SyncTask.tenant_id == user.tenant_id,
+                SyncTask.status.in_([TaskStatus.NEW.value, TaskStatus.FAILED.value]),
+            )
+        )
+        mpns = {line.mpn for text in open_orders for line in snapshots.order_from_json(text).lines}
+    views = [
+        ProductMappingView(
+            mpn=m.mpn,
+            catalog_item_id=m.catalog_item_id,
+            identifier=m.identifier,
+            source=MappingSource(m.source),
+        )
+        for m in stored.values()
+    ]
+    views.extend(ProductMappingView(mpn, None, None, None) for mpn in mpns - stored.keys())
+    return sorted(views, key=lambda view: view.mpn)
+
+
+async def map_products(
+    services: Services, user: UserSession, pairs: Sequence[tuple[str, int]]
+) -> list[ProductMappingView]:
+    """Map MPNs to catalog items by hand; each item must exist and be active."""
+    _no_repeats([mpn for mpn, _ in pairs], "mpn")
+    blank = [mpn for mpn, _ in pairs if not mpn.strip()]
+    if blank:
+        raise Invalid("an MPN is empty", code="InvalidMpn")
+    connectwise = await _connectwise(services, user)
+    items = {mpn: await _mapped_item(connectwise, mpn, item_id) for mpn, item_id in pairs}
+    async with services.db.session() as session:
+        for mpn, item in items.items():
+            await store.map_product(
+                session,
+                user.tenant_id,
+                mpn=mpn,
+                catalog_item_id=item.id,
+                identifier=item.identifier,
+                source=MappingSource.MANUAL,
+                by=user.username,
+                now=services.now(),
+            )
+    return await product_mappings(services, user)

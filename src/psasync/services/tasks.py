@@ -1,0 +1,137 @@
+"""The task list: what Check Changes found, filtered and paged, and ignoring tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from psasync.domain.orders import OrderType, task_title
+from psasync.services.context import Services
+from psasync.services.errors import BadRequest, Conflict, NotFound
+from psasync.services.sessions import UserSession
+from psasync.store import SyncTask, TaskFilter, TaskStatus
+from psasync.store import tasks as store
+
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task as the API and pages show it."""
+
+    id: int
+    order_id: str
+    order_number: str
+    order_type: OrderType
+    customer_id: str
+    customer_name: str
+    subscription_id: str | None
+    status: TaskStatus
+    created_at: dt.datetime
+    error: str | None
+    agreement_id: int | None
+    synced_at: dt.datetime | None
+
+    @property
+    def title(self) -> str:
+        """ "Green Lane LLC 1000048531 — Change Order"."""
+        return task_title(
+            customer_name=self.customer_name,
+            customer_id=self.customer_id,
+            order_type=self.order_type,
+        )
+
+    @classmethod
+    def of(cls, task: SyncTask) -> TaskView:
+        return cls(
+            id=task.id,
+            order_id=task.order_id,
+            order_number=task.order_number,
+            order_type=OrderType(task.order_type),
+            customer_id=task.customer_id,
+            customer_name=task.customer_name,
+            subscription_id=task.subscription_id,
+            status=TaskStatus(task.status),
+            created_at=task.order_created_at,
+            error=task.error,
+            agreement_id=task.agreement_id,
+            synced_at=task.synced_at,
+        )
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    items: list[TaskView]
+    total: int
+
+
+def task_filter(
+    *,
+    status: str | None = None,
+    order_type: str | None = None,
+    query: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> TaskFilter:
+    """A filter from request values; a value that is not one of the known ones is refused."""
+    if status and status not in {s.value for s in TaskStatus}:
+        allowed = ", ".join(s.value for s in TaskStatus)
+        raise BadRequest(f"status must be one of {allowed}, not {status!r}", code="InvalidFilter")
+    if order_type and order_type not in {t.value for t in OrderType}:
+        allowed = ", ".join(t.value for t in OrderType)
+        raise BadRequest(
+            f"orderType must be one of {allowed}, not {order_type!r}", code="InvalidFilter"
+        )
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadRequest(f"limit must be 1 to {MAX_PAGE}, not {limit}", code="InvalidFilter")
+    if offset < 0:
+        raise BadRequest(f"offset must not be negative, not {offset}", code="InvalidFilter")
+    return TaskFilter(
+        status=TaskStatus(status) if status else None,
+        order_type=order_type or None,
+        query=(query or "").strip() or None,
+        limit=limit,
+        offset=offset,
+    )
+
+
+async def list_tasks(services: Services, user: UserSession, wanted: TaskFilter) -> TaskPage:
+    async with services.db.session() as session:
+        items, total = await store.list_tasks(session, user.tenant_id, wanted)
+    return TaskPage(items=[TaskView.of(task) for task in items], total=total)
+
+
+async def get_task(services: Services, user: UserSession, task_id: int) -> TaskView:
+    async with services.db.session() as session:
+        return TaskView.of(await load_task(session, user.tenant_id, task_id))
+
+
+async def load_task(session: AsyncSession, tenant_id: int, task_id: int) -> SyncTask:
+    """The tenant's task; another tenant's is as absent as one that never existed."""
+    task = await store.get_task(session, tenant_id, task_id)
+    if task is None:
+        raise NotFound(f"there is no task {task_id}", code="TaskNotFound")
+    return task
+
+
+async def ignore_task(services: Services, user: UserSession, task_id: int) -> TaskView:
+    """Hide a task the reseller will not sync; a synced or syncing task cannot be ignored."""
+    async with services.db.session() as session:
+        task = await load_task(session, user.tenant_id, task_id)
+        if task.status == TaskStatus.SYNCED.value:
+            raise Conflict(f"task {task_id} is already synced", code="TaskSynced")
+        if task.claimed_until is not None and task.claimed_until > services.now():
+            raise Conflict(f"task {task_id} is being synced right now", code="TaskBusy")
+        await store.set_ignored(session, task, ignored=True, now=services.now())
+        return TaskView.of(task)
+
+
+async def unignore_task(services: Services, user: UserSession, task_id: int) -> TaskView:
+    async with services.db.session() as session:
+        task = await load_task(session, user.tenant_id, task_id)
+        if task.status != TaskStatus.IGNORED.value:
+            raise Conflict(f"task {task_id} is not ignored", code="TaskNotIgnored")
+        await store.set_ignored(session, task, ignored=False, now=services.now())
+        return TaskView.of(task)
