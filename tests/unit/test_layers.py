@@ -15,8 +15,9 @@ ALLOWED = {
     "domain": set(),
     "adapters": {"domain"},
     "store": {"domain"},
-    "services": {"domain", "adapters", "store"},
-    "web": {"services"},
+    # Settings (config.py) reach the use cases and the app; config is read, never written back.
+    "services": {"domain", "adapters", "store", "config"},
+    "web": {"services", "config"},
     "sandbox": {"domain"},
 }
 

@@ -140,6 +140,7 @@ async def _read_subscription(
 
 async def agreements(services: Services, user: UserSession, task_id: int) -> list[AgreementChoice]:
     """The customer's agreements, each with the reasons it cannot take this task (if any)."""
+    await _require_task(services, user, task_id)
     connectwise = await connectwise_for(services, user.tenant_id)
     context = await task_context(services, user, task_id, connectwise)
     if context.company_id is None:
@@ -157,6 +158,12 @@ async def agreements(services: Services, user: UserSession, task_id: int) -> lis
         AgreementChoice(agreement, check_eligibility(agreement, terms=context.terms))
         for agreement in found
     ]
+
+
+async def _require_task(services: Services, user: UserSession, task_id: int) -> None:
+    """404 for another tenant's task comes before anything about this tenant's settings."""
+    async with services.db.session() as session:
+        await load_task(session, user.tenant_id, task_id)
 
 
 def _customer_not_mapped(view: TaskView) -> Invalid:
@@ -182,6 +189,7 @@ async def prepare_plan(
     An ineligible agreement or invalid edits raise :class:`Invalid` with the reasons or field
     errors in ``details``.
     """
+    await _require_task(services, user, task_id)
     connectwise = await connectwise_for(services, user.tenant_id)
     context = await task_context(services, user, task_id, connectwise)
     if context.company_id is None:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from psasync.domain.orders import OrderType, task_title
+from psasync.domain.orders import Order, OrderType, task_title
 from psasync.services.context import Services
 from psasync.services.errors import BadRequest, Conflict, NotFound
 from psasync.services.sessions import UserSession
-from psasync.store import SyncTask, TaskFilter, TaskStatus
+from psasync.store import SyncTask, TaskFilter, TaskStatus, snapshots
 from psasync.store import tasks as store
 
 MAX_PAGE = 500
@@ -106,6 +106,20 @@ async def list_tasks(services: Services, user: UserSession, wanted: TaskFilter) 
 async def get_task(services: Services, user: UserSession, task_id: int) -> TaskView:
     async with services.db.session() as session:
         return TaskView.of(await load_task(session, user.tenant_id, task_id))
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    """A task with the marketplace order it was made from."""
+
+    view: TaskView
+    order: Order
+
+
+async def get_task_detail(services: Services, user: UserSession, task_id: int) -> TaskDetail:
+    async with services.db.session() as session:
+        task = await load_task(session, user.tenant_id, task_id)
+        return TaskDetail(view=TaskView.of(task), order=snapshots.order_from_json(task.order_json))
 
 
 async def load_task(session: AsyncSession, tenant_id: int, task_id: int) -> SyncTask:

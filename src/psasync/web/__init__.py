@@ -1,1 +1,1 @@
-"""The FastAPI app: the REST API under /api/v1 and the HTML pages, thin over the services."""
+"""The web layer: the REST API under /api/v1 (and the pages), thin handlers over the services."""

@@ -1,0 +1,300 @@
+"""REST API handlers under ``/api/v1`` (DESIGN.md §4): thin — parse, call a use case, answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from psasync.services import auth, check_changes, history, integrations, mappings, planning
+from psasync.services import sync as sync_service
+from psasync.services import tasks as task_service
+from psasync.web import schemas
+from psasync.web.schemas import (
+    agreement_json,
+    order_json,
+    plan_json,
+    sync_json,
+    task_json,
+)
+from psasync.web.session import (
+    CurrentUser,
+    ServicesDep,
+    clear_session_cookie,
+    session_of,
+    set_session_cookie,
+)
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": schemas.ErrorOut, "description": meaning}
+    for status, meaning in {
+        400: "Bad request",
+        401: "Not logged in, or invalid marketplace credentials",
+        403: "Forbidden",
+        404: "Not found (another reseller's objects included)",
+        409: "Conflict with the current state",
+        422: "Invalid input; details name the fields or reasons; nothing was written",
+        502: "A vendor API failed",
+    }.items()
+}
+
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
+
+
+@router.post("/auth/login", response_model=schemas.LoginResponse, tags=["auth"])
+async def login(
+    body: schemas.LoginRequest, request: Request, response: Response, services: ServicesDep
+) -> dict[str, Any]:
+    """Log in with Cloud Marketplace credentials; sets the session cookie."""
+    user = await auth.login(
+        services, marketplace=body.marketplace, username=body.username, password=body.password
+    )
+    set_session_cookie(request, response, user)
+    return {
+        "reseller": {"id": user.reseller_id, "name": user.reseller_name},
+        "marketplace": user.marketplace,
+        "username": user.username,
+        "csrfToken": user.csrf_token,
+    }
+
+
+@router.post("/auth/logout", status_code=204, tags=["auth"])
+async def logout(user: CurrentUser, response: Response, services: ServicesDep) -> Response:
+    auth.logout(services, user.id)
+    clear_session_cookie(response)
+    response.status_code = 204
+    return response
+
+
+@router.get("/auth/session", response_model=schemas.LoginResponse, tags=["auth"])
+async def whoami(user: CurrentUser) -> dict[str, Any]:
+    """Who is logged in, and the token form posts carry."""
+    return {
+        "reseller": {"id": user.reseller_id, "name": user.reseller_name},
+        "marketplace": user.marketplace,
+        "username": user.username,
+        "csrfToken": user.csrf_token,
+    }
+
+
+@router.get("/integrations", response_model=list[schemas.Tile], tags=["integrations"])
+async def list_integrations(user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
+    """The PSA tiles with their state."""
+    return [_tile(tile) for tile in await integrations.integrations(services, user)]
+
+
+def _tile(tile: integrations.IntegrationTile) -> dict[str, Any]:
+    return {
+        "id": tile.id,
+        "name": tile.name,
+        "state": tile.state.value,
+        "message": tile.message,
+        "siteUrl": tile.site_url,
+        "companyId": tile.company_id,
+    }
+
+
+@router.put("/integrations/connectwise", response_model=schemas.Tile, tags=["integrations"])
+async def configure_connectwise(
+    body: schemas.ConnectWiseSettingsRequest, user: CurrentUser, services: ServicesDep
+) -> dict[str, Any]:
+    """Check the keys against ConnectWise, then store them (the private key encrypted)."""
+    form = integrations.ConnectWiseForm(
+        site_url=body.site_url,
+        company_id=body.company_id,
+        public_key=body.public_key,
+        private_key=body.private_key,
+        client_id=body.client_id,
+    )
+    return _tile(await integrations.configure_connectwise(services, user, form))
+
+
+@router.post("/connectwise/check-changes", response_model=schemas.CheckChangesOut, tags=["tasks"])
+async def run_check_changes(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    """New completed marketplace orders become tasks; `created` counts them."""
+    result = await check_changes.check_changes(services, user)
+    return {
+        "created": len(result.created),
+        "tasks": [task_json(task) for task in result.created],
+        "alreadyKnown": result.already_known,
+        "pending": result.pending,
+        "skipped": [
+            {"kind": item.kind.value, "id": item.id, "line": item.line, "reason": item.reason}
+            for item in result.skipped
+        ],
+        "checkedThrough": result.checked_through,
+    }
+
+
+@router.get("/connectwise/tasks", response_model=schemas.TaskPageOut, tags=["tasks"])
+async def list_tasks(
+    user: CurrentUser,
+    services: ServicesDep,
+    status: str | None = None,
+    order_type: Annotated[str | None, Query(alias="orderType")] = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """The tasks, newest order first; `q` searches customer name or id and order number."""
+    wanted = task_service.task_filter(
+        status=status, order_type=order_type, query=q, limit=limit, offset=offset
+    )
+    page = await task_service.list_tasks(services, user, wanted)
+    return {"items": [task_json(task) for task in page.items], "total": page.total}
+
+
+@router.get("/connectwise/tasks/{task_id}", response_model=schemas.TaskDetailOut, tags=["tasks"])
+async def get_task(task_id: int, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    detail = await task_service.get_task_detail(services, user, task_id)
+    return {**task_json(detail.view), "order": order_json(detail.order)}
+
+
+@router.post("/connectwise/tasks/{task_id}/ignore", response_model=schemas.TaskItem, tags=["tasks"])
+async def ignore(task_id: int, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    return task_json(await task_service.ignore_task(services, user, task_id))
+
+
+@router.post(
+    "/connectwise/tasks/{task_id}/unignore", response_model=schemas.TaskItem, tags=["tasks"]
+)
+async def unignore(task_id: int, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    return task_json(await task_service.unignore_task(services, user, task_id))
+
+
+@router.get(
+    "/connectwise/tasks/{task_id}/agreements",
+    response_model=list[schemas.AgreementOut],
+    tags=["sync"],
+)
+async def agreements(
+    task_id: int, user: CurrentUser, services: ServicesDep
+) -> list[dict[str, Any]]:
+    """The customer's agreements; ineligible ones carry their reasons."""
+    return [agreement_json(c) for c in await planning.agreements(services, user, task_id)]
+
+
+@router.post(
+    "/connectwise/tasks/{task_id}/preview", response_model=schemas.PreviewOut, tags=["sync"]
+)
+async def preview(
+    task_id: int, body: schemas.PlanRequest, user: CurrentUser, services: ServicesDep
+) -> dict[str, Any]:
+    """What Sync would do, with the prorated and recurring amounts; nothing is written."""
+    plan = await planning.preview(
+        services,
+        user,
+        task_id,
+        agreement_id=body.agreement_id,
+        price_source=body.price_source,
+        reviewed=body.reviewed(),
+    )
+    return plan_json(plan)
+
+
+@router.post("/connectwise/tasks/{task_id}/sync", response_model=schemas.SyncOut, tags=["sync"])
+async def sync(
+    task_id: int, body: schemas.PlanRequest, user: CurrentUser, services: ServicesDep
+) -> dict[str, Any]:
+    """Apply the reviewed plan (`additions` omitted: as previewed). Repeated: 409."""
+    outcome = await sync_service.sync(
+        services,
+        user,
+        task_id,
+        agreement_id=body.agreement_id,
+        price_source=body.price_source,
+        reviewed=body.reviewed(),
+    )
+    return sync_json(outcome)
+
+
+@router.get(
+    "/connectwise/mappings/customers",
+    response_model=list[schemas.CustomerMappingOut],
+    tags=["mappings"],
+)
+async def customer_mappings(user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
+    """Every customer seen, with its ConnectWise company (matched by exact name if possible)."""
+    return [_customer(view) for view in await mappings.customer_mappings(services, user)]
+
+
+@router.put(
+    "/connectwise/mappings/customers",
+    response_model=list[schemas.CustomerMappingOut],
+    tags=["mappings"],
+)
+async def map_customers(
+    body: list[schemas.CustomerMappingRequest], user: CurrentUser, services: ServicesDep
+) -> list[dict[str, Any]]:
+    pairs = [(item.customer_id, item.company_id) for item in body]
+    return [_customer(view) for view in await mappings.map_customers(services, user, pairs)]
+
+
+def _customer(view: mappings.CustomerMappingView) -> dict[str, Any]:
+    return {
+        "customerId": view.customer_id,
+        "customerName": view.customer_name,
+        "companyId": view.company_id,
+        "companyName": view.company_name,
+        "source": view.source.value if view.source else None,
+    }
+
+
+@router.get(
+    "/connectwise/mappings/products",
+    response_model=list[schemas.ProductMappingOut],
+    tags=["mappings"],
+)
+async def product_mappings(user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
+    return [_product(view) for view in await mappings.product_mappings(services, user)]
+
+
+@router.put(
+    "/connectwise/mappings/products",
+    response_model=list[schemas.ProductMappingOut],
+    tags=["mappings"],
+)
+async def map_products(
+    body: list[schemas.ProductMappingRequest], user: CurrentUser, services: ServicesDep
+) -> list[dict[str, Any]]:
+    pairs = [(item.mpn, item.catalog_item_id) for item in body]
+    return [_product(view) for view in await mappings.map_products(services, user, pairs)]
+
+
+def _product(view: mappings.ProductMappingView) -> dict[str, Any]:
+    return {
+        "mpn": view.mpn,
+        "catalogItemId": view.catalog_item_id,
+        "identifier": view.identifier,
+        "source": view.source.value if view.source else None,
+    }
+
+
+@router.get("/connectwise/history", response_model=schemas.HistoryPageOut, tags=["history"])
+async def sync_history(
+    user: CurrentUser,
+    services: ServicesDep,
+    task_id: Annotated[int | None, Query(alias="taskId")] = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """Who synced what, when, with which result; newest first."""
+    page = await history.history(services, user, task_id=task_id, limit=limit, offset=offset)
+    return {
+        "items": [
+            {
+                **sync_json(entry.outcome),
+                "user": entry.run.user,
+                "outcome": entry.run.outcome,
+                "error": entry.run.error,
+                "startedAt": entry.run.started_at,
+                "finishedAt": entry.run.finished_at,
+                "priceSource": entry.run.price_source,
+            }
+            for entry in page.items
+        ],
+        "total": page.total,
+    }
+
+
+__all__ = ["router", "session_of"]

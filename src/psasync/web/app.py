@@ -1,0 +1,47 @@
+"""The FastAPI application: the REST API (and, later, the pages) over one ``Services``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from psasync import __version__
+from psasync.config import Settings
+from psasync.services import Services
+from psasync.services.secrets import session_key
+from psasync.web import api, errors
+from psasync.web.session import CookieSigner
+
+
+def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
+    """The app; it migrates the database on start. ``services`` given: the caller closes it."""
+    if settings.secret_key is None:
+        raise ValueError("PSASYNC_SECRET_KEY must be set: it signs sessions and seals stored keys")
+    owned = services is None
+    shared = services or Services.create(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await shared.db.upgrade()
+        try:
+            yield
+        finally:
+            if owned:
+                await shared.aclose()
+
+    app = FastAPI(
+        title="psasync",
+        version=__version__,
+        description="Keeps Cloud Marketplace subscriptions and ConnectWise PSA agreements in step.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.services = shared
+    app.state.signer = CookieSigner(session_key(settings.secret_key.get_secret_value()))
+    errors.install(app)
+    app.include_router(api.router)
+    return app

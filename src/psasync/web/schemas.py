@@ -1,0 +1,476 @@
+"""The JSON of the REST API (DESIGN.md §4): field names in the vendors' camelCase, amounts as
+decimal strings, dates in ISO form."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+from psasync.services.planning import AgreementChoice
+from psasync.services.sync import SyncOutcome
+from psasync.services.tasks import TaskView
+from psasync.services.types import (
+    BillCustomer,
+    Notice,
+    Order,
+    Plan,
+    PlannedAddition,
+    PriceSource,
+    ReviewedAddition,
+)
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+def money(value: Decimal, decimals: int = 2) -> str:
+    """An amount as a decimal string with at least the currency's decimals: 12.5 → "12.50".
+
+    More precise unit prices (usage rates such as 0.0002) keep every digit.
+    """
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -decimals:
+        value = value.quantize(Decimal(1).scaleb(-decimals))
+    return str(value)
+
+
+# Requests ---------------------------------------------------------------------------------------
+
+
+class LoginRequest(Schema):
+    marketplace: Annotated[str, Field(min_length=1, max_length=32)]
+    username: Annotated[str, Field(min_length=1, max_length=300)]
+    password: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class ConnectWiseSettingsRequest(Schema):
+    site_url: Annotated[str, Field(min_length=1, max_length=300)]
+    company_id: Annotated[str, Field(min_length=1, max_length=100)]
+    public_key: Annotated[str, Field(min_length=1, max_length=200)]
+    private_key: Annotated[str, Field(min_length=1, max_length=200)]
+    client_id: Annotated[str, Field(min_length=1, max_length=100)]
+
+    def __repr__(self) -> str:  # the private key never reaches a log line
+        return f"ConnectWiseSettingsRequest(site_url={self.site_url!r})"
+
+
+def _exact_decimal(value: Any) -> Any:
+    # A JSON number arrives as a float; its shortest repr is the number the client wrote.
+    return str(value) if isinstance(value, float) else value
+
+
+class ReviewedAdditionRequest(Schema):
+    """One addition as the reseller confirmed it. Read-only preview fields may be sent back."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    key: Annotated[str, Field(min_length=1, max_length=100)]
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    unit_cost: Decimal
+    effective_date: dt.date
+    cancelled_date: dt.date | None = None
+    bill_customer: BillCustomer
+    taxable_flag: bool
+
+    _decimals = field_validator("quantity", "unit_price", "unit_cost", mode="before")(
+        lambda value: _exact_decimal(value)
+    )
+
+    def reviewed(self) -> ReviewedAddition:
+        return ReviewedAddition(
+            key=self.key,
+            description=self.description,
+            quantity=self.quantity,
+            unit_price=self.unit_price,
+            unit_cost=self.unit_cost,
+            effective_date=self.effective_date,
+            cancelled_date=self.cancelled_date,
+            bill_customer=self.bill_customer,
+            taxable=self.taxable_flag,
+        )
+
+
+class PlanRequest(Schema):
+    agreement_id: Annotated[int, Field(ge=1)]
+    price_source: PriceSource = PriceSource.MARKETPLACE
+    additions: list[ReviewedAdditionRequest] | None = None
+
+    def reviewed(self) -> list[ReviewedAddition] | None:
+        return None if self.additions is None else [a.reviewed() for a in self.additions]
+
+
+class CustomerMappingRequest(Schema):
+    customer_id: Annotated[str, Field(min_length=1, max_length=64)]
+    company_id: Annotated[int, Field(ge=1)]
+
+
+class ProductMappingRequest(Schema):
+    mpn: Annotated[str, Field(min_length=1, max_length=200)]
+    catalog_item_id: Annotated[int, Field(ge=1)]
+
+
+# Responses --------------------------------------------------------------------------------------
+
+
+def task_json(task: TaskView) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "title": task.title,
+        "orderId": task.order_id,
+        "orderNumber": task.order_number,
+        "orderType": task.order_type.value,
+        "customer": {"id": task.customer_id, "name": task.customer_name},
+        "subscriptionId": task.subscription_id,
+        "status": task.status.value,
+        "createdAt": task.created_at.isoformat(),
+        "error": task.error,
+        "agreementId": task.agreement_id,
+        "syncedAt": task.synced_at.isoformat() if task.synced_at else None,
+    }
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    return {
+        "effectiveDate": order.effective_date.isoformat(),
+        "lastBillingDate": order.last_billing_date.isoformat() if order.last_billing_date else None,
+        "nextBillingDate": order.next_billing_date.isoformat() if order.next_billing_date else None,
+        "lines": [
+            {
+                "number": line.number,
+                "type": line.type.value,
+                "mpn": line.mpn,
+                "description": line.description,
+                "quantity": str(line.quantity),
+                "unitPrice": {
+                    "amount": money(line.unit_price.amount),
+                    "currency": line.unit_price.currency,
+                },
+                "unitCost": (
+                    {"amount": money(line.unit_cost.amount), "currency": line.unit_cost.currency}
+                    if line.unit_cost
+                    else None
+                ),
+            }
+            for line in order.lines
+        ],
+    }
+
+
+def agreement_json(choice: AgreementChoice) -> dict[str, Any]:
+    agreement = choice.agreement
+    return {
+        "id": agreement.id,
+        "name": agreement.name,
+        "eligible": choice.eligibility.eligible,
+        "reasons": [
+            {"code": reason.code.value, "message": reason.message}
+            for reason in choice.eligibility.reasons
+        ],
+        "billingCycle": agreement.billing_cycle.value if agreement.billing_cycle else None,
+        "currency": agreement.currency.code,
+    }
+
+
+def addition_json(plan: Plan, action: PlannedAddition) -> dict[str, Any]:
+    return {
+        "action": action.action.value,
+        "kind": action.kind.value,
+        "key": action.key,
+        "additionId": action.addition_id,
+        "product": {"id": action.product.id, "identifier": action.product.identifier},
+        "mpn": action.mpn,
+        "description": action.description,
+        "quantity": str(action.quantity),
+        "unitPrice": money(action.unit_price, plan.currency.decimals),
+        "unitCost": money(action.unit_cost, plan.currency.decimals),
+        "effectiveDate": action.effective_date.isoformat(),
+        "cancelledDate": action.cancelled_date.isoformat() if action.cancelled_date else None,
+        "billCustomer": action.bill_customer.value,
+        "taxableFlag": action.taxable,
+        "extPrice": money(plan.extended_price(action)),
+        "priceSource": action.price_source.value,
+    }
+
+
+def notice_json(notice: Notice) -> dict[str, Any]:
+    return {
+        "code": notice.code.value,
+        "message": notice.message,
+        "line": notice.line,
+        "blocking": notice.blocking,
+    }
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "agreementId": plan.agreement_id,
+        "currency": plan.currency.code,
+        "period": {"start": plan.period.start.isoformat(), "end": plan.period.end.isoformat()},
+        "additions": [addition_json(plan, action) for action in plan.actions],
+        "proratedAmount": money(plan.prorated_amount),
+        "recurringAmount": {
+            "before": money(plan.recurring_amount_before),
+            "after": money(plan.recurring_amount_after),
+        },
+        "warnings": [notice_json(notice) for notice in plan.notices],
+        "blocked": plan.blocked,
+    }
+
+
+def sync_json(outcome: SyncOutcome) -> dict[str, Any]:
+    return {
+        "task": task_json(outcome.task),
+        "run": {
+            "id": outcome.run_id,
+            "agreementId": outcome.agreement_id,
+            "agreementName": outcome.agreement_name,
+            "resumed": outcome.resumed,
+            "actions": [
+                {
+                    "key": result.key,
+                    "action": result.action.value,
+                    "kind": result.kind,
+                    "mpn": result.mpn,
+                    "outcome": result.outcome.value,
+                    "additionId": result.addition_id,
+                    "error": result.error,
+                }
+                for result in outcome.actions
+            ],
+        },
+        "currency": outcome.currency,
+        "proratedAmount": money(outcome.prorated_amount),
+        "recurringAmount": {
+            "before": money(outcome.recurring_before),
+            "after": money(outcome.recurring_after),
+        },
+    }
+
+
+# Response models: they document the API in OpenAPI and check every answer against it. ---------
+
+
+class Reseller(Schema):
+    id: str
+    name: str
+
+
+class LoginResponse(Schema):
+    reseller: Reseller
+    marketplace: str
+    username: str
+    csrf_token: str
+
+
+class Tile(Schema):
+    id: str
+    name: str
+    state: str
+    message: str | None
+    site_url: str | None
+    company_id: str | None
+
+
+class CustomerRef(Schema):
+    id: str
+    name: str
+
+
+class TaskItem(Schema):
+    id: int
+    title: str
+    order_id: str
+    order_number: str
+    order_type: str
+    customer: CustomerRef
+    subscription_id: str | None
+    status: str
+    created_at: dt.datetime
+    error: str | None
+    agreement_id: int | None
+    synced_at: dt.datetime | None
+
+
+class MoneyOut(Schema):
+    amount: str
+    currency: str
+
+
+class OrderLineOut(Schema):
+    number: int
+    type: str
+    mpn: str
+    description: str
+    quantity: str
+    unit_price: MoneyOut
+    unit_cost: MoneyOut | None
+
+
+class OrderOut(Schema):
+    effective_date: dt.date
+    last_billing_date: dt.date | None
+    next_billing_date: dt.date | None
+    lines: list[OrderLineOut]
+
+
+class TaskDetailOut(TaskItem):
+    order: OrderOut
+
+
+class TaskPageOut(Schema):
+    items: list[TaskItem]
+    total: int
+
+
+class SkippedOut(Schema):
+    kind: str
+    id: str
+    line: int | None
+    reason: str
+
+
+class CheckChangesOut(Schema):
+    created: int
+    tasks: list[TaskItem]
+    already_known: int
+    pending: int
+    skipped: list[SkippedOut]
+    checked_through: dt.datetime
+
+
+class ReasonOut(Schema):
+    code: str
+    message: str
+
+
+class AgreementOut(Schema):
+    id: int
+    name: str
+    eligible: bool
+    reasons: list[ReasonOut]
+    billing_cycle: str | None
+    currency: str
+
+
+class ProductRefOut(Schema):
+    id: int
+    identifier: str
+
+
+class AdditionOut(Schema):
+    action: str
+    kind: str
+    key: str
+    addition_id: int | None
+    product: ProductRefOut
+    mpn: str
+    description: str
+    quantity: str
+    unit_price: str
+    unit_cost: str
+    effective_date: dt.date
+    cancelled_date: dt.date | None
+    bill_customer: str
+    taxable_flag: bool
+    ext_price: str
+    price_source: str
+
+
+class RecurringOut(Schema):
+    before: str
+    after: str
+
+
+class WarningOut(Schema):
+    code: str
+    message: str
+    line: int | None
+    blocking: bool
+
+
+class PeriodOut(Schema):
+    start: dt.date
+    end: dt.date
+
+
+class PreviewOut(Schema):
+    agreement_id: int
+    currency: str
+    period: PeriodOut
+    additions: list[AdditionOut]
+    prorated_amount: str
+    recurring_amount: RecurringOut
+    warnings: list[WarningOut]
+    blocked: bool
+
+
+class ActionResultOut(Schema):
+    key: str
+    action: str
+    kind: str
+    mpn: str
+    outcome: str
+    addition_id: int | None
+    error: str | None
+
+
+class RunOut(Schema):
+    id: int
+    agreement_id: int
+    agreement_name: str
+    resumed: bool
+    actions: list[ActionResultOut]
+
+
+class SyncOut(Schema):
+    task: TaskItem
+    run: RunOut
+    currency: str
+    prorated_amount: str
+    recurring_amount: RecurringOut
+
+
+class CustomerMappingOut(Schema):
+    customer_id: str
+    customer_name: str
+    company_id: int | None
+    company_name: str | None
+    source: str | None
+
+
+class ProductMappingOut(Schema):
+    mpn: str
+    catalog_item_id: int | None
+    identifier: str | None
+    source: str | None
+
+
+class HistoryItem(SyncOut):
+    user: str
+    outcome: str
+    error: str | None
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    price_source: str
+
+
+class HistoryPageOut(Schema):
+    items: list[HistoryItem]
+    total: int
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
