@@ -11,7 +11,7 @@ import pytest
 from psasync.sandbox.faults import FaultSettings
 from psasync.sandbox.fixture import DEMO_FIXTURE, SandboxFixture, load_fixture
 from psasync.sandbox.server import build_sandbox
-from psasync.services import UpstreamFailed, auth, check_changes
+from psasync.services import UpstreamFailed, UserSession, auth, check_changes
 from psasync.services import tasks as task_service
 from psasync.store import tenants
 from tests.e2e.conftest import NORTHWIND, NOW, SANDBOX, World
@@ -37,7 +37,7 @@ async def watermark(world: World, tenant_id: int) -> dt.datetime | None:
         return tenant.orders_checked_through
 
 
-async def total_tasks(world: World, user: auth.UserSession) -> int:
+async def total_tasks(world: World, user: UserSession) -> int:
     page = await task_service.list_tasks(world.services, user, task_service.task_filter())
     return page.total
 
