@@ -22,8 +22,13 @@ from sqlalchemy.ext.asyncio import (
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
-# The async driver for each database a URL may name without one.
-_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
+# The async driver for each database a URL may name without one (``postgres`` is the short
+# scheme many hosts hand out; SQLAlchemy no longer knows it by that name).
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+}
 
 
 class DatabaseError(RuntimeError):
@@ -100,6 +105,12 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+    # SQLite's own lower() folds ASCII only: a search for "müller" would miss "MÜLLER".
+    connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _alembic_config(connection: Connection | None = None) -> Config:

@@ -1,0 +1,339 @@
+"""Synchronization tasks: one per order and tenant, listed, found and claimed per tenant."""
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from psasync.store import Database, TaskFilter, TaskStatus
+from psasync.store import tasks as store
+from psasync.store.snapshots import (
+    order_from_json,
+    order_to_json,
+    subscription_from_json,
+    subscription_to_json,
+)
+from tests.integration.store.rows import NOW, add_tasks, add_tenant, at, reload_task, task_row
+from tests.unit.domain.builders import BACKUP, E3, line, order, subscription
+
+pytestmark = pytest.mark.anyio
+
+LEASE_END = at(5)
+
+
+# Uniqueness -----------------------------------------------------------------------------------
+
+
+async def test_an_order_becomes_one_task_per_tenant(database: Database) -> None:
+    tenant = await add_tenant(database)
+    await add_tasks(database, task_row(tenant, "ORD-1"))
+    with pytest.raises(IntegrityError):
+        async with database.session() as session:
+            await store.add_tasks(session, [task_row(tenant, "ORD-1", number="SO-AGAIN")])
+    async with database.session() as session:
+        _, total = await store.list_tasks(session, tenant, TaskFilter())
+        assert total == 1
+
+
+async def test_two_tenants_may_hold_the_same_order_id(database: Database) -> None:
+    mine, other = await add_tenant(database, "1"), await add_tenant(database, "2")
+    async with database.session() as session:
+        await store.add_tasks(session, [task_row(mine, "ORD-1"), task_row(other, "ORD-1")])
+    async with database.session() as session:
+        assert await store.existing_order_ids(session, mine, ["ORD-1", "ORD-2"]) == {"ORD-1"}
+        assert await store.existing_order_ids(session, other, ["ORD-1"]) == {"ORD-1"}
+
+
+async def test_existing_order_ids_are_the_tenants_own(database: Database) -> None:
+    mine, other = await add_tenant(database, "1"), await add_tenant(database, "2")
+    await add_tasks(database, task_row(mine, "A"), task_row(mine, "B"), task_row(other, "C"))
+    asked = [f"X{n}" for n in range(1100)] + ["B", "C", "A", "B"]  # more than one chunk
+    async with database.session() as session:
+        assert await store.existing_order_ids(session, mine, asked) == {"A", "B"}
+        assert await store.existing_order_ids(session, mine, []) == set()
+
+
+async def test_the_snapshots_of_a_task_read_back_equal(database: Database) -> None:
+    tenant = await add_tenant(database)
+    placed = order(lines=(line(price="30.00", cost="0.1000000000000000000000000001"),))
+    held = subscription((E3, "5"), (BACKUP, "12.5"))
+    row = task_row(tenant, placed.id)
+    row.order_json, row.subscription_json = order_to_json(placed), subscription_to_json(held)
+    (task_id,) = await add_tasks(database, row)
+    async with database.session() as session:
+        stored = await store.get_task(session, tenant, task_id)
+        assert stored is not None and stored.subscription_json is not None
+        assert order_from_json(stored.order_json) == placed
+        assert stored.order_json == order_to_json(placed)
+        assert subscription_from_json(stored.subscription_json) == held
+
+
+# get_task -------------------------------------------------------------------------------------
+
+
+async def test_a_task_is_found_only_by_its_tenant(database: Database) -> None:
+    mine, other = await add_tenant(database, "1"), await add_tenant(database, "2")
+    (task_id,) = await add_tasks(database, task_row(mine, "ORD-1"))
+    async with database.session() as session:
+        found = await store.get_task(session, mine, task_id)
+        assert found is not None and found.order_id == "ORD-1"
+        assert found.status == TaskStatus.NEW.value
+        assert await store.get_task(session, other, task_id) is None
+        assert await store.get_task(session, mine, task_id + 1000) is None
+
+
+# list_tasks -----------------------------------------------------------------------------------
+
+
+async def _listed(database: Database, tenant: int, wanted: TaskFilter) -> tuple[list[str], int]:
+    async with database.session() as session:
+        page, total = await store.list_tasks(session, tenant, wanted)
+        return [task.order_id for task in page], total
+
+
+@pytest.fixture
+async def listed_tenant(database: Database) -> int:
+    """A tenant with six tasks (O1 oldest .. O6 newest) and another tenant with one."""
+    mine, other = await add_tenant(database, "1"), await add_tenant(database, "2")
+    await add_tasks(
+        database,
+        task_row(mine, "O3", number="SO000103", customer_name="Green Lane LLC",
+                 customer_id="1000048531", created=at(3)),
+        task_row(mine, "O1", number="SO000101", customer_name="100% Cloud Ltd",
+                 customer_id="1000011111", created=at(1), status=TaskStatus.SYNCED),
+        task_row(mine, "O2", number="CO000102", order_type="change", customer_name="100 Cloud",
+                 customer_id="1000022222", created=at(2), status=TaskStatus.FAILED),
+        task_row(mine, "O5", number="BO000105", order_type="billing", customer_name="A_B Ltd",
+                 customer_id="1000048532", created=at(5)),
+        task_row(mine, "O4", number="CO000104", order_type="change", customer_name="AxB Ltd",
+                 customer_id="1000033333", created=at(4), status=TaskStatus.IGNORED),
+        task_row(mine, "O6", number="SO000106", customer_name="MÜLLER Systemhaus",
+                 customer_id="1000044444", created=at(6)),
+        task_row(other, "X1", number="SO000101", customer_name="Green Lane LLC",
+                 customer_id="1000048531", created=at(7)),
+    )  # fmt: skip
+    return mine
+
+
+async def test_all_tasks_newest_first(database: Database, listed_tenant: int) -> None:
+    assert await _listed(database, listed_tenant, TaskFilter()) == (
+        ["O6", "O5", "O4", "O3", "O2", "O1"],
+        6,
+    )
+
+
+async def test_tasks_created_at_the_same_moment_list_the_latest_added_first(
+    database: Database,
+) -> None:
+    tenant = await add_tenant(database)
+    await add_tasks(database, task_row(tenant, "FIRST"), task_row(tenant, "SECOND"))
+    assert await _listed(database, tenant, TaskFilter()) == (["SECOND", "FIRST"], 2)
+
+
+FILTERS = [
+    (TaskFilter(status=TaskStatus.NEW), ["O6", "O5", "O3"]),
+    (TaskFilter(status=TaskStatus.SYNCED), ["O1"]),
+    (TaskFilter(status=TaskStatus.FAILED), ["O2"]),
+    (TaskFilter(status=TaskStatus.IGNORED), ["O4"]),
+    (TaskFilter(order_type="change"), ["O4", "O2"]),
+    (TaskFilter(order_type="renewal"), []),
+    (TaskFilter(status=TaskStatus.NEW, order_type="sales"), ["O6", "O3"]),
+    (TaskFilter(status=TaskStatus.NEW, order_type="change"), []),
+    (TaskFilter(status=TaskStatus.NEW, query="ltd"), ["O5"]),
+]
+
+SEARCHES = [
+    ("green", ["O3"]),  # customer name, any case
+    ("  GREEN lane ", ["O3"]),  # surrounding blanks do not count
+    ("10000485", ["O5", "O3"]),  # customer id
+    ("so0001", ["O6", "O3", "O1"]),  # order number, any case
+    ("co000102", ["O2"]),
+    ("100%", ["O1"]),  # % is a percent sign, not a wildcard
+    ("100% cloud", ["O1"]),
+    ("%", ["O1"]),
+    ("a_b", ["O5"]),  # _ is an underscore, not any one character
+    ("_", ["O5"]),
+    ("ltd", ["O5", "O4", "O1"]),
+    ("\\", []),  # a backslash is a character like any other
+    ("müller", ["O6"]),  # beyond ASCII too
+    ("MÜLLER", ["O6"]),
+    ("nobody", []),
+    ("", ["O6", "O5", "O4", "O3", "O2", "O1"]),  # empty: no filter
+]
+
+PAGES = [
+    ((2, 0), ["O6", "O5"]),
+    ((2, 2), ["O4", "O3"]),
+    ((2, 4), ["O2", "O1"]),
+    ((4, 4), ["O2", "O1"]),
+    ((2, 6), []),
+    ((50, 0), ["O6", "O5", "O4", "O3", "O2", "O1"]),
+]
+
+
+async def test_tasks_filtered_by_status_and_type(database: Database, listed_tenant: int) -> None:
+    # One database for all the cases: each test's fresh database is what costs time.
+    for wanted, expected in FILTERS:
+        found = await _listed(database, listed_tenant, wanted)
+        assert found == (expected, len(expected)), wanted
+
+
+async def test_tasks_searched_by_customer_and_order_number(
+    database: Database, listed_tenant: int
+) -> None:
+    for query, expected in SEARCHES:
+        found = await _listed(database, listed_tenant, TaskFilter(query=query))
+        assert found == (expected, len(expected)), f"query {query!r}"
+
+
+async def test_a_backslash_in_a_name_is_found_literally(database: Database) -> None:
+    tenant = await add_tenant(database)
+    await add_tasks(
+        database,
+        task_row(tenant, "A", customer_name="Back\\slash Inc"),
+        task_row(tenant, "B", customer_name="Backslash Inc"),
+    )
+    assert await _listed(database, tenant, TaskFilter(query="k\\s")) == (["A"], 1)
+
+
+async def test_tasks_come_in_pages_with_the_full_total(
+    database: Database, listed_tenant: int
+) -> None:
+    for (limit, offset), expected in PAGES:
+        found = await _listed(database, listed_tenant, TaskFilter(limit=limit, offset=offset))
+        assert found == (expected, 6), (limit, offset)
+    wanted = TaskFilter(query="so0001", limit=1, offset=1)
+    assert await _listed(database, listed_tenant, wanted) == (["O3"], 3)
+
+
+# Claims ---------------------------------------------------------------------------------------
+
+
+async def _claim(database: Database, tenant: int, task_id: int, *, minute: int) -> bool:
+    async with database.session() as session:
+        return await store.claim_task(session, tenant, task_id, now=at(minute), until=LEASE_END)
+
+
+async def test_a_claim_holds_the_task_until_the_lease_ends(database: Database) -> None:
+    tenant = await add_tenant(database)
+    (task_id,) = await add_tasks(database, task_row(tenant))
+    assert await _claim(database, tenant, task_id, minute=0)
+    async with database.session() as session:
+        assert (await reload_task(session, task_id)).claimed_until == LEASE_END
+    assert not await _claim(database, tenant, task_id, minute=1)
+    assert not await _claim(database, tenant, task_id, minute=4)
+    # A sync that crashed lets go once its lease has passed.
+    async with database.session() as session:
+        assert await store.claim_task(session, tenant, task_id, now=at(6), until=at(11))
+    async with database.session() as session:
+        stored = await reload_task(session, task_id)
+        assert stored.claimed_until == at(11)
+        assert stored.status == TaskStatus.NEW.value
+
+
+@pytest.mark.parametrize(
+    ("status", "claimable"),
+    [
+        (TaskStatus.NEW, True),
+        (TaskStatus.FAILED, True),
+        (TaskStatus.SYNCED, False),
+        (TaskStatus.IGNORED, False),
+    ],
+)
+async def test_only_new_or_failed_tasks_can_be_claimed(
+    database: Database, status: TaskStatus, claimable: bool
+) -> None:
+    tenant = await add_tenant(database)
+    (task_id,) = await add_tasks(database, task_row(tenant, status=status))
+    assert await _claim(database, tenant, task_id, minute=0) is claimable
+    async with database.session() as session:
+        stored = await reload_task(session, task_id)
+        assert stored.claimed_until == (LEASE_END if claimable else None)
+        assert stored.status == status.value
+
+
+async def test_another_tenants_task_cannot_be_claimed(database: Database) -> None:
+    mine, other = await add_tenant(database, "1"), await add_tenant(database, "2")
+    (task_id,) = await add_tasks(database, task_row(mine))
+    assert not await _claim(database, other, task_id, minute=0)
+    assert not await _claim(database, mine, task_id + 1000, minute=0)
+    assert await _claim(database, mine, task_id, minute=0)
+
+
+async def test_a_released_sync_leaves_the_task_synced(database: Database) -> None:
+    tenant = await add_tenant(database)
+    (task_id,) = await add_tasks(database, task_row(tenant))
+    assert await _claim(database, tenant, task_id, minute=0)
+    async with database.session() as session:
+        await store.release_task(
+            session, tenant, task_id, status=TaskStatus.SYNCED, error=None, now=at(2),
+            agreement_id=501,
+        )  # fmt: skip
+    async with database.session() as session:
+        stored = await reload_task(session, task_id)
+        assert stored.status == TaskStatus.SYNCED.value
+        assert stored.claimed_until is None
+        assert (stored.synced_at, stored.updated_at, stored.agreement_id) == (at(2), at(2), 501)
+        assert stored.error is None
+    assert not await _claim(database, tenant, task_id, minute=3)
+
+
+async def test_a_failed_sync_leaves_the_error_and_may_be_tried_again(database: Database) -> None:
+    tenant = await add_tenant(database)
+    (task_id,) = await add_tasks(database, task_row(tenant))
+    assert await _claim(database, tenant, task_id, minute=0)
+    async with database.session() as session:
+        await store.release_task(
+            session, tenant, task_id, status=TaskStatus.FAILED, error="agreement 501 is closed",
+            now=at(1), agreement_id=501,
+        )  # fmt: skip
+    async with database.session() as session:
+        stored = await reload_task(session, task_id)
+        assert (stored.status, stored.error) == (TaskStatus.FAILED.value, "agreement 501 is closed")
+        assert stored.claimed_until is None
+        assert stored.synced_at is None and stored.agreement_id is None
+    # Within the old lease, but released: a retry may claim it at once.
+    assert await _claim(database, tenant, task_id, minute=2)
+
+
+async def test_an_unclaimed_task_keeps_its_status_and_is_free_again(database: Database) -> None:
+    tenant = await add_tenant(database)
+    (task_id,) = await add_tasks(database, task_row(tenant, status=TaskStatus.FAILED))
+    assert await _claim(database, tenant, task_id, minute=0)
+    async with database.session() as session:
+        await store.unclaim_task(session, tenant, task_id)
+    async with database.session() as session:
+        stored = await reload_task(session, task_id)
+        assert (stored.status, stored.claimed_until) == (TaskStatus.FAILED.value, None)
+    assert await _claim(database, tenant, task_id, minute=1)
+
+
+async def test_another_tenant_cannot_release_or_unclaim_a_task(database: Database) -> None:
+    mine, other = await add_tenant(database, "1"), await add_tenant(database, "2")
+    (task_id,) = await add_tasks(database, task_row(mine))
+    assert await _claim(database, mine, task_id, minute=0)
+    async with database.session() as session:
+        await store.unclaim_task(session, other, task_id)
+        await store.release_task(
+            session, other, task_id, status=TaskStatus.SYNCED, error=None, now=at(1)
+        )
+    async with database.session() as session:
+        stored = await reload_task(session, task_id)
+        assert (stored.status, stored.claimed_until) == (TaskStatus.NEW.value, LEASE_END)
+
+
+async def test_ignoring_and_unignoring_a_task(database: Database) -> None:
+    tenant = await add_tenant(database)
+    (task_id,) = await add_tasks(database, task_row(tenant, status=TaskStatus.FAILED))
+    async with database.session() as session:
+        task = await store.get_task(session, tenant, task_id)
+        assert task is not None
+        await store.set_ignored(session, task, ignored=True, now=at(1))
+    assert not await _claim(database, tenant, task_id, minute=2)
+    async with database.session() as session:
+        task = await store.get_task(session, tenant, task_id)
+        assert task is not None
+        assert (task.status, task.updated_at) == (TaskStatus.IGNORED.value, at(1))
+        await store.set_ignored(session, task, ignored=False, now=at(3))
+    async with database.session() as session:
+        assert (await reload_task(session, task_id)).status == TaskStatus.NEW.value
+    assert await _claim(database, tenant, task_id, minute=4)
+    assert NOW < LEASE_END
