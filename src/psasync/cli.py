@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import logging
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
@@ -14,19 +17,45 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from psasync import __version__
+from psasync import __version__, cli_output
 from psasync.config import Settings
+from psasync.operator import (
+    PASSWORD_ENV,
+    USERNAME_ENV,
+    Login,
+    Result,
+    UsageProblem,
+    create_services,
+    load_settings,
+    logged_in,
+    marketplace_password,
+    migrated_services,
+    sync_run,
+    upgrade,
+)
 from psasync.sandbox.faults import FaultSettings, hide_dropped_connection_tracebacks
 from psasync.sandbox.fixture import DEMO_FIXTURE, FixtureError, load_fixture
 from psasync.sandbox.generate import generate_fixture
 from psasync.sandbox.server import build_sandbox
+from psasync.services import ServiceError
+from psasync.services import check_changes as check_service
+from psasync.services import tasks as task_service
+from psasync.services.types import OrderType, PriceSource, TaskStatus
 
 app = typer.Typer(
     help="psasync keeps Cloud Marketplace subscriptions and ConnectWise PSA agreements in step.",
     no_args_is_help=True,
     add_completion=False,
 )
+db_app = typer.Typer(
+    help="The database psasync keeps its tasks and journal in.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
 console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+# Bulk syncs of more tasks than this show a progress bar.
+PROGRESS_FROM = 5
 
 
 def _show_version(value: bool) -> None:
@@ -37,14 +66,23 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: Annotated[
+    _version: Annotated[
         bool,
         typer.Option(
             "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Log what psasync does (vendor calls, retries) on stderr."
+        ),
+    ] = False,
 ) -> None:
     """psasync: Cloud Marketplace ⇄ ConnectWise PSA synchronization."""
+    if verbose:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("psasync").setLevel(logging.INFO)
 
 
 @app.command("config")
@@ -136,5 +174,247 @@ def generate_fixture_command(
     )
 
 
+# Operator commands ------------------------------------------------------------------------------
+
+MarketplaceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--marketplace",
+        help="Marketplace code from PSASYNC_MARKETPLACES (default: the only one configured).",
+    ),
+]
+UsernameOption = Annotated[
+    str,
+    typer.Option(
+        "--username",
+        envvar=USERNAME_ENV,
+        help=f"Reseller user to log in as (password: {PASSWORD_ENV}, else a hidden prompt).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except UsageProblem as problem:
+        cli_output.show_usage_problem(err_console, problem)
+        raise typer.Exit(code=2) from None
+
+
+def _login(marketplace: str | None, username: str) -> Login:
+    try:
+        return Login(marketplace=marketplace, username=username, password=marketplace_password())
+    except UsageProblem as problem:
+        cli_output.show_usage_problem(err_console, problem)
+        raise typer.Exit(code=2) from None
+
+
+def _run(work: Coroutine[Any, Any, T], *, json_output: bool = False) -> T:
+    """Run a use case; a refusal is printed (as JSON with ``--json``) and ends the command."""
+    try:
+        return asyncio.run(work)
+    except UsageProblem as problem:
+        cli_output.show_usage_problem(err_console, problem)
+        raise typer.Exit(code=2) from None
+    except ServiceError as error:
+        if json_output:
+            cli_output.print_json(cli_output.error_json(error))
+        else:
+            cli_output.show_service_error(err_console, error)
+        raise typer.Exit(code=1) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate PSASYNC_DATABASE_URL to the newest schema; prints the revision before → after."""
+    settings = _settings()
+
+    async def migrate() -> tuple[str | None, str | None]:
+        services = create_services(settings)
+        try:
+            return await upgrade(services)
+        finally:
+            await services.aclose()
+
+    before, after = _run(migrate())
+    if before == after:
+        console.print(f"The database is already at the newest revision ({after}).")
+    else:
+        console.print(f"Migrated the database: {before or 'empty'} → {after}.")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the psasync web app and REST API (migrates the database first).
+
+    Needs PSASYNC_SECRET_KEY: it signs sessions and encrypts the stored ConnectWise keys.
+    """
+    settings = _settings()
+    if settings.secret_key is None or not settings.secret_key.get_secret_value():
+        err_console.print(
+            "[red]Error:[/red] PSASYNC_SECRET_KEY is not set; psasync will not serve without it "
+            "(it signs sessions and encrypts the stored ConnectWise keys).\n"
+            "  Set it to a long random value, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, and keep it: "
+            "stored keys cannot be read with another one."
+        )
+        raise typer.Exit(code=2)
+
+    async def migrate() -> str | None:
+        async with migrated_services(settings) as services:
+            return await services.db.revision()
+
+    revision = _run(migrate())
+    from psasync.web.app import create_app  # the web layer loads only for the command that serves
+
+    console.print(f"Database at revision {revision}. psasync listens on http://{host}:{port}")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command("check-changes")
+def check_changes_command(
+    username: UsernameOption,
+    marketplace: MarketplaceOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Turn the reseller's new completed marketplace orders into sync tasks and list them.
+
+    Running it again creates only tasks for orders that are new since the last run.
+    """
+    settings = _settings()
+    login = _login(marketplace, username)
+
+    async def check() -> check_service.CheckResult:
+        async with logged_in(settings, login) as (services, user):
+            return await check_service.check_changes(services, user)
+
+    result = _run(check(), json_output=json_output)
+    if json_output:
+        cli_output.print_json(cli_output.check_json(result))
+    else:
+        cli_output.show_check(console, result)
+
+
+@app.command("tasks")
+def tasks_command(
+    username: UsernameOption,
+    marketplace: MarketplaceOption = None,
+    status: Annotated[TaskStatus | None, typer.Option(help="Only tasks in this state.")] = None,
+    order_type: Annotated[
+        OrderType | None, typer.Option("--type", help="Only tasks of this order type.")
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Customer name or id, or order number, contains this.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=task_service.MAX_PAGE, help="Tasks per page.")
+    ] = 50,
+    offset: Annotated[int, typer.Option(min=0, help="Tasks to skip (for paging).")] = 0,
+    json_output: JsonOption = False,
+) -> None:
+    """List the synchronization tasks, newest order first."""
+    settings = _settings()
+    wanted = task_service.task_filter(
+        status=status.value if status else None,
+        order_type=order_type.value if order_type else None,
+        query=search,
+        limit=limit,
+        offset=offset,
+    )
+    login = _login(marketplace, username)
+
+    async def listing() -> task_service.TaskPage:
+        async with logged_in(settings, login) as (services, user):
+            return await task_service.list_tasks(services, user, wanted)
+
+    page = _run(listing(), json_output=json_output)
+    if json_output:
+        cli_output.print_json(
+            {"items": [cli_output.task_json(task) for task in page.items], "total": page.total}
+        )
+    else:
+        cli_output.show_tasks(console, page, offset=offset)
+
+
+@app.command("sync")
+def sync_command(
+    username: UsernameOption,
+    task_ids: Annotated[
+        list[int] | None, typer.Argument(help="Tasks to sync (ids from `psasync tasks`).")
+    ] = None,
+    marketplace: MarketplaceOption = None,
+    all_new: Annotated[
+        bool, typer.Option("--all-new", help="Sync every new task (instead of TASK_IDS).")
+    ] = False,
+    agreement: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="ConnectWise agreement to sync the tasks to. Left out: each task goes to its "
+            "one eligible agreement; tasks with none or several are skipped.",
+        ),
+    ] = None,
+    price_source: Annotated[
+        PriceSource, typer.Option(help="Where unit prices and costs come from.")
+    ] = PriceSource.MARKETPLACE,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=20,
+            help="Tasks synced at the same time. Above 1, two first syncs of one customer or "
+            "product can collide while storing its mapping (reported as that task's failure).",
+        ),
+    ] = 1,
+    json_output: JsonOption = False,
+) -> None:
+    """Apply tasks to ConnectWise agreements: the changes Preview shows, journalled, never twice.
+
+    A task that fails is reported and the others go on; the exit code is 1 if any failed.
+    """
+    if all_new == bool(task_ids):
+        err_console.print("[red]Error:[/red] name the tasks to sync, or give --all-new (not both).")
+        raise typer.Exit(code=2)
+    if all_new and agreement is not None:
+        err_console.print(
+            "[red]Error:[/red] --all-new syncs each task to its own eligible agreement; "
+            "--agreement goes with task ids."
+        )
+        raise typer.Exit(code=2)
+    settings = _settings()
+    login = _login(marketplace, username)
+
+    def bar(total: int) -> cli_output.ProgressBar:
+        enabled = not json_output and total >= PROGRESS_FROM
+        return cli_output.progress_bar(err_console, total=total, label="Syncing", enabled=enabled)
+
+    runs = _run(
+        sync_run(
+            settings,
+            login,
+            task_ids=list(dict.fromkeys(task_ids or [])),
+            agreement_id=agreement,
+            price_source=price_source,
+            concurrency=concurrency,
+            progress_bar=bar,
+        ),
+        json_output=json_output,
+    )
+    if json_output:
+        cli_output.print_json(cli_output.sync_json(runs))
+    elif runs:
+        cli_output.show_sync(console, runs)
+    else:
+        console.print("There are no new tasks to sync.")
+    if any(run.result is Result.FAILED for run in runs):
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
+    # Failures reach the operator as messages; the log lines behind them only with --verbose.
+    logging.getLogger("psasync").setLevel(logging.ERROR)
     app()

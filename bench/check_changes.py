@@ -1,0 +1,497 @@
+"""Check Changes and Sync at scale, through the services, against the sandboxes over loopback.
+
+Run: ``.venv/bin/python bench/check_changes.py [--orders 5000] [--tasks 500] [--concurrency 10]``
+
+1. A generated fixture (``--customers`` customers, ``--subscriptions`` subscriptions, ``--orders``
+   new orders in one month) is served over loopback with ``--latency-ms`` added to every vendor
+   call; psasync runs on a fresh SQLite file, its clock just after that month.
+2. Log in, connect ConnectWise, run Check Changes: every order becomes a task.
+3. Preview, then Sync, ``--tasks`` tasks of distinct customers, ``--concurrency`` at a time, each
+   to its customer's agreement (in generated fixtures the agreement id is the company id).
+
+Vendor calls are counted by the sandbox (``/_sandbox/calls``); the time each answer took is
+measured by psasync's HTTP client, and its database work by SQLAlchemy events. Each phase is
+judged against its lower bound: the fewest calls the APIs allow × the latency ÷ the calls that
+can be in flight at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import math
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from sqlalchemy import event
+
+from psasync.adapters.marketplace.client import DEFAULT_PAGE_SIZE
+from psasync.config import MarketplaceSettings, Settings
+from psasync.domain.billing import add_months
+from psasync.domain.plan import Plan, PriceSource
+from psasync.sandbox.faults import FaultSettings
+from psasync.sandbox.fixture import parse_fixture
+from psasync.sandbox.generate import (
+    CONNECTWISE_CREDENTIALS,
+    FIRST_COMPANY_ID,
+    FIRST_CUSTOMER_ID,
+    LOGIN,
+    generate_fixture,
+)
+from psasync.sandbox.server import build_sandbox, serve_in_thread
+from psasync.services import Services, UserSession, auth, integrations, planning
+from psasync.services import sync as sync_service
+from psasync.services.check_changes import CheckResult, check_changes
+from psasync.services.context import VENDOR_TIMEOUT
+from psasync.services.tasks import TaskView
+
+MARKETPLACE = "/marketplace/us"
+CONNECTWISE = "/v4_6_release"
+READS = ("GET",)
+WRITES = ("POST", "PATCH", "PUT", "DELETE")
+# The issue's targets.
+MAX_MARKETPLACE_CALLS_PER_ORDER = 0.05
+MAX_READS_PER_ACTION = 2
+MAX_WRITES_PER_ACTION = 1
+MAX_RATIO = 2
+# An endpoint whose answers take this much longer than the injected latency is slow in itself.
+SLOW = 1.5
+
+
+# Measuring a phase ------------------------------------------------------------------------------
+
+
+def shape(path: str) -> str:
+    """A path with its ids replaced by ``{id}``, to group calls by endpoint."""
+    return "/".join("{id}" if part.isdigit() else part for part in path.split("/"))
+
+
+@dataclass
+class Probe:
+    """Answer times seen by psasync's HTTP client, and the SQL it ran, since the last reset."""
+
+    answer_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    answers: Counter[str] = field(default_factory=Counter)
+    statements: int = 0
+    sql_seconds: float = 0.0
+    transactions: int = 0
+
+    def reset(self) -> None:
+        self.answer_seconds.clear()
+        self.answers.clear()
+        self.statements, self.sql_seconds, self.transactions = 0, 0.0, 0
+
+    def http_client(self) -> httpx.AsyncClient:
+        async def started(request: httpx.Request) -> None:
+            request.extensions["bench_started"] = time.perf_counter()
+
+        async def answered(response: httpx.Response) -> None:
+            await response.aread()  # psasync reads every body; time it with the answer
+            request = response.request
+            key = f"{request.method} {shape(request.url.path)}"
+            self.answer_seconds[key] += time.perf_counter() - request.extensions["bench_started"]
+            self.answers[key] += 1
+
+        return httpx.AsyncClient(
+            timeout=VENDOR_TIMEOUT, event_hooks={"request": [started], "response": [answered]}
+        )
+
+    def watch(self, services: Services) -> None:
+        engine = services.db.engine.sync_engine
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def before(conn: Any, *_args: Any) -> None:
+            conn.info["bench_started"] = time.perf_counter()
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def after(conn: Any, *_args: Any) -> None:
+            self.statements += 1
+            self.sql_seconds += time.perf_counter() - conn.info["bench_started"]
+
+        @event.listens_for(engine, "commit")
+        def commit(_conn: Any) -> None:
+            self.transactions += 1
+
+
+@dataclass(frozen=True)
+class Calls:
+    """The sandbox's call counts, as ``GET /_sandbox/calls`` lists them."""
+
+    entries: tuple[tuple[str, str, int], ...]
+
+    def total(self, *, methods: Sequence[str] | None = None, prefix: str = "") -> int:
+        """Like ``CallCounter.total``, for several methods at once."""
+        return sum(
+            count
+            for method, path, count in self.entries
+            if path.startswith(prefix) and (methods is None or method in methods)
+        )
+
+
+@dataclass(frozen=True)
+class Phase:
+    result: Any
+    seconds: float
+    calls: Calls
+    answer_seconds: dict[str, float]
+    answers: dict[str, int]
+    statements: int
+    sql_seconds: float
+    transactions: int
+
+
+@dataclass(frozen=True)
+class Bench:
+    services: Services
+    control: httpx.AsyncClient
+    probe: Probe
+    latency: float  # seconds added to each vendor call
+    concurrency: int
+
+    async def measure(self, work: Callable[[], Awaitable[Any]]) -> Phase:
+        """Run ``work`` from zeroed counters: its result, wall time, calls and database work."""
+        (await self.control.delete("/_sandbox/calls")).raise_for_status()
+        self.probe.reset()
+        started = time.perf_counter()
+        result = await work()
+        seconds = time.perf_counter() - started
+        answer = (await self.control.get("/_sandbox/calls")).json()
+        calls = Calls(tuple((e["method"], e["path"], e["count"]) for e in answer))
+        probe = self.probe
+        return Phase(
+            result,
+            seconds,
+            calls,
+            dict(probe.answer_seconds),
+            dict(probe.answers),
+            probe.statements,
+            probe.sql_seconds,
+            probe.transactions,
+        )
+
+    async def for_each(
+        self, tasks: Sequence[TaskView], work: Callable[[TaskView], Awaitable[Any]]
+    ) -> list[Any]:
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(task: TaskView) -> Any:
+            async with gate:
+                return await work(task)
+
+        return list(await asyncio.gather(*(one(task) for task in tasks)))
+
+
+# Output -----------------------------------------------------------------------------------------
+
+VERDICTS: list[str] = []
+
+
+def judge(name: str, value: float, limit: float) -> str:
+    met = value <= limit
+    VERDICTS.append(f"{'met   ' if met else 'MISSED'} {name}: {value:.4g} (target ≤ {limit:g})")
+    return f"target ≤ {limit:g}: {'met' if met else 'MISSED'}"
+
+
+def show_ratio(name: str, seconds: float, bound: float) -> None:
+    ratio = seconds / bound if bound else math.inf
+    verdict = judge(f"{name} wall / lower bound", ratio, MAX_RATIO)
+    print(f"  wall / lower bound = {seconds:.2f} / {bound:.2f} s = {ratio:.2f}  ({verdict})")
+
+
+def show_costs(bench: Bench, phase: Phase, *, per: int, unit: str) -> None:
+    """Each endpoint's calls and mean answer time, then the phase's database work."""
+    print(f"    calls by endpoint (mean answer time; {bench.latency * 1000:.0f} ms injected):")
+    for key, count in sorted(phase.answers.items(), key=lambda item: -item[1]):
+        mean = phase.answer_seconds[key] / count
+        slow = "  ← slow in the sandbox" if mean > SLOW * bench.latency else ""
+        print(f"      {count:6d}  {key:72s} {mean * 1000:6.1f} ms{slow}")
+    print(
+        f"    database: {phase.statements} SQL statements ({phase.statements / per:.1f} a {unit}), "
+        f"{phase.transactions} transactions ({phase.transactions / per:.1f} a {unit}), "
+        f"{phase.sql_seconds:.2f} s executing"
+    )
+
+
+# The phases -------------------------------------------------------------------------------------
+
+
+async def log_in(bench: Bench, base: str) -> UserSession:
+    services = bench.services
+    phase = await bench.measure(
+        lambda: auth.login(
+            services, marketplace="us", username=LOGIN["username"], password=LOGIN["password"]
+        )
+    )
+    print(
+        f"login: {phase.seconds:.2f} s, {phase.calls.total(prefix=MARKETPLACE)} marketplace calls"
+    )
+    form = integrations.ConnectWiseForm(
+        site_url=base,
+        company_id=CONNECTWISE_CREDENTIALS["companyId"],
+        public_key=CONNECTWISE_CREDENTIALS["publicKey"],
+        private_key=CONNECTWISE_CREDENTIALS["privateKey"],
+        client_id=CONNECTWISE_CREDENTIALS["clientId"],
+    )
+    user: UserSession = phase.result
+    connected = await bench.measure(
+        lambda: integrations.configure_connectwise(services, user, form)
+    )
+    print(f"connect ConnectWise: {connected.seconds:.2f} s, {connected.calls.total()} calls")
+    return user
+
+
+async def check(bench: Bench, user: UserSession, *, orders: int, customers: int) -> list[TaskView]:
+    phase = await bench.measure(lambda: check_changes(bench.services, user))
+    result: CheckResult = phase.result
+    calls = phase.calls
+    made = calls.total(prefix=MARKETPLACE)
+    order_calls = calls.total(prefix=f"{MARKETPLACE}/orders")
+    customer_calls = calls.total(prefix=f"{MARKETPLACE}/customers")
+    created = len(result.created)
+    print(f"\nCheck Changes: {created} tasks from {orders} orders in {phase.seconds:.2f} s")
+    print(
+        f"  marketplace calls: {made} (orders {order_calls}, customers {customer_calls}, other "
+        f"{made - order_calls - customer_calls}); reads "
+        f"{calls.total(methods=READS, prefix=MARKETPLACE)}, writes "
+        f"{calls.total(methods=WRITES, prefix=MARKETPLACE)}; ConnectWise calls "
+        f"{calls.total(prefix=CONNECTWISE)}"
+    )
+    with_login = made + 2
+    per_order = with_login / max(orders, 1)
+    verdict = judge("Check Changes marketplace calls per order", per_order, 0.05)
+    print(
+        f"  per order, with the login's token + resellers: {with_login} / {orders} = "
+        f"{per_order:.4f}  ({verdict})"
+    )
+    show_costs(bench, phase, per=max(orders, 1), unit="order")
+    order_pages = math.ceil(orders / DEFAULT_PAGE_SIZE)
+    customer_pages = math.ceil(customers / DEFAULT_PAGE_SIZE)
+    fewest = 2 + order_pages + customer_pages
+    print(
+        f"  fewest calls: token 1 + resellers 1 + ⌈{orders} orders / {DEFAULT_PAGE_SIZE}⌉ = "
+        f"{order_pages} order pages + ⌈{customers} customers / {DEFAULT_PAGE_SIZE}⌉ = "
+        f"{customer_pages} customer pages (every order's customer is new) = {fewest}; one call "
+        f"in flight (psasync reads pages one after another; {DEFAULT_PAGE_SIZE} is psasync's page "
+        "size, the API sets no maximum)"
+    )
+    show_ratio("Check Changes", phase.seconds, fewest * bench.latency)
+    return list(result.created)
+
+
+def agreement_of(task: TaskView) -> int:
+    """Generated fixtures give customer n the company and agreement FIRST_COMPANY_ID + n."""
+    return FIRST_COMPANY_ID + int(task.customer_id) - FIRST_CUSTOMER_ID
+
+
+def one_per_customer(created: Sequence[TaskView], count: int) -> list[TaskView]:
+    """The first ``count`` tasks (by id) of distinct customers: one task per agreement.
+
+    Two tasks of one customer at once race to store the customer's company mapping
+    (services/mappings.py: read, then insert), which this benchmark is not about.
+    """
+    chosen: dict[str, TaskView] = {}
+    for task in sorted(created, key=lambda task: task.id):
+        chosen.setdefault(task.customer_id, task)
+        if len(chosen) == count:
+            break
+    return list(chosen.values())
+
+
+async def preview_all(
+    bench: Bench, user: UserSession, tasks: Sequence[TaskView], mpns: dict[str, str]
+) -> Phase:
+    async def preview(task: TaskView) -> Plan:
+        return await planning.preview(
+            bench.services,
+            user,
+            task.id,
+            agreement_id=agreement_of(task),
+            price_source=PriceSource.MARKETPLACE,
+        )
+
+    async def previews() -> list[Plan]:
+        # A product's first plan stores its catalog mapping; two at once collide on the mapping's
+        # key (services/mappings.py: read, then insert), so each product's first preview runs alone.
+        first = {mpns[task.order_id]: task for task in reversed(tasks)}
+        alone = [await preview(task) for task in first.values()]
+        rest = [task for task in tasks if task not in first.values()]
+        return alone + await bench.for_each(rest, preview)
+
+    return await bench.measure(previews)
+
+
+async def sync_all(bench: Bench, user: UserSession, tasks: Sequence[TaskView]) -> Phase:
+    return await bench.measure(
+        lambda: bench.for_each(
+            tasks,
+            lambda task: sync_service.sync(
+                bench.services,
+                user,
+                task.id,
+                agreement_id=agreement_of(task),
+                price_source=PriceSource.MARKETPLACE,
+            ),
+        )
+    )
+
+
+async def preview_and_sync(
+    bench: Bench, user: UserSession, tasks: Sequence[TaskView], mpns: dict[str, str]
+) -> None:
+    previewed = await preview_all(bench, user, tasks, mpns)
+    synced = await sync_all(bench, user, tasks)
+    planned = sum(len(plan.actions) for plan in previewed.result)
+    actions = sum(len(outcome.actions) for outcome in synced.result)
+    kinds = Counter(task.order_type.value for task in tasks)
+    mix = ", ".join(f"{count} {kind}" for kind, count in kinds.items())
+    print(
+        f"\nPreview, then Sync, {len(tasks)} tasks ({mix}), {bench.concurrency} at a time: "
+        f"{planned} actions previewed, {actions} applied"
+    )
+    n = len(tasks)
+    preview_fewest = 3 * n
+    show_sync_phase(
+        bench,
+        "preview",
+        previewed,
+        tasks=n,
+        actions=planned,
+        fewest=preview_fewest,
+        rule="per task 2 ConnectWise reads (the agreement, its additions) + 1 marketplace read "
+        "(the subscription: its new quantity)",
+    )
+    sync_fewest = 2 * n + actions
+    show_sync_phase(
+        bench,
+        "sync",
+        synced,
+        tasks=n,
+        actions=actions,
+        fewest=sync_fewest,
+        rule="per task 2 ConnectWise reads (the agreement, its additions, read again: they may "
+        "have changed since the preview) + 1 write per action",
+    )
+    both = previewed.seconds + synced.seconds
+    print(f"\n  preview + sync: {both:.2f} s for {preview_fewest + sync_fewest} fewest calls")
+    show_ratio(
+        "preview + sync", both, (preview_fewest + sync_fewest) * bench.latency / bench.concurrency
+    )
+
+
+def show_sync_phase(
+    bench: Bench, name: str, phase: Phase, *, tasks: int, actions: int, fewest: int, rule: str
+) -> None:
+    calls = phase.calls
+    reads = calls.total(methods=READS, prefix=CONNECTWISE)
+    writes = calls.total(methods=WRITES, prefix=CONNECTWISE)
+    market = calls.total(prefix=MARKETPLACE)
+    print(
+        f"  {name}: {phase.seconds:.2f} s ({phase.seconds / tasks * 1000:.0f} ms a task, "
+        f"{bench.concurrency} at a time)"
+    )
+    print(
+        f"    ConnectWise reads {reads} ({reads / tasks:.2f} a task), writes {writes} "
+        f"({writes / tasks:.2f} a task); marketplace calls {market} ({market / tasks:.2f} a task)"
+    )
+    if actions:
+        read_verdict = judge(f"{name}: ConnectWise reads per action", reads / actions, 2)
+        line = f"    per action: {reads / actions:.2f} reads ({read_verdict})"
+        if writes:
+            write_verdict = judge(f"{name}: ConnectWise writes per action", writes / actions, 1)
+            line += f", {writes / actions:.2f} writes ({write_verdict})"
+        print(line)
+    show_costs(bench, phase, per=tasks, unit="task")
+    print(f"    fewest calls: {rule} = {fewest}, {bench.concurrency} in flight")
+    show_ratio(name, phase.seconds, fewest * bench.latency / bench.concurrency)
+
+
+# Wiring -----------------------------------------------------------------------------------------
+
+
+def order_mpns(data: dict[str, Any]) -> dict[str, str]:
+    """The product of each generated order (each has one line)."""
+    return {order["id"]: order["details"][0]["mpn"] for order in data["marketplace"]["orders"]}
+
+
+async def run(
+    args: argparse.Namespace, base: str, month: dt.date, database: Path, mpns: dict[str, str]
+) -> None:
+    marketplace = MarketplaceSettings.model_validate(
+        {
+            "code": "us",
+            "name": "Cloud Marketplace US (benchmark)",
+            "url": f"{base}{MARKETPLACE}",
+            "subscriptionKey": "bench-us-gateway-key",
+        }
+    )
+    settings = Settings(
+        database_url=f"sqlite:///{database}",
+        secret_key=SecretStr("benchmark-secret-key-0123456789abcdef"),
+        marketplaces=[marketplace],
+        check_lookback_days=45,
+    )
+    probe = Probe()
+    services = Services.create(settings, http=probe.http_client())
+    probe.watch(services)
+    # The clock stands just after the generated month, whatever day the benchmark runs.
+    end = add_months(month, 1)
+    services.now = lambda: dt.datetime(end.year, end.month, end.day, 1, tzinfo=dt.UTC)
+    async with httpx.AsyncClient(base_url=base) as control:
+        bench = Bench(services, control, probe, args.latency_ms / 1000, args.concurrency)
+        try:
+            await services.db.upgrade()
+            user = await log_in(bench, base)
+            customers = min(args.customers, args.orders)
+            created = await check(bench, user, orders=args.orders, customers=customers)
+            chosen = one_per_customer(created, args.tasks)
+            await preview_and_sync(bench, user, chosen, mpns)
+        finally:
+            await services.aclose()
+    print("\nTargets:")
+    for line in VERDICTS:
+        print(f"  {line}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--subscriptions", type=int, default=10000)
+    parser.add_argument("--orders", type=int, default=5000)
+    parser.add_argument("--tasks", type=int, default=500, help="tasks to preview and sync")
+    parser.add_argument("--concurrency", type=int, default=10, help="tasks in flight at once")
+    parser.add_argument("--latency-ms", type=int, default=20, help="added to each vendor call")
+    parser.add_argument("--month", default="2026-10", help="billing month of the orders, YYYY-MM")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    logging.getLogger("psasync").setLevel(logging.ERROR)
+    month = dt.date.fromisoformat(f"{args.month}-01")
+    started = time.perf_counter()
+    data = generate_fixture(
+        customers=args.customers,
+        subscriptions=args.subscriptions,
+        orders=args.orders,
+        month=month,
+        seed=args.seed,
+    )
+    sandbox = build_sandbox(parse_fixture(data))
+    print(
+        f"fixture: {args.customers} customers, {args.subscriptions} subscriptions, {args.orders} "
+        f"orders in {month:%B %Y} (built in {time.perf_counter() - started:.1f} s); "
+        f"{args.latency_ms} ms added to each vendor call"
+    )
+    with serve_in_thread(sandbox.app) as base, tempfile.TemporaryDirectory() as folder:
+        sandbox.faults.configure(FaultSettings(latency_ms=args.latency_ms))
+        asyncio.run(run(args, base, month, Path(folder) / "bench.db", order_mpns(data)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,268 @@
+"""How the operator commands show their results: Rich tables for people (errors and progress
+on stderr), JSON in the REST API's shapes for programs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from psasync.operator import Result, TaskRun, UsageProblem
+from psasync.services import ServiceError
+from psasync.services.check_changes import CheckResult
+from psasync.services.sync import SyncOutcome
+from psasync.services.tasks import TaskPage, TaskView
+
+RESULT_STYLE = {Result.SYNCED: "green", Result.SKIPPED: "yellow", Result.FAILED: "red"}
+STATUS_STYLE = {"new": "cyan", "synced": "green", "failed": "red", "ignored": "dim"}
+
+
+def print_json(data: Any) -> None:
+    """Plain JSON on stdout (no Rich markup or wrapping), for programs."""
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def show_service_error(console: Console, error: ServiceError) -> None:
+    console.print(f"[red]Error:[/red] {escape(error.message)} [dim]({escape(error.code)})[/dim]")
+    for line in _detail_lines(error.details):
+        console.print(f"  • {escape(line)}")
+
+
+def _detail_lines(details: Any) -> list[str]:
+    """Reasons, field errors and warnings one per line; other details as compact JSON."""
+    if not details:
+        return []
+    if isinstance(details, dict):
+        listed = [
+            item["message"]
+            for value in details.values()
+            if isinstance(value, list)
+            for item in value
+            if isinstance(item, dict) and "message" in item
+        ]
+        if listed:
+            return listed
+    return [json.dumps(details, default=str)]
+
+
+def show_usage_problem(console: Console, problem: UsageProblem) -> None:
+    console.print(f"[red]Error:[/red] {escape(problem.message)}")
+    if problem.hint:
+        console.print(f"  {escape(problem.hint)}")
+
+
+def _table(*columns: str, title: str | None = None) -> Table:
+    """A table whose first columns (ids, numbers, dates, states) never wrap; the last one does."""
+    table = Table(title=title)
+    for column in columns[:-1]:
+        table.add_column(column, no_wrap=True)
+    table.add_column(columns[-1], ratio=1)
+    return table
+
+
+def show_check(console: Console, result: CheckResult) -> None:
+    console.print(
+        f"Check Changes: [bold]{len(result.created)}[/bold] created, "
+        f"{result.already_known} already known, {result.pending} pending "
+        f"(orders from {result.checked_from:%Y-%m-%d %H:%M} to "
+        f"{result.checked_through:%Y-%m-%d %H:%M} UTC)."
+    )
+    for item in result.skipped:
+        line = f", line {item.line}" if item.line else ""
+        console.print(
+            f"  [yellow]left out[/yellow] {item.kind.value} {item.id}{line}: {escape(item.reason)}"
+        )
+    if result.created:
+        table = _table("Task", "Order number", "Date", "Title", title="New tasks")
+        for task in result.created:
+            table.add_row(
+                str(task.id), task.order_number, f"{task.created_at:%Y-%m-%d}", escape(task.title)
+            )
+        console.print(table)
+
+
+def show_tasks(console: Console, page: TaskPage, *, offset: int) -> None:
+    if not page.items:
+        console.print(f"No tasks match ({page.total} in all with these filters).")
+        return
+    table = _table("Task", "Order number", "Date", "Status", "Title")
+    for task in page.items:
+        style = STATUS_STYLE.get(task.status.value, "default")
+        title = escape(task.title)
+        if task.agreement_id:
+            title += f" [dim]→ agreement #{task.agreement_id}[/dim]"
+        if task.error:
+            title += f"\n[red]{escape(task.error)}[/red]"
+        table.add_row(
+            str(task.id),
+            task.order_number,
+            f"{task.created_at:%Y-%m-%d}",
+            f"[{style}]{task.status.value}[/{style}]",
+            title,
+        )
+    console.print(table)
+    console.print(f"Tasks {offset + 1}–{offset + len(page.items)} of {page.total}.")
+
+
+def show_sync(console: Console, runs: Sequence[TaskRun]) -> None:
+    table = _table("Task", "Order number", "Result", "Customer / what happened")
+    for run in runs:
+        style = RESULT_STYLE[run.result]
+        table.add_row(
+            str(run.task_id),
+            run.task.order_number if run.task else "",
+            f"[{style}]{run.result.value}[/{style}]",
+            _what_happened(run),
+        )
+    console.print(table)
+    if len(runs) == 1 and runs[0].outcome is not None:
+        console.print(_actions_table(runs[0].outcome))
+    counts = {result: sum(run.result is result for run in runs) for result in Result}
+    console.print(
+        f"[green]{counts[Result.SYNCED]} synced[/green], "
+        f"[yellow]{counts[Result.SKIPPED]} skipped[/yellow], "
+        f"[red]{counts[Result.FAILED]} failed[/red]."
+    )
+
+
+def _what_happened(run: TaskRun) -> str:
+    who = escape(f"{run.task.customer_name} — {run.task.order_type.label}") if run.task else ""
+    outcome = run.outcome
+    if outcome is None:
+        code = f" [dim]({escape(run.code)})[/dim]" if run.code else ""
+        return f"{who}\n{escape(run.message)}{code}".strip()
+    return (
+        f"{who}\n→ #{outcome.agreement_id} {escape(outcome.agreement_name)}: "
+        f"{escape(run.message)}; prorated {outcome.prorated_amount} {outcome.currency}; "
+        f"recurring {outcome.recurring_before} → {outcome.recurring_after}"
+    )
+
+
+def _actions_table(outcome: SyncOutcome) -> Table:
+    table = Table(
+        "Action", "Kind", "MPN", "Outcome", "Addition", title=f"Changes to {outcome.agreement_name}"
+    )
+    for action in outcome.actions:
+        table.add_row(
+            action.action.value,
+            action.kind,
+            escape(action.mpn),
+            action.outcome.value,
+            str(action.addition_id or ""),
+        )
+    return table
+
+
+ProgressBar = AbstractContextManager[Callable[[TaskRun], None]]
+
+
+@contextmanager
+def progress_bar(
+    console: Console, *, total: int, label: str, enabled: bool
+) -> Iterator[Callable[[TaskRun], None]]:
+    """A progress bar (when ``enabled``) and the callback that advances it by one task."""
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not enabled,
+    ) as progress:
+        bar = progress.add_task(label, total=total)
+        yield lambda _run: progress.advance(bar)
+
+
+# JSON -------------------------------------------------------------------------------------------
+
+
+def task_json(task: TaskView) -> dict[str, Any]:
+    """A task as the REST API shows it."""
+    return {
+        "id": task.id,
+        "title": task.title,
+        "orderId": task.order_id,
+        "orderNumber": task.order_number,
+        "orderType": task.order_type.value,
+        "customer": {"id": task.customer_id, "name": task.customer_name},
+        "subscriptionId": task.subscription_id,
+        "status": task.status.value,
+        "createdAt": task.created_at.isoformat(),
+        "error": task.error,
+        "agreementId": task.agreement_id,
+        "syncedAt": task.synced_at.isoformat() if task.synced_at else None,
+    }
+
+
+def check_json(result: CheckResult) -> dict[str, Any]:
+    return {
+        "created": len(result.created),
+        "alreadyKnown": result.already_known,
+        "pending": result.pending,
+        "skipped": [
+            {"kind": item.kind.value, "id": item.id, "line": item.line, "reason": item.reason}
+            for item in result.skipped
+        ],
+        "checkedFrom": result.checked_from.isoformat(),
+        "checkedThrough": result.checked_through.isoformat(),
+        "tasks": [task_json(task) for task in result.created],
+    }
+
+
+def outcome_json(outcome: SyncOutcome) -> dict[str, Any]:
+    return {
+        "runId": outcome.run_id,
+        "agreementName": outcome.agreement_name,
+        "resumed": outcome.resumed,
+        "currency": outcome.currency,
+        "proratedAmount": str(outcome.prorated_amount),
+        "recurringAmount": {
+            "before": str(outcome.recurring_before),
+            "after": str(outcome.recurring_after),
+        },
+        "actions": [
+            {
+                "key": action.key,
+                "action": action.action.value,
+                "kind": action.kind,
+                "mpn": action.mpn,
+                "outcome": action.outcome.value,
+                "additionId": action.addition_id,
+                "error": action.error,
+            }
+            for action in outcome.actions
+        ],
+    }
+
+
+def sync_json(runs: Sequence[TaskRun]) -> dict[str, Any]:
+    counts = {result.value: sum(run.result is result for run in runs) for result in Result}
+    return {
+        **counts,
+        "results": [
+            {
+                "taskId": run.task_id,
+                "result": run.result.value,
+                "task": task_json(run.task) if run.task else None,
+                "agreementId": run.agreement_id,
+                "message": run.message,
+                "code": run.code,
+                "details": run.details,
+                "sync": outcome_json(run.outcome) if run.outcome else None,
+            }
+            for run in runs
+        ],
+    }
+
+
+def error_json(error: ServiceError) -> dict[str, Any]:
+    """An error as the REST API answers it."""
+    return {"error": {"code": error.code, "message": error.message, "details": error.details}}
