@@ -19,13 +19,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
+import json
 import logging
 import math
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,8 +43,6 @@ from psasync.adapters.marketplace.client import DEFAULT_PAGE_SIZE
 from psasync.config import MarketplaceSettings, Settings
 from psasync.domain.billing import add_months
 from psasync.domain.plan import Plan, PriceSource
-from psasync.sandbox.faults import FaultSettings
-from psasync.sandbox.fixture import parse_fixture
 from psasync.sandbox.generate import (
     CONNECTWISE_CREDENTIALS,
     FIRST_COMPANY_ID,
@@ -47,7 +50,6 @@ from psasync.sandbox.generate import (
     LOGIN,
     generate_fixture,
 )
-from psasync.sandbox.server import build_sandbox, serve_in_thread
 from psasync.services import Services, UserSession, auth, integrations, planning
 from psasync.services import sync as sync_service
 from psasync.services.check_changes import CheckResult, check_changes
@@ -295,8 +297,8 @@ def agreement_of(task: TaskView) -> int:
 def one_per_customer(created: Sequence[TaskView], count: int) -> list[TaskView]:
     """The first ``count`` tasks (by id) of distinct customers: one task per agreement.
 
-    Two tasks of one customer at once race to store the customer's company mapping
-    (services/mappings.py: read, then insert), which this benchmark is not about.
+    Two syncs to one agreement at once would each plan against the additions the other is
+    changing; an operator syncs one task of an agreement at a time.
     """
     chosen: dict[str, TaskView] = {}
     for task in sorted(created, key=lambda task: task.id):
@@ -306,9 +308,7 @@ def one_per_customer(created: Sequence[TaskView], count: int) -> list[TaskView]:
     return list(chosen.values())
 
 
-async def preview_all(
-    bench: Bench, user: UserSession, tasks: Sequence[TaskView], mpns: dict[str, str]
-) -> Phase:
+async def preview_all(bench: Bench, user: UserSession, tasks: Sequence[TaskView]) -> Phase:
     async def preview(task: TaskView) -> Plan:
         return await planning.preview(
             bench.services,
@@ -319,12 +319,7 @@ async def preview_all(
         )
 
     async def previews() -> list[Plan]:
-        # A product's first plan stores its catalog mapping; two at once collide on the mapping's
-        # key (services/mappings.py: read, then insert), so each product's first preview runs alone.
-        first = {mpns[task.order_id]: task for task in reversed(tasks)}
-        alone = [await preview(task) for task in first.values()]
-        rest = [task for task in tasks if task not in first.values()]
-        return alone + await bench.for_each(rest, preview)
+        return await bench.for_each(tasks, preview)
 
     return await bench.measure(previews)
 
@@ -344,10 +339,8 @@ async def sync_all(bench: Bench, user: UserSession, tasks: Sequence[TaskView]) -
     )
 
 
-async def preview_and_sync(
-    bench: Bench, user: UserSession, tasks: Sequence[TaskView], mpns: dict[str, str]
-) -> None:
-    previewed = await preview_all(bench, user, tasks, mpns)
+async def preview_and_sync(bench: Bench, user: UserSession, tasks: Sequence[TaskView]) -> None:
+    previewed = await preview_all(bench, user, tasks)
     synced = await sync_all(bench, user, tasks)
     planned = sum(len(plan.actions) for plan in previewed.result)
     actions = sum(len(outcome.actions) for outcome in synced.result)
@@ -417,14 +410,7 @@ def show_sync_phase(
 # Wiring -----------------------------------------------------------------------------------------
 
 
-def order_mpns(data: dict[str, Any]) -> dict[str, str]:
-    """The product of each generated order (each has one line)."""
-    return {order["id"]: order["details"][0]["mpn"] for order in data["marketplace"]["orders"]}
-
-
-async def run(
-    args: argparse.Namespace, base: str, month: dt.date, database: Path, mpns: dict[str, str]
-) -> None:
+async def run(args: argparse.Namespace, base: str, month: dt.date, database: Path) -> None:
     marketplace = MarketplaceSettings.model_validate(
         {
             "code": "us",
@@ -453,7 +439,7 @@ async def run(
             customers = min(args.customers, args.orders)
             created = await check(bench, user, orders=args.orders, customers=customers)
             chosen = one_per_customer(created, args.tasks)
-            await preview_and_sync(bench, user, chosen, mpns)
+            await preview_and_sync(bench, user, chosen)
         finally:
             await services.aclose()
     print("\nTargets:")
@@ -482,15 +468,56 @@ def main() -> None:
         month=month,
         seed=args.seed,
     )
-    sandbox = build_sandbox(parse_fixture(data))
     print(
         f"fixture: {args.customers} customers, {args.subscriptions} subscriptions, {args.orders} "
         f"orders in {month:%B %Y} (built in {time.perf_counter() - started:.1f} s); "
-        f"{args.latency_ms} ms added to each vendor call"
+        f"{args.latency_ms} ms added to each vendor call; the sandbox runs in its own process"
     )
-    with serve_in_thread(sandbox.app) as base, tempfile.TemporaryDirectory() as folder:
-        sandbox.faults.configure(FaultSettings(latency_ms=args.latency_ms))
-        asyncio.run(run(args, base, month, Path(folder) / "bench.db", order_mpns(data)))
+    with tempfile.TemporaryDirectory() as folder:
+        fixture = Path(folder) / "fixture.json"
+        fixture.write_text(json.dumps(data), encoding="utf-8")
+        with sandbox_process(fixture, latency_ms=args.latency_ms) as base:
+            asyncio.run(run(args, base, month, Path(folder) / "bench.db"))
+
+
+@contextlib.contextmanager
+def sandbox_process(fixture: Path, *, latency_ms: int) -> Iterator[str]:
+    """``psasync sandbox`` in a process of its own, so the emulators' CPU time is not psasync's.
+
+    (In one process they would share the interpreter lock and every answer would wait for it.)
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        str(Path(sys.executable).with_name("psasync")),
+        "sandbox",
+        "--fixture",
+        str(fixture),
+        "--port",
+        str(port),
+        "--latency-ms",
+        str(latency_ms),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the sandbox exited with {process.returncode}")
+            try:
+                if httpx.get(f"{base}/_sandbox/calls", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the sandbox did not start within 120 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from psasync.services import ServiceError
 from psasync.services import check_changes as check_service
 from psasync.services import tasks as task_service
 from psasync.services.types import OrderType, PriceSource, TaskStatus
+from psasync.web.schemas import task_json
 
 app = typer.Typer(
     help="psasync keeps Cloud Marketplace subscriptions and ConnectWise PSA agreements in step.",
@@ -334,7 +335,7 @@ def tasks_command(
     page = _run(listing(), json_output=json_output)
     if json_output:
         cli_output.print_json(
-            {"items": [cli_output.task_json(task) for task in page.items], "total": page.total}
+            {"items": [task_json(task) for task in page.items], "total": page.total}
         )
     else:
         cli_output.show_tasks(console, page, offset=offset)

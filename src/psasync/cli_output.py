@@ -18,7 +18,9 @@ from psasync.operator import Result, TaskRun, UsageProblem
 from psasync.services import ServiceError
 from psasync.services.check_changes import CheckResult
 from psasync.services.sync import SyncOutcome
-from psasync.services.tasks import TaskPage, TaskView
+from psasync.services.tasks import TaskPage
+from psasync.web.schemas import sync_json as outcome_json
+from psasync.web.schemas import task_json
 
 RESULT_STYLE = {Result.SYNCED: "green", Result.SKIPPED: "yellow", Result.FAILED: "red"}
 STATUS_STYLE = {"new": "cyan", "synced": "green", "failed": "red", "ignored": "dim"}
@@ -184,24 +186,6 @@ def progress_bar(
 # JSON -------------------------------------------------------------------------------------------
 
 
-def task_json(task: TaskView) -> dict[str, Any]:
-    """A task as the REST API shows it."""
-    return {
-        "id": task.id,
-        "title": task.title,
-        "orderId": task.order_id,
-        "orderNumber": task.order_number,
-        "orderType": task.order_type.value,
-        "customer": {"id": task.customer_id, "name": task.customer_name},
-        "subscriptionId": task.subscription_id,
-        "status": task.status.value,
-        "createdAt": task.created_at.isoformat(),
-        "error": task.error,
-        "agreementId": task.agreement_id,
-        "syncedAt": task.synced_at.isoformat() if task.synced_at else None,
-    }
-
-
 def check_json(result: CheckResult) -> dict[str, Any]:
     return {
         "created": len(result.created),
@@ -214,32 +198,6 @@ def check_json(result: CheckResult) -> dict[str, Any]:
         "checkedFrom": result.checked_from.isoformat(),
         "checkedThrough": result.checked_through.isoformat(),
         "tasks": [task_json(task) for task in result.created],
-    }
-
-
-def outcome_json(outcome: SyncOutcome) -> dict[str, Any]:
-    return {
-        "runId": outcome.run_id,
-        "agreementName": outcome.agreement_name,
-        "resumed": outcome.resumed,
-        "currency": outcome.currency,
-        "proratedAmount": str(outcome.prorated_amount),
-        "recurringAmount": {
-            "before": str(outcome.recurring_before),
-            "after": str(outcome.recurring_after),
-        },
-        "actions": [
-            {
-                "key": action.key,
-                "action": action.action.value,
-                "kind": action.kind,
-                "mpn": action.mpn,
-                "outcome": action.outcome.value,
-                "additionId": action.addition_id,
-                "error": action.error,
-            }
-            for action in outcome.actions
-        ],
     }
 
 

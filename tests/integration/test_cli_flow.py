@@ -96,7 +96,7 @@ def test_check_changes_tasks_sync_and_bulk_sync(sandbox: Sandbox, base_url: str)
     assert (entry["result"], entry["agreementId"]) == ("synced", 1201)
     assert entry["sync"]["proratedAmount"] == "16.66"
     assert entry["sync"]["recurringAmount"] == {"before": "157.00", "after": "182.00"}
-    assert [a["outcome"] for a in entry["sync"]["actions"]] == ["applied"] * 3
+    assert [a["outcome"] for a in entry["sync"]["run"]["actions"]] == ["applied"] * 3
     assert sandbox.calls.total(method="POST", prefix="/v4_6_release") == 2  # two creates
 
     repeated = run_json("sync", str(green_lane["id"]), "--agreement", "1201", exit_code=1)

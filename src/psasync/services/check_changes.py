@@ -132,11 +132,11 @@ async def _store(
                 {order.customer_id: names[order.customer_id] for order in new},
                 now=now,
             )
-            await task_store.add_tasks(session, rows)
+            stored = await task_store.add_tasks(session, rows)
             tenant = await tenant_store.get_tenant(session, user.tenant_id)
             if tenant is not None:
                 tenant.orders_checked_through = through
-            return [TaskView.of(row) for row in rows]
+            return [TaskView.of(row) for row in stored]
     except IntegrityError:
         # Another process checked the same orders at the same moment; its tasks stand.
         raise Conflict(

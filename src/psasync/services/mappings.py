@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from psasync.adapters.connectwise import (
     ConnectWiseClient,
@@ -67,17 +68,20 @@ async def company_for(
     matches = [company for company in found if _same_name(company, customer_name)]
     if len(matches) != 1:
         return None
-    async with services.db.session() as session:
-        await store.map_customer(
-            session,
-            user.tenant_id,
-            customer_id=customer_id,
-            company_id=matches[0].id,
-            company_name=matches[0].name,
-            source=MappingSource.AUTOMATIC,
-            by=user.username,
-            now=services.now(),
-        )
+    try:
+        async with services.db.session() as session:
+            await store.map_customer(
+                session,
+                user.tenant_id,
+                customer_id=customer_id,
+                company_id=matches[0].id,
+                company_name=matches[0].name,
+                source=MappingSource.AUTOMATIC,
+                by=user.username,
+                now=services.now(),
+            )
+    except IntegrityError:
+        pass  # another plan matched the same customer at the same moment: its row stands
     return matches[0].id
 
 
@@ -115,17 +119,20 @@ async def _mapped_item(connectwise: ConnectWiseClient, mpn: str, item_id: int) -
 async def _remember_product(
     services: Services, user: UserSession, mpn: str, item: CatalogItem, source: MappingSource
 ) -> None:
-    async with services.db.session() as session:
-        await store.map_product(
-            session,
-            user.tenant_id,
-            mpn=mpn,
-            catalog_item_id=item.id,
-            identifier=item.identifier,
-            source=source,
-            by=user.username,
-            now=services.now(),
-        )
+    try:
+        async with services.db.session() as session:
+            await store.map_product(
+                session,
+                user.tenant_id,
+                mpn=mpn,
+                catalog_item_id=item.id,
+                identifier=item.identifier,
+                source=source,
+                by=user.username,
+                now=services.now(),
+            )
+    except IntegrityError:
+        pass  # another plan matched the same product at the same moment: its row stands
 
 
 # Customer mappings ------------------------------------------------------------------------------

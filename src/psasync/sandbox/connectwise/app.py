@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -33,7 +33,7 @@ CODEBASE = "v4_6_release"
 API = f"/{CODEBASE}/apis/3.0"
 VERSION = "v2026.11"
 
-Render = Callable[[str], list[dict[str, Any]]]
+RenderItem = Callable[[Any, str], dict[str, Any]]
 
 
 def create_connectwise_app(fixture: ConnectWiseFixture) -> FastAPI:
@@ -174,8 +174,19 @@ def count_response(request: Request, objects: list[dict[str, Any]], schema: Sche
     return json_response({"count": len(_selected(request, objects, schema))})
 
 
-def _collection(router: APIRouter, path: str, *, render: Render, schema: Schema, noun: str) -> None:
+def _collection(
+    router: APIRouter,
+    path: str,
+    *,
+    items: Callable[[], Mapping[int, Any]],
+    render_item: Callable[[Any, str], dict[str, Any]],
+    schema: Schema,
+    noun: str,
+) -> None:
     """List, ``/count`` and ``/{id}`` routes of a read-only collection."""
+
+    def render(base: str) -> list[dict[str, Any]]:
+        return [render_item(item, base) for item in items().values()]
 
     @router.get(path)
     def list_all(request: Request) -> Response:
@@ -187,59 +198,64 @@ def _collection(router: APIRouter, path: str, *, render: Render, schema: Schema,
 
     @router.get(f"{path}/{{item_id:int}}")
     def one(item_id: int, request: Request) -> Response:
-        for obj in render(_base(request)):
-            if obj["id"] == item_id:
-                return json_response(obj)
-        raise not_found(f"{noun} with id {item_id} was not found.")
+        # Rendering only the object asked for keeps large fixtures (benchmarks) fast.
+        item = items().get(item_id)
+        if item is None:
+            raise not_found(f"{noun} with id {item_id} was not found.")
+        return json_response(render_item(item, _base(request)))
 
 
 def _reference_routes(router: APIRouter, state: ConnectWiseState) -> None:
-    collections: list[tuple[str, Render, Schema, str]] = [
+    collections: list[tuple[str, Callable[[], Mapping[int, Any]], RenderItem, Schema, str]] = [
         (
             "/company/companies",
-            lambda base: [rs.company_json(c, base) for c in state.companies.values()],
+            lambda: state.companies,
+            rs.company_json,
             rs.COMPANY_FIELDS,
             "Company",
         ),
         (
             "/finance/currencies",
-            lambda base: [rs.currency_json(c, base) for c in state.currencies.values()],
+            lambda: state.currencies,
+            rs.currency_json,
             rs.CURRENCY_FIELDS,
             "Currency",
         ),
         (
             "/finance/billingCycles",
-            lambda base: [rs.billing_cycle_json(c, base) for c in state.billing_cycles.values()],
+            lambda: state.billing_cycles,
+            rs.billing_cycle_json,
             rs.BILLING_CYCLE_FIELDS,
             "Billing cycle",
         ),
         (
             "/finance/agreements/types",
-            lambda base: [rs.agreement_type_json(t, base) for t in state.agreement_types.values()],
+            lambda: state.agreement_types,
+            rs.agreement_type_json,
             rs.AGREEMENT_TYPE_FIELDS,
             "Agreement type",
         ),
         (
             "/procurement/catalog",
-            lambda base: [rs.catalog_json(i, base) for i in state.catalog.values()],
+            lambda: state.catalog,
+            rs.catalog_json,
             rs.CATALOG_FIELDS,
             "Catalog item",
         ),
     ]
-    for path, render, schema, noun in collections:
-        _collection(router, path, render=render, schema=schema, noun=noun)
+    for path, items, render_item, schema, noun in collections:
+        _collection(router, path, items=items, render_item=render_item, schema=schema, noun=noun)
 
 
 def _agreement_routes(router: APIRouter, state: ConnectWiseState) -> None:
-    def agreements(base: str) -> list[dict[str, Any]]:
-        return [
-            rs.agreement_json(a, state.agreement_parts(a), base) for a in state.agreements.values()
-        ]
+    def agreement(item: Any, base: str) -> dict[str, Any]:
+        return rs.agreement_json(item, state.agreement_parts(item), base)
 
     _collection(
         router,
         "/finance/agreements",
-        render=agreements,
+        items=lambda: state.agreements,
+        render_item=agreement,
         schema=rs.AGREEMENT_FIELDS,
         noun="Agreement",
     )
