@@ -41,7 +41,7 @@ from psasync.services import ServiceError
 from psasync.services import check_changes as check_service
 from psasync.services import tasks as task_service
 from psasync.services.types import OrderType, PriceSource, TaskStatus
-from psasync.web.schemas import task_json
+from psasync.web.schemas import check_json, task_json
 
 app = typer.Typer(
     help="psasync keeps Cloud Marketplace subscriptions and ConnectWise PSA agreements in step.",
@@ -295,7 +295,7 @@ def check_changes_command(
 
     result = _run(check(), json_output=json_output)
     if json_output:
-        cli_output.print_json(cli_output.check_json(result))
+        cli_output.print_json(check_json(result))
     else:
         cli_output.show_check(console, result)
 

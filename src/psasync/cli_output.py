@@ -186,21 +186,6 @@ def progress_bar(
 # JSON -------------------------------------------------------------------------------------------
 
 
-def check_json(result: CheckResult) -> dict[str, Any]:
-    return {
-        "created": len(result.created),
-        "alreadyKnown": result.already_known,
-        "pending": result.pending,
-        "skipped": [
-            {"kind": item.kind.value, "id": item.id, "line": item.line, "reason": item.reason}
-            for item in result.skipped
-        ],
-        "checkedFrom": result.checked_from.isoformat(),
-        "checkedThrough": result.checked_through.isoformat(),
-        "tasks": [task_json(task) for task in result.created],
-    }
-
-
 def sync_json(runs: Sequence[TaskRun]) -> dict[str, Any]:
     counts = {result.value: sum(run.result is result for run in runs) for result in Result}
     return {

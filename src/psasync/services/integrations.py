@@ -151,10 +151,18 @@ async def connectwise_for(services: Services, tenant_id: int) -> ConnectWiseClie
     async with services.db.session() as session:
         stored = await store.connectwise_settings(session, tenant_id)
     if stored is None:
-        raise Invalid(
-            "ConnectWise is not connected yet: enter its settings first.",
-            code="NotConfigured",
-        )
+        raise not_configured()
+    return connectwise_from(services, stored)
+
+
+def not_configured() -> Invalid:
+    return Invalid(
+        "ConnectWise is not connected yet: enter its settings first.", code="NotConfigured"
+    )
+
+
+def connectwise_from(services: Services, stored: ConnectWiseSettings) -> ConnectWiseClient:
+    """The client of settings already read (the stored key opened with the secret key)."""
     try:
         return services.connectwise_client(stored)
     except SecretKeyError as error:

@@ -25,7 +25,12 @@ from psasync.domain.review import ReviewedAddition, review_plan
 from psasync.services import mappings
 from psasync.services.context import Services
 from psasync.services.errors import Invalid, NotFound
-from psasync.services.integrations import connectwise_for, note_connectwise_error, upstream
+from psasync.services.integrations import (
+    connectwise_from,
+    not_configured,
+    note_connectwise_error,
+    upstream,
+)
 from psasync.services.sessions import UserSession
 from psasync.services.tasks import TaskView, load_task
 from psasync.store import snapshots
@@ -44,6 +49,7 @@ class TaskContext:
     company_id: int | None
     currency: Currency
     options: PlanOptions
+    connectwise: ConnectWiseClient
 
     @property
     def terms(self) -> SubscriptionTerms:
@@ -71,10 +77,12 @@ class PreparedPlan:
     plan: Plan
 
 
-async def task_context(
-    services: Services, user: UserSession, task_id: int, connectwise: ConnectWiseClient
-) -> TaskContext:
-    """Load the task, its subscription (read once, then kept) and the customer's company."""
+async def task_context(services: Services, user: UserSession, task_id: int) -> TaskContext:
+    """Load the task, its subscription (read once, then kept) and the customer's company.
+
+    The task is looked up first: another tenant's task is 404 before anything is said about
+    this tenant's ConnectWise settings.
+    """
     async with services.db.session() as session:
         row = await load_task(session, user.tenant_id, task_id)
         view = TaskView.of(row)
@@ -82,6 +90,9 @@ async def task_context(
         stored_subscription = row.subscription_json
         tenant = await tenant_store.get_tenant(session, user.tenant_id)
         settings = await tenant_store.connectwise_settings(session, user.tenant_id)
+    if settings is None:
+        raise not_configured()
+    connectwise = connectwise_from(services, settings)
     subscription = (
         snapshots.subscription_from_json(stored_subscription)
         if stored_subscription
@@ -96,10 +107,8 @@ async def task_context(
     company_id = await mappings.company_for(services, user, view, connectwise)
     currency_code = (tenant.currency if tenant else None) or _order_currency(task)
     options = PlanOptions(
-        change_strategy=ChangeStrategy(settings.change_strategy)
-        if settings
-        else ChangeStrategy.REPLACE,
-        credit_downgrades=settings.credit_downgrades if settings else True,
+        change_strategy=ChangeStrategy(settings.change_strategy),
+        credit_downgrades=settings.credit_downgrades,
     )
     return TaskContext(
         view=view,
@@ -108,6 +117,7 @@ async def task_context(
         company_id=company_id,
         currency=Currency(currency_code),
         options=options,
+        connectwise=connectwise,
     )
 
 
@@ -140,9 +150,8 @@ async def _read_subscription(
 
 async def agreements(services: Services, user: UserSession, task_id: int) -> list[AgreementChoice]:
     """The customer's agreements, each with the reasons it cannot take this task (if any)."""
-    await _require_task(services, user, task_id)
-    connectwise = await connectwise_for(services, user.tenant_id)
-    context = await task_context(services, user, task_id, connectwise)
+    context = await task_context(services, user, task_id)
+    connectwise = context.connectwise
     if context.company_id is None:
         raise _customer_not_mapped(context.view)
     try:
@@ -158,12 +167,6 @@ async def agreements(services: Services, user: UserSession, task_id: int) -> lis
         AgreementChoice(agreement, check_eligibility(agreement, terms=context.terms))
         for agreement in found
     ]
-
-
-async def _require_task(services: Services, user: UserSession, task_id: int) -> None:
-    """404 for another tenant's task comes before anything about this tenant's settings."""
-    async with services.db.session() as session:
-        await load_task(session, user.tenant_id, task_id)
 
 
 def _customer_not_mapped(view: TaskView) -> Invalid:
@@ -189,9 +192,8 @@ async def prepare_plan(
     An ineligible agreement or invalid edits raise :class:`Invalid` with the reasons or field
     errors in ``details``.
     """
-    await _require_task(services, user, task_id)
-    connectwise = await connectwise_for(services, user.tenant_id)
-    context = await task_context(services, user, task_id, connectwise)
+    context = await task_context(services, user, task_id)
+    connectwise = context.connectwise
     if context.company_id is None:
         raise _customer_not_mapped(context.view)
     try:

@@ -94,7 +94,7 @@ async def sync(
     await _claim(services, user, task_id)
     wrote = False
     try:
-        run, resumed, additions = await _run_to_apply(
+        run, prepared = await _run_to_apply(
             services,
             user,
             task_id,
@@ -103,8 +103,10 @@ async def sync(
             reviewed=reviewed,
         )
         wrote = True
-        connectwise = await connectwise_for(services, user.tenant_id)
-        if additions is None:
+        if prepared is not None:
+            connectwise, additions = prepared.context.connectwise, prepared.additions
+        else:
+            connectwise = await connectwise_for(services, user.tenant_id)
             additions = await _current_additions(services, user, connectwise, run)
         await _apply(services, user, connectwise, run, additions)
     except ServiceError:
@@ -119,7 +121,7 @@ async def sync(
         else:
             await _unclaim(services, user, task_id)
         raise
-    return await _outcome(services, user, run.id, resumed=resumed)
+    return await _outcome(services, user, run.id, resumed=prepared is None)
 
 
 _INTERRUPTED = "The sync was interrupted; Sync again to finish it (nothing is written twice)."
@@ -174,11 +176,11 @@ async def _run_to_apply(
     agreement_id: int,
     price_source: PriceSource,
     reviewed: Sequence[ReviewedAddition] | None,
-) -> tuple[SyncRun, bool, tuple[Addition, ...] | None]:
+) -> tuple[SyncRun, PreparedPlan | None]:
     """The interrupted run to resume, or a new run of a freshly checked plan.
 
-    Returns the run, whether it is resumed, and the additions found while planning (None
-    when they must be read again).
+    Returns the run and, for a new run, the plan with what was read to make it (None for a
+    resumed run: its agreement must be read again).
     """
     async with services.db.session() as session:
         unfinished = await journal.unfinished_run(session, user.tenant_id, task_id)
@@ -192,7 +194,7 @@ async def _run_to_apply(
                 code="SyncInterrupted",
                 details={"agreementId": unfinished.agreement_id, "runId": unfinished.id},
             )
-        return unfinished, True, None
+        return unfinished, None
     prepared = await prepare_plan(
         services,
         user,
@@ -202,7 +204,7 @@ async def _run_to_apply(
         reviewed=reviewed,
     )
     _check_not_blocked(prepared)
-    return await _start_run(services, user, prepared, price_source), False, prepared.additions
+    return await _start_run(services, user, prepared, price_source), prepared
 
 
 def _check_not_blocked(prepared: PreparedPlan) -> None:
@@ -294,19 +296,7 @@ async def _apply(
             await _fail(services, user, run, error=f"{step.key}: {error.message}")
             raise _vendor_failure(error, run) from None
         await _record(services, step, ActionOutcome.APPLIED, addition_id)
-    async with services.db.session() as session:
-        await journal.finish_run(
-            session, run.id, outcome=RunOutcome.SUCCEEDED, error=None, now=services.now()
-        )
-        await task_store.release_task(
-            session,
-            user.tenant_id,
-            run.task_id,
-            status=TaskStatus.SYNCED,
-            error=None,
-            now=services.now(),
-            agreement_id=run.agreement_id,
-        )
+    await _end_run(services, user, run, succeeded=True, error=None)
     log.info("task %s synced to agreement %s (run %s)", run.task_id, run.agreement_id, run.id)
 
 
@@ -358,17 +348,29 @@ async def _record(
 
 
 async def _fail(services: Services, user: UserSession, run: SyncRun, *, error: str) -> None:
+    await _end_run(services, user, run, succeeded=False, error=error)
+
+
+async def _end_run(
+    services: Services, user: UserSession, run: SyncRun, *, succeeded: bool, error: str | None
+) -> None:
+    """Close the run in the journal and release the task, synced or failed, in one transaction."""
     async with services.db.session() as session:
         await journal.finish_run(
-            session, run.id, outcome=RunOutcome.FAILED, error=error, now=services.now()
+            session,
+            run.id,
+            outcome=RunOutcome.SUCCEEDED if succeeded else RunOutcome.FAILED,
+            error=error,
+            now=services.now(),
         )
         await task_store.release_task(
             session,
             user.tenant_id,
             run.task_id,
-            status=TaskStatus.FAILED,
+            status=TaskStatus.SYNCED if succeeded else TaskStatus.FAILED,
             error=error,
             now=services.now(),
+            agreement_id=run.agreement_id if succeeded else None,
         )
 
 

@@ -12,6 +12,7 @@ from psasync.services import tasks as task_service
 from psasync.web import schemas
 from psasync.web.schemas import (
     agreement_json,
+    check_json,
     order_json,
     plan_json,
     sync_json,
@@ -112,18 +113,7 @@ async def configure_connectwise(
 @router.post("/connectwise/check-changes", response_model=schemas.CheckChangesOut, tags=["tasks"])
 async def run_check_changes(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """New completed marketplace orders become tasks; `created` counts them."""
-    result = await check_changes.check_changes(services, user)
-    return {
-        "created": len(result.created),
-        "tasks": [task_json(task) for task in result.created],
-        "alreadyKnown": result.already_known,
-        "pending": result.pending,
-        "skipped": [
-            {"kind": item.kind.value, "id": item.id, "line": item.line, "reason": item.reason}
-            for item in result.skipped
-        ],
-        "checkedThrough": result.checked_through,
-    }
+    return check_json(await check_changes.check_changes(services, user))
 
 
 @router.get("/connectwise/tasks", response_model=schemas.TaskPageOut, tags=["tasks"])

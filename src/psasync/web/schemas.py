@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
+from psasync.services.check_changes import CheckResult
 from psasync.services.planning import AgreementChoice
 from psasync.services.sync import SyncOutcome
 from psasync.services.tasks import TaskView
@@ -133,6 +134,21 @@ def task_json(task: TaskView) -> dict[str, Any]:
         "error": task.error,
         "agreementId": task.agreement_id,
         "syncedAt": task.synced_at.isoformat() if task.synced_at else None,
+    }
+
+
+def check_json(result: CheckResult) -> dict[str, Any]:
+    return {
+        "created": len(result.created),
+        "tasks": [task_json(task) for task in result.created],
+        "alreadyKnown": result.already_known,
+        "pending": result.pending,
+        "skipped": [
+            {"kind": item.kind.value, "id": item.id, "line": item.line, "reason": item.reason}
+            for item in result.skipped
+        ],
+        "checkedFrom": result.checked_from.isoformat(),
+        "checkedThrough": result.checked_through.isoformat(),
     }
 
 
@@ -342,6 +358,7 @@ class CheckChangesOut(Schema):
     already_known: int
     pending: int
     skipped: list[SkippedOut]
+    checked_from: dt.datetime
     checked_through: dt.datetime
 
 
