@@ -15,9 +15,10 @@ import uvicorn
 import yaml
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from psasync import __version__, cli_output
+from psasync import __version__, cli_output, demo
 from psasync.config import Settings
 from psasync.operator import (
     PASSWORD_ENV,
@@ -137,6 +138,50 @@ def sandbox(
         console.print(f"Cloud Marketplace sandbox '{code}': {base}/marketplace/{code}")
     hide_dropped_connection_tracebacks()
     uvicorn.run(built.app, host=host, port=port, log_level="warning")
+
+
+@app.command("demo")
+def demo_command(
+    host: Annotated[
+        str, typer.Option(help="Interface the app and sandboxes listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port of the app (0: any free one).")
+    ] = 8000,
+    sandbox_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port of the sandboxes (0: any free one).")
+    ] = 8001,
+    fixture: Annotated[
+        Path,
+        typer.Option(
+            help="Fixture file (YAML or JSON) seeding both sandboxes.",
+            show_default="the built-in demo data",
+        ),
+    ] = DEMO_FIXTURE,
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the demo database goes; it starts empty on every run.")
+    ] = Path("psasync-demo"),
+) -> None:
+    """Run the whole product on the demo data: both sandboxes and the app, on a fresh SQLite
+    database. Prints the URL, the logins and the ConnectWise settings; Ctrl+C stops it."""
+    try:
+        with demo.start_demo(
+            fixture_path=fixture, data_dir=data_dir, host=host, port=port, sandbox_port=sandbox_port
+        ) as run:
+            demo.show_demo(console, run)
+            demo.wait_for_stop()
+            console.print("Stopping…")
+    except (FixtureError, demo.DataDirError) as error:
+        err_console.print(f"[red]Cannot start the demo:[/red] {escape(str(error))}", soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    except demo.DemoError as error:
+        err_console.print(
+            f"[red]Cannot start the demo:[/red] {escape(str(error))}\n"
+            "  Is another program using the port? Choose others with --port and --sandbox-port.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=1) from None
+    console.print("The demo has stopped.")
 
 
 @app.command("generate-fixture")

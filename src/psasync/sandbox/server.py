@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import uvicorn
 from fastapi import FastAPI
@@ -32,6 +33,9 @@ from psasync.sandbox.fixture import SandboxFixture
 from psasync.sandbox.marketplace import create_marketplace_apps, marketplace_error_body
 
 CONTROL_PREFIX = "/_sandbox"
+# Seconds a served app has to start (its lifespan included) and to stop.
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -100,25 +104,50 @@ def build_sandbox(fixture: SandboxFixture, *, faults: FaultSettings | None = Non
     return Sandbox(app=app, faults=injector, calls=calls, marketplace_codes=tuple(marketplace_apps))
 
 
+def base_url(host: str, port: int) -> str:
+    """``http://host:port``, an IPv6 address in brackets."""
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}"
+
+
 @contextlib.contextmanager
-def serve_in_thread(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serve_in_thread(
+    app: ASGIApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    lifespan: Literal["on", "off"] = "off",
+) -> Iterator[str]:
     """Serve ``app`` with uvicorn on a background thread; yields its base URL.
 
-    ``port=0`` picks a free port. Used by loopback tests, benchmarks and the demo.
+    ``port=0`` picks a free port (the URL names the one bound). ``lifespan="on"`` runs the app's
+    start-up before the URL is yielded (a failing one is a :class:`RuntimeError`) and its
+    shut-down when the block ends. Used by loopback tests, benchmarks and the demo.
     """
     hide_dropped_connection_tracebacks()
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan=lifespan)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="psasync-sandbox", daemon=True)
+
+    def run() -> None:
+        # uvicorn calls sys.exit when it cannot start (port in use, failing lifespan start-up);
+        # on this thread that only ends the thread, which the loop below reports.
+        with contextlib.suppress(SystemExit):
+            server.run()
+
+    thread = threading.Thread(target=run, name=f"psasync-server-{port}", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + START_TIMEOUT
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the sandbox server did not start on {host}:{port}")
+            server.should_exit = True
+            thread.join(timeout=STOP_TIMEOUT)
+            raise RuntimeError(
+                f"the server did not start on {base_url(host, port)} (uvicorn's log says why)"
+            )
         time.sleep(0.01)
     bound_port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://{host}:{bound_port}"
+        yield base_url(host, bound_port)
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=STOP_TIMEOUT)

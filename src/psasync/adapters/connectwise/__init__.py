@@ -22,6 +22,7 @@ from psasync.adapters.connectwise.site import (
     DEFAULT_CODEBASE,
     ConnectWiseSite,
     SiteError,
+    agreement_record_url,
     discover_codebase,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "ConnectWiseSite",
     "FieldError",
     "SiteError",
+    "agreement_record_url",
     "all_of",
     "any_of",
     "discover_codebase",

@@ -12,6 +12,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from urllib.parse import quote as url_quote
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -26,6 +27,11 @@ ACCEPT = f"application/vnd.connectwise.com+json; version={API_VERSION}"
 DEFAULT_CODEBASE = "v4_6_release"
 # A codebase becomes a path segment of every URL: letters, digits, dots and underscores only.
 _CODEBASE = re.compile(r"[A-Za-z0-9_.]+")
+# Cloud sites answer the API on api-XX.myconnectwise.net and show their screens on XX.….
+_CLOUD_DOMAIN = ".myconnectwise.net"
+_API_HOST_PREFIX = "api-"
+RECORD_PATH = "services/system_io/router/openrecord.rails"
+AGREEMENT_RECORD_TYPE = "AgreementFV"
 
 
 class SiteError(ValueError):
@@ -57,8 +63,7 @@ class ConnectWiseSite:
     @property
     def root(self) -> str:
         """The site URL with a scheme and without a trailing slash."""
-        url = self.site_url.strip().rstrip("/")
-        return url if "://" in url else f"https://{url}"
+        return _site_root(self.site_url)
 
     def api_base(self, codebase: str) -> str:
         """``{site}/{codebase}/apis/3.0/`` for a codebase such as ``v4_6_release``."""
@@ -99,6 +104,63 @@ async def discover_codebase(
         log.warning("ConnectWise named no usable codebase (%r); using the default", codebase)
         return DEFAULT_CODEBASE
     return codebase.strip("/ ")
+
+
+def agreement_record_url(
+    site: ConnectWiseSite | str,
+    *,
+    codebase: str,
+    agreement_id: int,
+    company_id: str | None = None,
+) -> str:
+    """The address of the agreement's own page in the ConnectWise screens (not the API).
+
+    ``{site}/{codebase}/services/system_io/router/openrecord.rails?recordType=AgreementFV&recid=…
+    &companyName=…``. ``site`` is a :class:`ConnectWiseSite` (its company id is used unless
+    ``company_id`` is given) or a site URL (then ``company_id`` is required). A cloud site's API
+    host ``api-na.myconnectwise.net`` becomes its screens' host ``na.myconnectwise.net``; other
+    hosts are kept as they are. ``codebase`` is the one the site runs (``v4_6_release``).
+    """
+    company: str | None
+    if isinstance(site, ConnectWiseSite):
+        site_url, company = site.site_url, company_id or site.company_id
+    else:
+        site_url, company = site, company_id
+    if not site_url.strip():
+        raise SiteError("the ConnectWise site url is empty")
+    if company is None or not company.strip():
+        raise SiteError("the ConnectWise company id is empty")
+    if isinstance(agreement_id, bool) or agreement_id < 1:
+        raise SiteError(f"agreement id {agreement_id!r} is not a ConnectWise record id")
+    query = urlencode(
+        {
+            "recordType": AGREEMENT_RECORD_TYPE,
+            "recid": agreement_id,
+            "companyName": company.strip(),
+        },
+        quote_via=url_quote,
+    )
+    root = _screens_root(_site_root(site_url))
+    return f"{root}/{_checked_codebase(codebase)}/{RECORD_PATH}?{query}"
+
+
+def _site_root(site_url: str) -> str:
+    url = site_url.strip().rstrip("/")
+    return url if "://" in url else f"https://{url}"
+
+
+def _screens_root(root: str) -> str:
+    """``https://api-na.myconnectwise.net`` → ``https://na.myconnectwise.net``; others as given."""
+    parts = urlsplit(root)
+    host = (parts.hostname or "").lower()
+    if not (host.startswith(_API_HOST_PREFIX) and host.endswith(_CLOUD_DOMAIN)):
+        return root
+    try:
+        port = parts.port
+    except ValueError:
+        raise SiteError(f"the ConnectWise site url {root!r} has an invalid port") from None
+    screens = host.removeprefix(_API_HOST_PREFIX)
+    return parts._replace(netloc=screens if port is None else f"{screens}:{port}").geturl()
 
 
 def _checked_codebase(codebase: str) -> str:

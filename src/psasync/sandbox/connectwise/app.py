@@ -1,8 +1,9 @@
 """The ConnectWise PSA emulator: a FastAPI app on the vendor's paths, shapes and rules.
 
 ``/v4_6_release/apis/3.0/…`` needs Basic ``companyId+publicKey:privateKey`` (401 otherwise)
-and the ``clientId`` header (400 otherwise); ``/login/companyinfo/{companyId}`` is public.
-Every error is the vendor's JSON body, also for unknown paths and methods.
+and the ``clientId`` header (400 otherwise); ``/login/companyinfo/{companyId}`` is public, and
+so is the agreement page standing in for the vendor's screens (:mod:`.record_page`). Every API
+error is the vendor's JSON body, also for unknown paths and methods.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from psasync.sandbox.connectwise.query import (
     order_rows,
     read_paging,
 )
+from psasync.sandbox.connectwise.record_page import record_router
 from psasync.sandbox.connectwise.state import ConnectWiseState
 
 CODEBASE = "v4_6_release"
@@ -45,6 +47,7 @@ def create_connectwise_app(fixture: ConnectWiseFixture) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.include_router(_login_router(state))
+    app.include_router(record_router(state, codebase=CODEBASE))
     api = APIRouter(dependencies=[Depends(_authenticator(state))])
     _reference_routes(api, state)
     _agreement_routes(api, state)

@@ -12,6 +12,7 @@ from psasync.adapters.connectwise.site import (
     ACCEPT,
     ConnectWiseSite,
     SiteError,
+    agreement_record_url,
     discover_codebase,
 )
 from psasync.adapters.http import RetryPolicy
@@ -115,3 +116,66 @@ async def test_the_default_codebase_is_used_when_the_site_cannot_say(
     http, _ = answering(*answers)
     async with http:
         assert await discover_codebase(http, site(), policy=POLICY) == "v4_6_release"
+
+
+# The agreement's page in the ConnectWise screens -------------------------------------------------
+
+RECORD = "services/system_io/router/openrecord.rails"
+
+
+@pytest.mark.parametrize(
+    ("site_url", "screens"),
+    [
+        ("api-na.myconnectwise.net/", "https://na.myconnectwise.net"),
+        ("https://API-EU.MyConnectWise.net", "https://eu.myconnectwise.net"),
+        ("https://api-au.myconnectwise.net:8443/", "https://au.myconnectwise.net:8443"),
+        ("https://cw.example.com", "https://cw.example.com"),
+        ("https://api-cw.example.com", "https://api-cw.example.com"),
+        ("https://api.myconnectwise.net", "https://api.myconnectwise.net"),
+        ("http://127.0.0.1:8001", "http://127.0.0.1:8001"),
+        ("https://psa.example.com/manage/", "https://psa.example.com/manage"),
+    ],
+)
+def test_the_agreement_link_opens_the_sites_screens(site_url: str, screens: str) -> None:
+    url = agreement_record_url(site(site_url=site_url), codebase="v2026_11", agreement_id=1201)
+    assert url == (
+        f"{screens}/v2026_11/{RECORD}?recordType=AgreementFV&recid=1201&companyName=northwind"
+    )
+
+
+def test_the_agreement_link_takes_a_site_url_and_company_id() -> None:
+    url = agreement_record_url(
+        " api-na.myconnectwise.net ",
+        codebase="/v4_6_release/",
+        agreement_id=7,
+        company_id=" North Wind&Co/1 ",
+    )
+    assert url == (
+        f"https://na.myconnectwise.net/v4_6_release/{RECORD}"
+        "?recordType=AgreementFV&recid=7&companyName=North%20Wind%26Co%2F1"
+    )
+
+
+def test_a_given_company_id_wins_over_the_sites() -> None:
+    url = agreement_record_url(site(), codebase="v4_6_release", agreement_id=1, company_id="other")
+    assert url.endswith("&companyName=other")
+
+
+@pytest.mark.parametrize(
+    ("target", "changes", "message"),
+    [
+        ("  ", {"company_id": "northwind"}, "site url"),
+        ("https://cw.example.com", {}, "company id"),
+        ("https://cw.example.com", {"company_id": " "}, "company id"),
+        ("https://cw.example.com", {"company_id": "x", "agreement_id": 0}, "agreement id"),
+        ("https://cw.example.com", {"company_id": "x", "agreement_id": True}, "agreement id"),
+        ("https://cw.example.com", {"company_id": "x", "codebase": "../admin"}, "codebase"),
+        ("https://api-na.myconnectwise.net:99999", {"company_id": "x"}, "port"),
+    ],
+)
+def test_an_agreement_link_that_cannot_be_made_is_refused(
+    target: str, changes: dict[str, object], message: str
+) -> None:
+    arguments: dict[str, object] = {"codebase": "v4_6_release", "agreement_id": 5, **changes}
+    with pytest.raises(SiteError, match=message):
+        agreement_record_url(target, **arguments)  # type: ignore[arg-type]
