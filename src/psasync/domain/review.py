@@ -83,6 +83,11 @@ _EDITABLE = {
 }
 
 
+def editable_fields(action: Action) -> frozenset[str]:
+    """The fields (API names) a reseller may change on this kind of action."""
+    return _EDITABLE[action]
+
+
 def review_plan(plan: Plan, reviewed: Sequence[ReviewedAddition]) -> ReviewOutcome:
     """Apply the reviewed values to the plan's actions and validate the result.
 

@@ -12,6 +12,7 @@ from psasync.adapters.connectwise import (
     ConnectWiseError,
     ConnectWiseSite,
     SiteError,
+    agreement_record_url,
     discover_codebase,
 )
 from psasync.adapters.http import AdapterError
@@ -40,6 +41,18 @@ class IntegrationTile:
     message: str | None
     site_url: str | None = None
     company_id: str | None = None
+    codebase: str | None = None
+
+    def agreement_url(self, agreement_id: int) -> str | None:
+        """The agreement's page in the ConnectWise screens, once the site is known."""
+        if not (self.site_url and self.company_id and self.codebase):
+            return None
+        return agreement_record_url(
+            self.site_url,
+            codebase=self.codebase,
+            agreement_id=agreement_id,
+            company_id=self.company_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,7 @@ def connectwise_tile(stored: ConnectWiseSettings | None) -> IntegrationTile:
         message=stored.last_error,
         site_url=stored.site_url,
         company_id=stored.company_id,
+        codebase=stored.codebase,
     )
 
 

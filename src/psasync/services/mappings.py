@@ -300,3 +300,55 @@ async def map_products(
                 now=services.now(),
             )
     return await product_mappings(services, user)
+
+
+@dataclass(frozen=True)
+class CompanyChoice:
+    """A ConnectWise company a customer can be mapped to."""
+
+    id: int
+    identifier: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CatalogChoice:
+    """A ConnectWise catalog item a product can be mapped to."""
+
+    id: int
+    identifier: str
+    description: str
+
+
+# Pickers show the best matches; a reseller narrows a long list by typing.
+CHOICES_SHOWN = 50
+
+
+async def find_companies(
+    services: Services, user: UserSession, text: str = ""
+) -> list[CompanyChoice]:
+    """Companies whose name or identifier contains ``text`` (all, if empty), by name."""
+    connectwise = await _connectwise(services, user)
+    try:
+        found = await connectwise.find_companies(text, limit=CHOICES_SHOWN)
+    except (ConnectWiseError, AdapterError) as error:
+        raise upstream(error) from None
+    return [
+        CompanyChoice(id=c.id, identifier=c.identifier or "", name=c.name or c.identifier or "")
+        for c in found
+    ]
+
+
+async def find_catalog_items(
+    services: Services, user: UserSession, text: str = ""
+) -> list[CatalogChoice]:
+    """Active catalog items whose identifier, description or MPN contains ``text``."""
+    connectwise = await _connectwise(services, user)
+    try:
+        found = await connectwise.find_catalog_items(text, limit=CHOICES_SHOWN)
+    except (ConnectWiseError, AdapterError) as error:
+        raise upstream(error) from None
+    return [
+        CatalogChoice(id=item.id, identifier=item.identifier, description=item.description)
+        for item in found
+    ]

@@ -8,11 +8,12 @@ from psasync.domain.plan import (
     Action,
     AdditionKind,
     Notice,
+    NoticeCode,
     Plan,
     PlannedAddition,
     PriceSource,
 )
-from psasync.domain.review import ReviewedAddition
+from psasync.domain.review import ReviewedAddition, editable_fields
 from psasync.store import MappingSource, RunOutcome, TaskStatus
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "BillCustomer",
     "MappingSource",
     "Notice",
+    "NoticeCode",
     "Order",
     "OrderLine",
     "OrderType",
@@ -32,4 +34,5 @@ __all__ = [
     "ReviewedAddition",
     "RunOutcome",
     "TaskStatus",
+    "editable_fields",
 ]

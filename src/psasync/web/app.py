@@ -1,4 +1,4 @@
-"""The FastAPI application: the REST API (and, later, the pages) over one ``Services``."""
+"""The FastAPI application: the REST API and the pages over one ``Services``."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from psasync import __version__
 from psasync.config import Settings
 from psasync.services import Services
 from psasync.services.secrets import session_key
-from psasync.web import api, errors
+from psasync.web import api, errors, pages, wizard
 from psasync.web.session import CookieSigner
+from psasync.web.templating import STATIC_DIR
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
@@ -42,6 +44,10 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     )
     app.state.services = shared
     app.state.signer = CookieSigner(session_key(settings.secret_key.get_secret_value()))
-    errors.install(app)
+    errors.install(app, page_error=pages.error_page)
+    app.add_exception_handler(pages.LoginRequired, pages.login_redirect)
     app.include_router(api.router)
+    app.include_router(pages.router)
+    app.include_router(wizard.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from psasync.services.errors import (
@@ -59,9 +60,41 @@ def status_of(error: ServiceError) -> int:
     return 400
 
 
-async def service_error(_request: Request, error: Exception) -> JSONResponse:
+# Renders an error for a page (not under /api): (request, status, title, message) → response.
+PageErrorRenderer = Callable[[Request, int, str, str], Response]
+_TITLES = {
+    400: "That request could not be read",
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    409: "That cannot be done now",
+    422: "That could not be saved",
+    500: "Something went wrong",
+    502: "A connected service did not answer",
+}
+
+
+def _page(request: Request) -> PageErrorRenderer | None:
+    """The page renderer, for a request that is not an API call."""
+    if request.url.path.startswith("/api/"):
+        return None
+    renderer: PageErrorRenderer | None = getattr(request.app.state, "page_error", None)
+    return renderer
+
+
+def _answer(
+    request: Request, status: int, code: str, message: str, details: Any = None
+) -> Response:
+    renderer = _page(request)
+    if renderer is not None:
+        return renderer(request, status, _TITLES.get(status, "Error"), message)
+    return envelope(status, code, message, details)
+
+
+async def service_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ServiceError)  # noqa: S101 - registered for this class only
-    return envelope(status_of(error), error.code, error.message, error.details)
+    return _answer(request, status_of(error), error.code, error.message, error.details)
 
 
 async def validation_error(_request: Request, error: Exception) -> JSONResponse:
@@ -80,18 +113,25 @@ async def validation_error(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
-async def http_error(_request: Request, error: Exception) -> JSONResponse:
+async def http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)  # noqa: S101
     code = _HTTP_CODES.get(error.status_code, "Error")
-    return envelope(error.status_code, code, str(error.detail))
+    message = str(error.detail)
+    if error.status_code == 404 and _page(request) is not None:
+        message = "There is no page at this address."
+    return _answer(request, error.status_code, code, message)
 
 
-async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
+async def unexpected_error(request: Request, error: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
-    return envelope(500, "InternalError", "Something went wrong on our side; it has been logged.")
+    return _answer(
+        request, 500, "InternalError", "Something went wrong on our side; it has been logged."
+    )
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, page_error: PageErrorRenderer | None = None) -> None:
+    """Error answers: the JSON envelope under /api, pages rendered by ``page_error`` elsewhere."""
+    app.state.page_error = page_error
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)

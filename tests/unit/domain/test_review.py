@@ -8,11 +8,12 @@ from hypothesis import strategies as st
 
 from psasync.domain.agreements import BillCustomer
 from psasync.domain.orders import LineType, OrderType
-from psasync.domain.plan import ChangeStrategy, Plan, PlannedAddition, PlanOptions
+from psasync.domain.plan import Action, ChangeStrategy, Plan, PlannedAddition, PlanOptions
 from psasync.domain.review import (
     INVOICE_DESCRIPTION_MAX,
     FieldError,
     ReviewedAddition,
+    editable_fields,
     review_plan,
     validate_plan,
 )
@@ -284,3 +285,10 @@ def test_review_never_raises(edits: list[ReviewedAddition]) -> None:
     else:
         assert outcome.plan == plan
         assert all(error.message for error in outcome.errors)
+
+
+def test_editable_fields_name_what_each_action_may_change() -> None:
+    assert "effectiveDate" in editable_fields(Action.CREATE)
+    assert editable_fields(Action.CANCEL) == {"cancelledDate"}
+    assert "effectiveDate" not in editable_fields(Action.UPDATE)
+    assert "quantity" in editable_fields(Action.UPDATE)

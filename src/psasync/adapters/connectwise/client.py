@@ -123,6 +123,17 @@ class ConnectWiseClient:
         items = await self.api.get_all(COMPANIES, conditions=conditions, order_by=order_by)
         return read_models(VendorCompany, items)
 
+    async def find_companies(self, text: str = "", *, limit: int = 50) -> list[VendorCompany]:
+        """Up to ``limit`` companies whose name or identifier contains ``text``, by name."""
+        conditions = field("deletedFlag").eq(False)
+        if text.strip():
+            wanted = text.strip()
+            conditions &= field("name").contains(wanted) | field("identifier").contains(wanted)
+        items = await self.api.get_first(
+            COMPANIES, conditions=conditions, order_by="name asc", page_size=limit
+        )
+        return read_models(VendorCompany, items)
+
     async def company(self, company_id: int) -> VendorCompany:
         return read_model(VendorCompany, await self.api.get(f"{COMPANIES}/{company_id}"))
 
@@ -282,6 +293,22 @@ class ConnectWiseClient:
             active = field("inactiveFlag").eq(False)
             conditions = active if conditions is None else active & conditions
         items = await self.api.get_all(CATALOG, conditions=conditions, order_by="id asc")
+        return [to_catalog_item(item) for item in read_models(VendorCatalogItem, items)]
+
+    async def find_catalog_items(self, text: str = "", *, limit: int = 50) -> list[CatalogItem]:
+        """Up to ``limit`` active catalog items whose identifier, description or MPN contains
+        ``text``, by identifier."""
+        conditions = field("inactiveFlag").eq(False)
+        if text.strip():
+            wanted = text.strip()
+            conditions &= (
+                field("identifier").contains(wanted)
+                | field("description").contains(wanted)
+                | field("manufacturerPartNumber").contains(wanted)
+            )
+        items = await self.api.get_first(
+            CATALOG, conditions=conditions, order_by="identifier asc", page_size=limit
+        )
         return [to_catalog_item(item) for item in read_models(VendorCatalogItem, items)]
 
     async def catalog_item(self, item_id: int) -> CatalogItem:

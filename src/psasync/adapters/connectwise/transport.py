@@ -47,6 +47,22 @@ class ConnectWiseApi:
         response = await self._send("GET", path, params=params, idempotent=True)
         return self._json(response, path)
 
+    async def get_first(
+        self,
+        path: str,
+        *,
+        conditions: Condition | None = None,
+        order_by: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> list[JsonObject]:
+        """The first page of a list: for pickers that show the best few matches."""
+        params: dict[str, str | int] = {"page": 1, "pageSize": page_size}
+        if conditions is not None:
+            params["conditions"] = str(conditions)
+        if order_by:
+            params["orderBy"] = order_by
+        return self._objects(await self.get(path, params=params), path)
+
     async def get_all(
         self,
         path: str,

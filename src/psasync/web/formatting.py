@@ -1,0 +1,74 @@
+"""How amounts, dates and labels read on the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from psasync.services.types import OrderType, TaskStatus
+
+# Symbols for the currencies marketplaces bill in; any other currency shows its ISO code.
+_SYMBOLS = {
+    "USD": "$",
+    "EUR": "€",
+    "GBP": "£",
+    "CAD": "CA$",
+    "AUD": "A$",
+    "NZD": "NZ$",
+    "JPY": "¥",
+    "INR": "₹",
+    "BRL": "R$",
+    "MXN": "MX$",
+    "ZAR": "R",
+}
+_MINUS = "\u2212"  # a real minus sign: a hyphen is easy to miss in front of a credit
+
+
+def format_money(amount: Decimal, currency: str, decimals: int = 2) -> str:
+    """``$1,234.50``, ``−$33.00``, ``CHF 12.00``: at least ``decimals`` places, never fewer
+    than the amount has (a usage rate of 0.0002 keeps every digit)."""
+    exponent = amount.as_tuple().exponent
+    places = max(decimals, -exponent) if isinstance(exponent, int) else decimals
+    digits = f"{abs(amount):,.{places}f}"
+    symbol = _SYMBOLS.get(currency.upper())
+    text = f"{symbol}{digits}" if symbol else f"{currency.upper()} {digits}"
+    return f"{_MINUS}{text}" if amount < 0 else text
+
+
+def format_date(value: dt.date | None) -> str:
+    """``24 Nov 2026``: the month spelled, so no reader mistakes day for month."""
+    if value is None:
+        return ""
+    return f"{value.day} {value:%b %Y}"
+
+
+def format_iso_date(text: str) -> str:
+    """An ISO date as the pages show dates; anything else as it is (or a dash if empty)."""
+    try:
+        return format_date(dt.date.fromisoformat(text))
+    except ValueError:
+        return text or "—"
+
+
+def format_instant(value: dt.datetime | None) -> str:
+    """``24 Nov 2026, 12:00 UTC``."""
+    if value is None:
+        return ""
+    utc = value.astimezone(dt.UTC)
+    return f"{format_date(utc.date())}, {utc:%H:%M} UTC"
+
+
+def order_type_label(value: OrderType | str) -> str:
+    return OrderType(value).label
+
+
+_STATUS_LABELS = {
+    TaskStatus.NEW: "New",
+    TaskStatus.SYNCED: "Synced",
+    TaskStatus.FAILED: "Failed",
+    TaskStatus.IGNORED: "Ignored",
+}
+
+
+def status_label(value: TaskStatus | str) -> str:
+    return _STATUS_LABELS[TaskStatus(value)]

@@ -1,0 +1,467 @@
+"""The pages a reseller uses (DESIGN.md §4 "Pages"): server-rendered, enhanced by htmx, on the
+same session and use cases as the REST API.
+
+Every form works without JavaScript (a post answers with a redirect or the page again); htmx
+only swaps the part of the page that changed. A page whose session is missing sends the
+browser to the login page and back.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from psasync.services import auth, check_changes, history, integrations, mappings
+from psasync.services import tasks as task_service
+from psasync.services.errors import Invalid, NotAuthenticated, ServiceError, UpstreamFailed
+from psasync.services.integrations import IntegrationState, IntegrationTile
+from psasync.services.sessions import UserSession
+from psasync.services.types import OrderType, TaskStatus
+from psasync.web.session import (
+    check_csrf,
+    clear_session_cookie,
+    services_of,
+    session_of,
+    set_session_cookie,
+)
+from psasync.web.templating import render, see_other, with_query
+
+router = APIRouter(include_in_schema=False)
+DASHBOARD = "/integrations/connectwise"
+SETTINGS = "/integrations/connectwise/settings"
+TASKS_PER_PAGE = 25
+HISTORY_PER_PAGE = 25
+
+
+class LoginRequired(Exception):
+    """A page was asked for without a session: the browser goes to the login page."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+async def page_user(request: Request) -> UserSession:
+    """The logged-in user of a page; a post must also carry the session's form token."""
+    user = session_of(request)
+    if user is None:
+        query = f"?{request.url.query}" if request.url.query else ""
+        raise LoginRequired(request.url.path + query if request.method == "GET" else "")
+    if request.method != "GET":
+        await check_csrf(request, user)
+    return user
+
+
+PageUser = Annotated[UserSession, Depends(page_user)]
+
+
+def login_redirect(request: Request, error: Exception) -> Response:
+    assert isinstance(error, LoginRequired)  # noqa: S101 - registered for this class only
+    return see_other(with_query("/login", next=error.next_url or None), request)
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site: never an address that sends a fresh login elsewhere."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/integrations"
+
+
+# Login -----------------------------------------------------------------------------------------
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    return see_other("/integrations" if session_of(request) else "/login")
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str | None = None) -> Response:  # noqa: A002
+    if session_of(request) is not None:
+        return see_other(_safe_next(next))
+    return _login_form(request, next_url=next)
+
+
+def _login_form(
+    request: Request,
+    *,
+    next_url: str | None = None,
+    error: str | None = None,
+    error_kind: str | None = None,
+    username: str = "",
+    marketplace: str | None = None,
+    status: int = 200,
+) -> Response:
+    configured = services_of(request).settings.marketplaces
+    return render(
+        request,
+        "login.html",
+        {
+            "marketplaces": configured,
+            "chosen": marketplace or (configured[0].code if configured else ""),
+            "username": username,
+            "next_url": _safe_next(next_url) if next_url else "",
+            "error": error,
+            "error_kind": error_kind,
+        },
+        status=status,
+    )
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    marketplace = str(form.get("marketplace") or "")
+    username = str(form.get("username") or "").strip()
+    password = str(form.get("password") or "")
+    next_url = str(form.get("next") or "") or None
+    retry: dict[str, Any] = {"next_url": next_url, "username": username, "marketplace": marketplace}
+    if not username or not password:
+        return _login_form(
+            request,
+            **retry,
+            error="Enter your Cloud Marketplace username and password.",
+            error_kind="missing",
+            status=422,
+        )
+    services = services_of(request)
+    try:
+        user = await auth.login(
+            services, marketplace=marketplace, username=username, password=password
+        )
+    except NotAuthenticated:
+        name = _marketplace_name(request, marketplace)
+        return _login_form(
+            request,
+            **retry,
+            error=f"{name} did not accept this username and password. Check them and try again.",
+            error_kind="credentials",
+            status=401,
+        )
+    except UpstreamFailed as error:
+        name = _marketplace_name(request, marketplace)
+        return _login_form(
+            request,
+            **retry,
+            error=(
+                f"{name} cannot be reached right now, so nobody can log in. Your password was "
+                f"not checked; try again in a few minutes. ({error.message})"
+            ),
+            error_kind="unreachable",
+            status=502,
+        )
+    except ServiceError as error:
+        return _login_form(request, **retry, error=error.message, error_kind="other", status=400)
+    response = see_other(_safe_next(next_url))
+    set_session_cookie(request, response, user)
+    return response
+
+
+def _marketplace_name(request: Request, code: str) -> str:
+    found = services_of(request).settings.marketplace(code)
+    return found.name if found else "The Cloud Marketplace"
+
+
+@router.post("/logout")
+async def logout(request: Request, user: PageUser) -> Response:
+    auth.logout(services_of(request), user.id)
+    response = see_other("/login")
+    clear_session_cookie(response)
+    return response
+
+
+# PSA Integrations and ConnectWise settings ----------------------------------------------------
+
+
+async def connectwise_tile(request: Request, user: UserSession) -> IntegrationTile:
+    tiles = await integrations.integrations(services_of(request), user)
+    return next(tile for tile in tiles if tile.id == "connectwise")
+
+
+@router.get("/integrations")
+async def integrations_page(request: Request, user: PageUser) -> Response:
+    tiles = await integrations.integrations(services_of(request), user)
+    return render(request, "integrations.html", {"tiles": tiles})
+
+
+@router.get(SETTINGS)
+async def settings_page(request: Request, user: PageUser) -> Response:
+    tile = await connectwise_tile(request, user)
+    values = {"site_url": tile.site_url or "", "company_id": tile.company_id or ""}
+    return render(request, "settings.html", {"tile": tile, "values": values})
+
+
+@router.post(SETTINGS)
+async def save_settings(request: Request, user: PageUser) -> Response:
+    form = await request.form()
+    names = ("site_url", "company_id", "public_key", "private_key", "client_id")
+    values = {name: str(form.get(name) or "").strip() for name in names}
+    missing = [name for name in names if not values[name]]
+    tile = await connectwise_tile(request, user)
+    if missing:
+        errors = {name: "Required." for name in missing}
+        return render(
+            request,
+            "settings.html",
+            {
+                "tile": tile,
+                "values": values,
+                "field_errors": errors,
+                "error": "Fill in every field: ConnectWise needs all five to let psasync in.",
+            },
+            status=422,
+        )
+    try:
+        await integrations.configure_connectwise(
+            services_of(request), user, integrations.ConnectWiseForm(**values)
+        )
+    except (Invalid, UpstreamFailed) as error:
+        return render(
+            request,
+            "settings.html",
+            {"tile": tile, "values": values, "error": error.message},
+            status=422 if isinstance(error, Invalid) else 502,
+        )
+    return see_other(with_query(DASHBOARD, notice="connected"), request)
+
+
+# Dashboard -------------------------------------------------------------------------------------
+
+_NOTICES = {
+    "connected": "ConnectWise is connected: the keys were checked and stored encrypted.",
+}
+
+
+@router.get(DASHBOARD)
+async def dashboard(
+    request: Request,
+    user: PageUser,
+    status: str | None = None,
+    type: str | None = None,  # noqa: A002 - the query parameter the filter form sends
+    q: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    notice: str | None = None,
+) -> Response:
+    tile = await connectwise_tile(request, user)
+    if tile.state is IntegrationState.NOT_CONFIGURED:
+        return see_other(SETTINGS, request)
+    return await _dashboard(
+        request,
+        user,
+        tile,
+        status=status,
+        order_type=type,
+        query=q,
+        offset=offset,
+        notice=_NOTICES.get(notice or ""),
+    )
+
+
+async def _dashboard(
+    request: Request,
+    user: UserSession,
+    tile: IntegrationTile,
+    *,
+    status: str | None,
+    order_type: str | None,
+    query: str | None,
+    offset: int,
+    notice: str | None = None,
+    check: check_changes.CheckResult | None = None,
+    check_error: str | None = None,
+    http_status: int = 200,
+) -> Response:
+    filters = {"status": status or "", "type": order_type or "", "q": (query or "").strip()}
+    try:
+        wanted = task_service.task_filter(
+            status=status or None,
+            order_type=order_type or None,
+            query=query,
+            limit=TASKS_PER_PAGE,
+            offset=offset,
+        )
+        page = await task_service.list_tasks(services_of(request), user, wanted)
+        filter_error = None
+    except ServiceError as error:
+        page, filter_error = task_service.TaskPage(items=[], total=0), error.message
+        http_status = 400
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "tile": tile,
+            "page": page,
+            "filters": filters,
+            "offset": offset,
+            "per_page": TASKS_PER_PAGE,
+            "statuses": list(TaskStatus),
+            "order_types": list(OrderType),
+            "notice": notice,
+            "filter_error": filter_error,
+            "check": check,
+            "check_error": check_error,
+            "page_url": lambda new_offset: with_query(DASHBOARD, **filters, offset=new_offset),
+        },
+        status=http_status,
+    )
+
+
+@router.post(f"{DASHBOARD}/check-changes")
+async def run_check_changes(request: Request, user: PageUser) -> Response:
+    tile = await connectwise_tile(request, user)
+    try:
+        result = await check_changes.check_changes(services_of(request), user)
+        error, status = None, 200
+    except ServiceError as failure:
+        result, error = None, failure.message
+        status = 502 if isinstance(failure, UpstreamFailed) else 409
+    return await _dashboard(
+        request,
+        user,
+        tile,
+        status=None,
+        order_type=None,
+        query=None,
+        offset=0,
+        check=result,
+        check_error=error,
+        http_status=status,
+    )
+
+
+@router.post(DASHBOARD + "/tasks/{task_id}/ignore")
+async def ignore_task(task_id: int, request: Request, user: PageUser) -> Response:
+    await task_service.ignore_task(services_of(request), user, task_id)
+    return see_other(_back_to_list(request), request)
+
+
+@router.post(DASHBOARD + "/tasks/{task_id}/unignore")
+async def unignore_task(task_id: int, request: Request, user: PageUser) -> Response:
+    await task_service.unignore_task(services_of(request), user, task_id)
+    form = await request.form()
+    back = str(form.get("back") or "")
+    return see_other(_safe_next(back) if back else _back_to_list(request), request)
+
+
+def _back_to_list(request: Request) -> str:
+    """The list the reseller was looking at, filters and page kept."""
+    referer = request.headers.get("referer") or ""
+    marker = f"{request.url.netloc}{DASHBOARD}"
+    if marker in referer:
+        return referer.split(request.url.netloc, 1)[1]
+    return DASHBOARD
+
+
+# Mappings --------------------------------------------------------------------------------------
+
+
+@router.get(DASHBOARD + "/mappings")
+async def mappings_page(
+    request: Request,
+    user: PageUser,
+    company_q: str = "",
+    catalog_q: str = "",
+    saved: str | None = None,
+) -> Response:
+    return await _mappings(request, user, company_q=company_q, catalog_q=catalog_q, saved=saved)
+
+
+async def _mappings(
+    request: Request,
+    user: UserSession,
+    *,
+    company_q: str = "",
+    catalog_q: str = "",
+    saved: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    services = services_of(request)
+    tile = await connectwise_tile(request, user)
+    if tile.state is IntegrationState.NOT_CONFIGURED:
+        return see_other(SETTINGS, request)
+    context: dict[str, Any] = {
+        "company_q": company_q,
+        "catalog_q": catalog_q,
+        "saved": {"customers": "Customer mapping saved.", "products": "Product mapping saved."}.get(
+            saved or ""
+        ),
+        "error": error,
+    }
+    try:
+        context["customers"] = await mappings.customer_mappings(services, user)
+        context["products"] = await mappings.product_mappings(services, user)
+        context["companies"] = await mappings.find_companies(services, user, company_q)
+        context["catalog"] = await mappings.find_catalog_items(services, user, catalog_q)
+    except UpstreamFailed as failure:
+        context.update(customers=[], products=[], companies=[], catalog=[])
+        context["error"] = failure.message
+        status = 502
+    return render(request, "mappings.html", context, status=status)
+
+
+@router.post(DASHBOARD + "/mappings/customers")
+async def map_customer(request: Request, user: PageUser) -> Response:
+    form = await request.form()
+    customer_id = str(form.get("customer_id") or "")
+    company = str(form.get("company_id") or "")
+    if not company.isdigit():
+        return await _mappings(request, user, error="Choose a ConnectWise company.", status=422)
+    try:
+        await mappings.map_customers(services_of(request), user, [(customer_id, int(company))])
+    except (Invalid, UpstreamFailed) as error:
+        return await _mappings(request, user, error=error.message, status=422)
+    return see_other(with_query(DASHBOARD + "/mappings", saved="customers"), request)
+
+
+@router.post(DASHBOARD + "/mappings/products")
+async def map_product(request: Request, user: PageUser) -> Response:
+    form = await request.form()
+    mpn = str(form.get("mpn") or "")
+    item = str(form.get("catalog_item_id") or "")
+    if not item.isdigit():
+        return await _mappings(
+            request, user, error="Choose a ConnectWise catalog item.", status=422
+        )
+    try:
+        await mappings.map_products(services_of(request), user, [(mpn, int(item))])
+    except (Invalid, UpstreamFailed) as error:
+        return await _mappings(request, user, error=error.message, status=422)
+    return see_other(with_query(DASHBOARD + "/mappings", saved="products"), request)
+
+
+# History ---------------------------------------------------------------------------------------
+
+
+@router.get(DASHBOARD + "/history")
+async def history_page(
+    request: Request, user: PageUser, offset: Annotated[int, Query(ge=0)] = 0
+) -> Response:
+    services = services_of(request)
+    page = await history.history(services, user, limit=HISTORY_PER_PAGE, offset=offset)
+    tile = await connectwise_tile(request, user)
+    return render(
+        request,
+        "history.html",
+        {
+            "page": page,
+            "offset": offset,
+            "per_page": HISTORY_PER_PAGE,
+            "tile": tile,
+            "page_url": lambda new_offset: with_query(DASHBOARD + "/history", offset=new_offset),
+        },
+    )
+
+
+def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    response = render(
+        request, "error.html", {"title": title, "message": message, "status": status}, status=status
+    )
+    if request.headers.get("HX-Request") == "true":
+        # The fragment an htmx request asked for is not in an error page: show the whole message.
+        response.headers.update(
+            {"HX-Retarget": "#main", "HX-Reselect": "#main", "HX-Reswap": "outerHTML"}
+        )
+    return response

@@ -1,0 +1,60 @@
+"""Rendering the pages: one Jinja2 environment, the filters the templates use, and the
+context every page shares (who is logged in, the form token, the current path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from psasync import __version__
+from psasync.web import formatting
+from psasync.web.session import session_of
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+TEMPLATES.env.filters.update(
+    money=formatting.format_money,
+    date=formatting.format_date,
+    iso_date=formatting.format_iso_date,
+    instant=formatting.format_instant,
+    order_type=formatting.order_type_label,
+    status=formatting.status_label,
+)
+TEMPLATES.env.globals.update(version=__version__)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HTMLResponse:
+    user = session_of(request)
+    shared = {
+        "user": user,
+        "csrf_token": user.csrf_token if user else "",
+        "path": request.url.path,
+    }
+    response = TEMPLATES.TemplateResponse(
+        request, template, {**shared, **(context or {})}, status_code=status
+    )
+    # Pages show one reseller's billing data: never from a shared cache, never after logout.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def see_other(url: str, request: Request | None = None) -> RedirectResponse | HTMLResponse:
+    """Go to ``url`` after a form post (303). htmx follows ``HX-Redirect`` instead, so a
+    partial request is not answered with a whole page swapped into a fragment."""
+    if request is not None and request.headers.get("HX-Request") == "true":
+        return HTMLResponse("", status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+def with_query(path: str, **params: object) -> str:
+    """``path`` with the given non-empty query parameters."""
+    kept = {name: str(value) for name, value in params.items() if value not in (None, "")}
+    return f"{path}?{urlencode(kept)}" if kept else path
