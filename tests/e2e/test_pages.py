@@ -8,12 +8,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from html import unescape
+from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 
+from psasync.config import Settings
 from psasync.sandbox.faults import FaultSettings
+from psasync.services import Services
+from psasync.web.app import create_app
 from tests.e2e.conftest import CONNECTWISE, NORTHWIND, World, task_id
 
 pytestmark = pytest.mark.anyio
@@ -368,3 +372,46 @@ async def test_mappings_page_maps_a_customer_by_hand_and_searches_the_pickers(
         companies = re.search(r'id="company-1".*?</select>', narrowed.text, re.S)
         assert companies and "Green Lane" in companies.group(0)
         assert "Willow" not in companies.group(0)
+
+
+async def test_several_marketplaces_get_a_picker_and_an_unreachable_one_says_so(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.model_validate(
+        {
+            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'picker.db'}",
+            "secret_key": "a-picker-test-secret-key-0123456789",
+            "marketplaces": [
+                {
+                    "code": "us",
+                    "name": "Cloud Marketplace US",
+                    "url": "http://127.0.0.1:9/us",
+                    "subscriptionKey": "k",
+                },
+                {
+                    "code": "eu",
+                    "name": "Cloud Marketplace EU",
+                    "url": "http://127.0.0.1:9/eu",
+                    "subscriptionKey": "k",
+                },
+            ],
+        }
+    )
+    services = Services.create(settings)
+    app = create_app(settings, services=services)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://psasync.test"
+        ) as client:
+            page = await client.get("/login")
+            picker = re.search(r'<select id="marketplace".*?</select>', page.text, re.S)
+            assert picker and "Cloud Marketplace US" in picker.group(0)
+            assert "Cloud Marketplace EU" in picker.group(0)
+            down = await client.post(
+                "/login", data={"marketplace": "eu", "username": "someone", "password": "x"}
+            )
+            assert down.status_code == 502
+            assert "Cloud Marketplace EU cannot be reached right now" in text_of(down.text)
+            assert re.search(r'<option value="eu"\s*selected', down.text)
+    finally:
+        await services.aclose()

@@ -56,11 +56,7 @@ class ConnectWiseApi:
         page_size: int = PAGE_SIZE,
     ) -> list[JsonObject]:
         """The first page of a list: for pickers that show the best few matches."""
-        params: dict[str, str | int] = {"page": 1, "pageSize": page_size}
-        if conditions is not None:
-            params["conditions"] = str(conditions)
-        if order_by:
-            params["orderBy"] = order_by
+        params = {**_list_params(conditions, order_by, page_size), "page": 1}
         return self._objects(await self.get(path, params=params), path)
 
     async def get_all(
@@ -76,12 +72,7 @@ class ConnectWiseApi:
         Each page is requested with the same ``conditions`` and ``orderBy`` and only the page
         number taken from the next link, so no filter is ever dropped on later pages.
         """
-        params: dict[str, str | int] = {}
-        if conditions is not None:
-            params["conditions"] = str(conditions)
-        if order_by:
-            params["orderBy"] = order_by
-        params["pageSize"] = page_size
+        params = _list_params(conditions, order_by, page_size)
         found: list[JsonObject] = []
         page: int | None = 1
         while page is not None:
@@ -158,3 +149,14 @@ class ConnectWiseApi:
         if not isinstance(answer, list) or not all(isinstance(item, dict) for item in answer):
             raise ConnectWiseDataError(f"ConnectWise answered {path} without a list of objects")
         return answer
+
+
+def _list_params(
+    conditions: Condition | None, order_by: str | None, page_size: int
+) -> dict[str, str | int]:
+    params: dict[str, str | int] = {"pageSize": page_size}
+    if conditions is not None:
+        params["conditions"] = str(conditions)
+    if order_by:
+        params["orderBy"] = order_by
+    return params
