@@ -415,3 +415,18 @@ async def test_several_marketplaces_get_a_picker_and_an_unreachable_one_says_so(
             assert re.search(r'<option value="eu"\s*selected', down.text)
     finally:
         await services.aclose()
+
+
+async def test_a_malformed_address_gets_a_page_not_json(world: World) -> None:
+    async with browser(world) as client:
+        await log_in(client)
+        for path in ("/integrations/connectwise/tasks/abc", "/integrations/connectwise?offset=-1"):
+            answer = await client.get(path)
+            assert answer.status_code == 422
+            assert answer.headers["content-type"].startswith("text/html")
+            assert "The request is not valid" in text_of(answer.text)
+        missing = await client.get("/integrations/nowhere")
+        assert missing.status_code == 404
+        assert "There is no page at this address." in text_of(missing.text)
+        api = await client.get("/api/v1/connectwise/tasks/abc")
+        assert api.json()["error"]["code"] == "InvalidRequest"

@@ -97,7 +97,7 @@ async def service_error(request: Request, error: Exception) -> Response:
     return _answer(request, status_of(error), error.code, error.message, error.details)
 
 
-async def validation_error(_request: Request, error: Exception) -> JSONResponse:
+async def validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)  # noqa: S101
     problems = [
         {
@@ -108,8 +108,12 @@ async def validation_error(_request: Request, error: Exception) -> JSONResponse:
         for problem in error.errors()
     ]
     summary = "; ".join(f"{p['field'] or 'body'}: {p['message']}" for p in problems)
-    return envelope(
-        422, "InvalidRequest", f"The request is not valid: {summary}", {"fieldErrors": problems}
+    return _answer(
+        request,
+        422,
+        "InvalidRequest",
+        f"The request is not valid: {summary}",
+        {"fieldErrors": problems},
     )
 
 

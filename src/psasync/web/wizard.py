@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from psasync.services import history, mappings, planning
+from psasync.services import Services, history, mappings, planning
 from psasync.services import sync as sync_service
 from psasync.services import tasks as task_service
 from psasync.services.errors import Conflict, Invalid, UpstreamFailed
@@ -192,7 +192,7 @@ async def _wizard(
 
 async def _review(
     step: _Step,
-    services: Any,
+    services: Services,
     user: UserSession,
     task_id: int,
     agreement_id: int,
