@@ -430,3 +430,16 @@ async def test_a_malformed_address_gets_a_page_not_json(world: World) -> None:
         assert "There is no page at this address." in text_of(missing.text)
         api = await client.get("/api/v1/connectwise/tasks/abc")
         assert api.json()["error"]["code"] == "InvalidRequest"
+
+
+async def test_a_company_that_is_not_a_record_id_is_asked_for_again(world: World) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        page = await client.get("/integrations/connectwise/mappings")
+        for chosen in ("²", "99999999999"):
+            answer = await client.post(
+                "/integrations/connectwise/mappings/customers",
+                data={"csrf_token": csrf_of(page.text), "customer_id": "1", "company_id": chosen},
+            )
+            assert answer.status_code == 422
+            assert "Choose a ConnectWise company." in text_of(answer.text)

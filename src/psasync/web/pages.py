@@ -26,7 +26,7 @@ from psasync.web.session import (
     session_of,
     set_session_cookie,
 )
-from psasync.web.templating import render, see_other, with_query
+from psasync.web.templating import form_id, render, see_other, with_query
 
 router = APIRouter(include_in_schema=False)
 DASHBOARD = "/integrations/connectwise"
@@ -406,11 +406,11 @@ async def _mappings(
 async def map_customer(request: Request, user: PageUser) -> Response:
     form = await request.form()
     customer_id = str(form.get("customer_id") or "")
-    company = str(form.get("company_id") or "")
-    if not company.isdigit():
+    company_id = form_id(form, "company_id")
+    if company_id is None:
         return await _mappings(request, user, error="Choose a ConnectWise company.", status=422)
     try:
-        await mappings.map_customers(services_of(request), user, [(customer_id, int(company))])
+        await mappings.map_customers(services_of(request), user, [(customer_id, company_id)])
     except (Invalid, UpstreamFailed) as error:
         return await _mappings(request, user, error=error.message, status=422)
     return see_other(with_query(DASHBOARD + "/mappings", saved="customers"), request)
@@ -420,13 +420,13 @@ async def map_customer(request: Request, user: PageUser) -> Response:
 async def map_product(request: Request, user: PageUser) -> Response:
     form = await request.form()
     mpn = str(form.get("mpn") or "")
-    item = str(form.get("catalog_item_id") or "")
-    if not item.isdigit():
+    item_id = form_id(form, "catalog_item_id")
+    if item_id is None:
         return await _mappings(
             request, user, error="Choose a ConnectWise catalog item.", status=422
         )
     try:
-        await mappings.map_products(services_of(request), user, [(mpn, int(item))])
+        await mappings.map_products(services_of(request), user, [(mpn, item_id)])
     except (Invalid, UpstreamFailed) as error:
         return await _mappings(request, user, error=error.message, status=422)
     return see_other(with_query(DASHBOARD + "/mappings", saved="products"), request)

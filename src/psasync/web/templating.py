@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
 from psasync import __version__
 from psasync.web import formatting
@@ -58,3 +59,19 @@ def with_query(path: str, **params: object) -> str:
     """``path`` with the given non-empty query parameters."""
     kept = {name: str(value) for name, value in params.items() if value not in (None, "")}
     return f"{path}?{urlencode(kept)}" if kept else path
+
+
+# ConnectWise record ids are 32-bit integers; anything else in a form is not one of them.
+_MAX_ID = 2**31 - 1
+
+
+def form_id(form: FormData, name: str) -> int | None:
+    """The record id a form field names (a chosen company, item or agreement), or None.
+
+    Only ASCII digits count: ``str.isdigit`` also admits "²", which ``int`` refuses.
+    """
+    value = form.get(name)
+    text = value.strip() if isinstance(value, str) else ""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= _MAX_ID:
+        return None
+    return int(text)

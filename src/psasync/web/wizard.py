@@ -34,7 +34,7 @@ from psasync.web.review_form import (
     service_problems,
 )
 from psasync.web.session import services_of
-from psasync.web.templating import render, see_other, with_query
+from psasync.web.templating import form_id, render, see_other, with_query
 
 router = APIRouter(include_in_schema=False)
 TASK = DASHBOARD + "/tasks/{task_id}"
@@ -236,8 +236,7 @@ async def _submitted(
     request: Request,
 ) -> tuple[int | None, PriceSource, list[Row], list[ReviewedAddition], list[FormProblem]]:
     form = await request.form()
-    raw_agreement = str(form.get("agreement_id") or "")
-    agreement_id = int(raw_agreement) if raw_agreement.isdigit() else None
+    agreement_id = form_id(form, "agreement_id")
     rows = read_rows(form)
     reviewed, problems = parse_rows(rows)
     return (
@@ -311,30 +310,16 @@ async def sync(task_id: int, request: Request, user: PageUser) -> Response:
 async def map_customer(task_id: int, request: Request, user: PageUser) -> Response:
     services = services_of(request)
     form = await request.form()
-    company = str(form.get("company_id") or "")
+    company_id = form_id(form, "company_id")
     view = await task_service.get_task(services, user, task_id)
-    if not company.isdigit():
-        return await _wizard(
-            request,
-            user,
-            task_id,
-            agreement_id=None,
-            price_source=PriceSource.MARKETPLACE,
-            error="Choose the ConnectWise company of this customer.",
-            status=422,
-        )
+    back: dict[str, Any] = {"agreement_id": None, "price_source": PriceSource.MARKETPLACE}
+    if company_id is None:
+        error = "Choose the ConnectWise company of this customer."
+        return await _wizard(request, user, task_id, **back, error=error, status=422)
     try:
-        await mappings.map_customers(services, user, [(view.customer_id, int(company))])
+        await mappings.map_customers(services, user, [(view.customer_id, company_id)])
     except (Invalid, UpstreamFailed) as failure:
-        return await _wizard(
-            request,
-            user,
-            task_id,
-            agreement_id=None,
-            price_source=PriceSource.MARKETPLACE,
-            error=failure.message,
-            status=422,
-        )
+        return await _wizard(request, user, task_id, **back, error=failure.message, status=422)
     return see_other(task_url(task_id), request)
 
 
@@ -343,17 +328,16 @@ async def map_product(task_id: int, request: Request, user: PageUser) -> Respons
     services = services_of(request)
     form = await request.form()
     mpn = str(form.get("mpn") or "")
-    item = str(form.get("catalog_item_id") or "")
-    raw_agreement = str(form.get("agreement_id") or "")
-    agreement_id = int(raw_agreement) if raw_agreement.isdigit() else None
+    item_id = form_id(form, "catalog_item_id")
+    agreement_id = form_id(form, "agreement_id")
     price_source = _price_source(str(form.get("price_source") or ""))
     back: dict[str, Any] = {"agreement_id": agreement_id, "price_source": price_source}
-    if not item.isdigit():
+    if item_id is None:
         return await _wizard(
             request, user, task_id, **back, error=f"Choose a catalog item for {mpn}.", status=422
         )
     try:
-        await mappings.map_products(services, user, [(mpn, int(item))])
+        await mappings.map_products(services, user, [(mpn, item_id)])
     except (Invalid, UpstreamFailed) as failure:
         return await _wizard(request, user, task_id, **back, error=failure.message, status=422)
     return see_other(task_url(task_id, agreement=agreement_id, source=price_source.value), request)

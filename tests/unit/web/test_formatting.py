@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.datastructures import FormData
 
 from psasync.web.formatting import (
     format_date,
@@ -12,6 +13,7 @@ from psasync.web.formatting import (
     order_type_label,
     status_label,
 )
+from psasync.web.templating import form_id
 
 
 def test_money_reads_in_the_currency_with_its_decimals() -> None:
@@ -55,3 +57,12 @@ def test_instants_show_in_utc() -> None:
 def test_labels() -> None:
     assert order_type_label("change") == "Change Order"
     assert status_label("synced") == "Synced"
+
+
+def test_a_form_id_is_ascii_digits_within_a_record_id() -> None:
+    form = FormData(
+        [("ok", " 260 "), ("super", "²"), ("zero", "0"), ("huge", "9" * 12), ("word", "abc")]
+    )
+    assert form_id(form, "ok") == 260
+    for name in ("super", "zero", "huge", "word", "absent"):
+        assert form_id(form, name) is None
