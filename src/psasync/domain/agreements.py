@@ -59,6 +59,8 @@ class Agreement:
     currency: Currency
     bill_start_date: dt.date | None = None
     prorate_flag: bool = False
+    # The last day ConnectWise has already invoiced: no write may change billing on or before it.
+    invoiced_through: dt.date | None = None
 
 
 @dataclass(frozen=True)

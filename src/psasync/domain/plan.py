@@ -36,6 +36,8 @@ class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     CANCEL = "cancel"
+    # An addition that has not started yet (it never billed) is removed rather than cancelled.
+    DELETE = "delete"
 
 
 class AdditionKind(StrEnum):

@@ -57,6 +57,7 @@ class ActionOutcome(StrEnum):
     PENDING = "pending"
     APPLIED = "applied"
     FOUND_APPLIED = "found_applied"
+    SKIPPED = "skipped"
     FAILED = "failed"
 
 
@@ -136,6 +137,9 @@ class ProductMapping(Base):
     mpn: Mapped[str] = mapped_column(String(200), primary_key=True)
     catalog_item_id: Mapped[int] = mapped_column(Integer)
     identifier: Mapped[str | None] = mapped_column(String(100))
+    # The item whose price a setup fee takes from the ConnectWise Catalog (none: marketplace).
+    setup_catalog_item_id: Mapped[int | None] = mapped_column(Integer)
+    setup_identifier: Mapped[str | None] = mapped_column(String(100))
     source: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(300))
@@ -165,7 +169,9 @@ class SyncTask(Base):
     order_json: Mapped[str] = mapped_column(Text)
     # The subscription as read for the first preview; a resumed sync reuses the run's plan.
     subscription_json: Mapped[str | None] = mapped_column(Text)
-    # A sync in progress holds the task until then; a crashed one lets go when it passes.
+    # A sync run owns the task through its claim token while its lease lasts; the run renews the
+    # lease while it lives, and a crashed run's claim lapses when the lease passes.
+    claim_token: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     agreement_id: Mapped[int | None] = mapped_column(Integer)
     synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -199,6 +205,9 @@ class SyncRun(Base):
     actions: Mapped[list[SyncAction]] = relationship(
         back_populates="run", order_by="SyncAction.position", lazy="selectin"
     )
+    events: Mapped[list[SyncEvent]] = relationship(
+        back_populates="run", order_by="SyncEvent.id", lazy="selectin"
+    )
 
 
 class SyncAction(Base):
@@ -220,3 +229,29 @@ class SyncAction(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     run: Mapped[SyncRun] = relationship(back_populates="actions")
+
+
+class SyncEventKind(StrEnum):
+    """What a run's verification of the agreement found, or did, beyond its planned actions."""
+
+    SURPLUS_DELETED = "surplus_deleted"
+    SURPLUS_KEPT = "surplus_kept"
+    MISSING = "missing"
+    DIFFERS = "differs"
+    CLAIM_LOST = "claim_lost"
+
+
+class SyncEvent(Base):
+    """Something a run noticed about ConnectWise after writing: a surplus copy, a changed line."""
+
+    __tablename__ = "sync_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str | None] = mapped_column(String(100))
+    addition_id: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    run: Mapped[SyncRun] = relationship(back_populates="events")

@@ -18,6 +18,7 @@ import logging
 import httpx
 
 from psasync.adapters.connectwise.conditions import Condition, field
+from psasync.adapters.connectwise.errors import ConnectWiseNotFound
 from psasync.adapters.connectwise.mapping import (
     AdditionChanges,
     AdditionWrite,
@@ -282,6 +283,15 @@ class ConnectWiseClient:
         """Cancel by setting ``cancelledDate`` (the last day it bills)."""
         changes = AdditionChanges(cancelled_date=cancelled_date)
         return await self.update_addition(agreement_id, addition_id, changes)
+
+    async def delete_addition(self, agreement_id: int, addition_id: int) -> bool:
+        """Delete an addition (one that never billed). False when it was already gone (404),
+        which is what a repeated delete after an unknown outcome finds."""
+        try:
+            await self.api.delete(f"{additions_path(agreement_id)}/{addition_id}")
+        except ConnectWiseNotFound:
+            return False
+        return True
 
     # Catalog ----------------------------------------------------------------------------------
 

@@ -105,6 +105,10 @@ class ConnectWiseApi:
         response = await self._send("PATCH", path, body=list(operations), idempotent=True)
         return self._json(response, path)
 
+    async def delete(self, path: str) -> None:
+        """DELETE an object. Deleting is idempotent: a repeat after an unknown outcome is safe."""
+        await self._send("DELETE", path, idempotent=True)
+
     async def _send(
         self,
         method: str,
