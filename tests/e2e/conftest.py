@@ -60,6 +60,8 @@ class World:
                 "/api/v1/auth/login", json={"marketplace": "us", **(who or NORTHWIND)}
             )
             assert answer.status_code == 200, answer.text
+            # The documented API flow: the login answer's token rides on every later write.
+            client.headers["X-CSRF-Token"] = answer.json()["csrfToken"]
             yield client
 
     @asynccontextmanager

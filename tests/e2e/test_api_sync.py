@@ -170,7 +170,7 @@ async def test_an_ineligible_agreement_is_422_with_reasons_and_nothing_written(
 async def test_a_crash_between_two_actions_then_a_retry_writes_nothing_twice(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_record = sync_service._record
+    real_record = sync_service._Applier._record
     recorded = 0
 
     async def crash_after_the_second_write(*args: Any, **kwargs: Any) -> None:
@@ -183,10 +183,10 @@ async def test_a_crash_between_two_actions_then_a_retry_writes_nothing_twice(
     async with world.ready() as client:
         task = await task_id(client, "CH0000417")
         before = await world.additions(GREEN_LANE_MANAGED)
-        monkeypatch.setattr(sync_service, "_record", crash_after_the_second_write)
+        monkeypatch.setattr(sync_service._Applier, "_record", crash_after_the_second_write)
         with pytest.raises(KeyboardInterrupt):
             await sync(client, task)
-        monkeypatch.setattr(sync_service, "_record", real_record)
+        monkeypatch.setattr(sync_service._Applier, "_record", real_record)
         half = await world.additions(GREEN_LANE_MANAGED)
         assert keyed(half) == [f"task:{task}:line1:recurring"]
         state = (await client.get(f"/api/v1/connectwise/tasks/{task}")).json()
@@ -253,7 +253,7 @@ async def test_dropped_answers_during_sync_never_duplicate_an_addition(world: Wo
 async def test_an_interrupted_sync_must_be_finished_on_its_agreement(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_record = sync_service._record
+    real_record = sync_service._Applier._record
 
     async def crash(*args: Any, **kwargs: Any) -> None:
         await real_record(*args, **kwargs)
@@ -261,10 +261,10 @@ async def test_an_interrupted_sync_must_be_finished_on_its_agreement(
 
     async with world.ready() as client:
         task = await task_id(client, "CH0000417")
-        monkeypatch.setattr(sync_service, "_record", crash)
+        monkeypatch.setattr(sync_service._Applier, "_record", crash)
         with pytest.raises(KeyboardInterrupt):
             await sync(client, task)
-        monkeypatch.setattr(sync_service, "_record", real_record)
+        monkeypatch.setattr(sync_service._Applier, "_record", real_record)
         answer = await sync(client, task, agreement=1202)
         assert answer.status_code == 409
         assert error_of(answer)["code"] == "SyncInterrupted"
@@ -278,7 +278,12 @@ async def test_a_task_being_synced_cannot_be_synced_or_ignored_again(world: Worl
         now = world.services.now()
         async with world.services.db.session() as session:
             claimed = await task_store.claim_task(
-                session, 1, task, now=now, until=now + world.services.sync_lease
+                session,
+                1,
+                task,
+                token="another-run",
+                now=now,
+                until=now + world.services.sync_lease,
             )
         assert claimed
         assert error_of(await sync(client, task))["code"] == "TaskBusy"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from psasync.domain.agreements import Addition
 from psasync.domain.plan import Action, Plan, PlannedAddition
@@ -28,46 +29,106 @@ def read_marked_key(description: str | None) -> str | None:
     return found.group(1) if found else None
 
 
+@dataclass(frozen=True)
+class Located:
+    """Where ConnectWise shows an action's work: the addition, and the fields still different.
+
+    ``differences`` empty means applied. A create found by its key with other values was written
+    and then changed: the sync sets those fields rather than creating a second addition.
+    """
+
+    addition_id: int
+    differences: tuple[str, ...] = ()
+
+    @property
+    def applied(self) -> bool:
+        return not self.differences
+
+
 def find_applied(plan: Plan, additions: Iterable[Addition]) -> dict[str, int]:
     """Which of the plan's actions ConnectWise already shows, by key → addition id.
 
-    A create is applied when an addition carries its key; a cancel or update when its target
-    already has the planned values. Used to resume a sync without writing anything twice.
+    Applied means equal: a create is applied when an addition carries its key *and* every field
+    the create writes; a cancel, update or delete when its target shows what it would write
+    (a deleted target is gone). Used to resume an interrupted sync without writing twice.
     """
-    return find_applied_actions(plan.actions, additions)
+    located = locate_actions(plan.actions, additions)
+    return {key: found.addition_id for key, found in located.items() if found.applied}
 
 
-def find_applied_actions(
+def locate_actions(
     actions: Iterable[PlannedAddition], additions: Iterable[Addition]
-) -> dict[str, int]:
-    """:func:`find_applied` for actions kept without their plan (a sync run's journal)."""
+) -> dict[str, Located]:
+    """For each action ConnectWise shows a trace of, where and how far it is applied."""
     additions = sorted(additions, key=lambda addition: addition.id)
-    by_key = {a.sync_key: a.id for a in reversed(additions) if a.sync_key}
+    by_key = {a.sync_key: a for a in reversed(additions) if a.sync_key}
     by_id = {a.id: a for a in additions}
-    applied: dict[str, int] = {}
+    located: dict[str, Located] = {}
     for action in actions:
-        found = _find(action, by_key=by_key, by_id=by_id)
+        found = _locate(action, by_key=by_key, by_id=by_id)
         if found is not None:
-            applied[action.key] = found
-    return applied
+            located[action.key] = found
+    return located
 
 
-def _find(
-    action: PlannedAddition, *, by_key: Mapping[str, int], by_id: Mapping[int, Addition]
-) -> int | None:
+def _locate(
+    action: PlannedAddition, *, by_key: Mapping[str, Addition], by_id: Mapping[int, Addition]
+) -> Located | None:
     if action.action is Action.CREATE:
-        return by_key.get(action.key)
-    target = by_id.get(action.addition_id) if action.addition_id is not None else None
-    if target is None or not _has_target_values(action, target):
+        created = by_key.get(action.key)
+        if created is None:
+            return None
+        return Located(created.id, written_differences(action, created))
+    if action.addition_id is None:
         return None
-    return target.id
+    target = by_id.get(action.addition_id)
+    if action.action is Action.DELETE:
+        return Located(action.addition_id) if target is None else None
+    if target is None:
+        return None
+    return Located(target.id, written_differences(action, target))
 
 
-def _has_target_values(action: PlannedAddition, target: Addition) -> bool:
+def written_differences(action: PlannedAddition, addition: Addition) -> tuple[str, ...]:
+    """The ConnectWise fields ``action`` writes on which ``addition`` shows another value."""
+    wanted = _written_fields(action)
+    shown = _shown_fields(addition)
+    return tuple(name for name, value in wanted.items() if shown[name] != value)
+
+
+def _written_fields(action: PlannedAddition) -> dict[str, object]:
     if action.action is Action.CANCEL:
-        return target.cancelled_date == action.cancelled_date
-    return (target.quantity, target.unit_price, target.unit_cost) == (
-        action.quantity,
-        action.unit_price,
-        action.unit_cost,
-    )
+        return {"cancelledDate": action.cancelled_date}
+    if action.action is Action.DELETE:
+        return {}
+    fields: dict[str, object] = {
+        "quantity": action.quantity,
+        "unitPrice": action.unit_price,
+        "unitCost": action.unit_cost,
+        "cancelledDate": action.cancelled_date,
+        "billCustomer": action.bill_customer,
+        "taxableFlag": action.taxable,
+    }
+    if action.action is Action.CREATE:
+        fields["product"] = action.product.id
+        fields["effectiveDate"] = action.effective_date
+        fields["invoiceDescription"] = action.description
+        fields["description"] = mark_description(action.description, action.key)
+    elif action.description:
+        fields["invoiceDescription"] = action.description
+    return fields
+
+
+def _shown_fields(addition: Addition) -> dict[str, object]:
+    return {
+        "product": addition.product.id,
+        "quantity": addition.quantity,
+        "unitPrice": addition.unit_price,
+        "unitCost": addition.unit_cost,
+        "effectiveDate": addition.effective_date,
+        "cancelledDate": addition.cancelled_date,
+        "billCustomer": addition.bill_customer,
+        "taxableFlag": addition.taxable,
+        "invoiceDescription": addition.invoice_description,
+        "description": addition.description,
+    }

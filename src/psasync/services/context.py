@@ -21,8 +21,11 @@ from psasync.services.errors import BadRequest, Invalid
 from psasync.services.sessions import SessionRegistry
 from psasync.store import ConnectWiseSettings, Database, SecretBox
 
-# A sync holds its task this long; a crashed one lets a retry in after it.
+# A sync holds its task this long without a heartbeat; a crashed one lets a retry in after it.
 DEFAULT_SYNC_LEASE = dt.timedelta(minutes=5)
+# A create whose answer never came is looked for by its key this long before it is sent again:
+# ConnectWise (behind its proxies) may apply a request a minute after the client gave up.
+DEFAULT_UNKNOWN_OUTCOME_QUIET = dt.timedelta(seconds=75)
 # How far before the watermark each Check Changes reads again (orders indexed late); tasks dedupe.
 DEFAULT_CHECK_OVERLAP = dt.timedelta(minutes=10)
 VENDOR_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -43,6 +46,7 @@ class Services:
     now: Callable[[], dt.datetime] = utc_now
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sync_lease: dt.timedelta = DEFAULT_SYNC_LEASE
+    unknown_outcome_quiet: dt.timedelta = DEFAULT_UNKNOWN_OUTCOME_QUIET
     check_overlap: dt.timedelta = DEFAULT_CHECK_OVERLAP
     sessions: SessionRegistry = field(init=False)
     _connectwise: dict[int, tuple[dt.datetime, ConnectWiseClient]] = field(
@@ -108,7 +112,8 @@ class Services:
             client_id=stored.client_id,
             codebase=stored.codebase,
         )
-        client = ConnectWiseClient(self.http, site, policy=self.retry)
+        # One POST per create: the sync service decides when an unknown outcome may be re-sent.
+        client = ConnectWiseClient(self.http, site, policy=self.retry, create_attempts=1)
         self._connectwise[stored.tenant_id] = (stored.updated_at, client)
         return client
 

@@ -1,25 +1,35 @@
-"""Sync: apply a reviewed plan to ConnectWise, action by action, journalled.
+"""Sync: apply a reviewed plan to ConnectWise, action by action, journalled and fenced.
 
-The order of events makes a retry safe whatever happened before it:
+The order of events makes a retry safe whatever happened before it (DESIGN §6):
 
-1. the task is claimed (a second Sync of it gets 409 while this one runs);
+1. the task is claimed under a token with a lease that a heartbeat renews while the run lives
+   (a second Sync of it gets 409 meanwhile); every journal write is conditional on the token;
 2. the plan is checked — an ineligible agreement, invalid edits or a blocked plan are refused
    with nothing written — and stored in the journal with every action pending;
-3. each action is applied and its outcome recorded before the next one starts;
-4. the run and the task are marked synced.
+3. each action is applied and its outcome recorded before the next one starts; the run
+   confirms it still owns the task before each write, and notes that it is about to write;
+4. a create whose answer never came is *unknown*: the agreement is searched for its key over a
+   quiet period (ConnectWise may apply a request long after the client gave up) before it may
+   be written again;
+5. the agreement is read back and verified: one addition per key with the values written; a
+   surplus copy of psasync's own making is deleted and recorded, any other difference reported;
+6. the run and the task are marked synced in one transaction.
 
-A run cut short (vendor failure, timeout, crash) stays in the journal. The next Sync of the
+A run cut short (vendor failure, crash, lost claim) stays in the journal. The next Sync of the
 task resumes *that* plan: it reads the agreement's additions, marks the actions ConnectWise
-already shows (creates by their idempotency keys, cancels and updates by their values) and
-applies only the rest, so nothing is written twice.
+already shows with every written field equal, and applies only the rest.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from psasync.adapters.connectwise import (
     AdditionChanges,
@@ -27,17 +37,19 @@ from psasync.adapters.connectwise import (
     ConnectWiseClient,
     ConnectWiseError,
 )
-from psasync.adapters.http import AdapterError
+from psasync.adapters.http import AdapterError, OutcomeUnknown
 from psasync.domain.agreements import Addition
-from psasync.domain.keys import find_applied_actions
+from psasync.domain.keys import Located, locate_actions
 from psasync.domain.plan import Action, PlannedAddition, PriceSource
 from psasync.domain.review import ReviewedAddition
+from psasync.services.claims import TaskClaim
 from psasync.services.context import Services
-from psasync.services.errors import Conflict, Invalid, ServiceError, UpstreamFailed
+from psasync.services.errors import Conflict, Invalid, UpstreamFailed
 from psasync.services.integrations import connectwise_for, note_connectwise_error
 from psasync.services.planning import PreparedPlan, prepare_plan
 from psasync.services.sessions import UserSession
 from psasync.services.tasks import TaskView, load_task
+from psasync.services.verification import verify_run
 from psasync.store import (
     ActionOutcome,
     RunOutcome,
@@ -47,11 +59,13 @@ from psasync.store import (
     journal,
     snapshots,
 )
-from psasync.store import tasks as task_store
 
 log = logging.getLogger(__name__)
 
 DONE = frozenset({ActionOutcome.APPLIED.value, ActionOutcome.FOUND_APPLIED.value})
+# How many times one create is POSTed when earlier attempts ended with an unknown outcome that
+# the quiet period did not resolve.
+CREATE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,16 @@ class ActionResult:
     outcome: ActionOutcome
     addition_id: int | None
     error: str | None
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """What verification found or did beyond the plan (a surplus copy deleted, a changed line)."""
+
+    kind: str
+    key: str | None
+    addition_id: int | None
+    message: str
 
 
 @dataclass(frozen=True)
@@ -79,6 +103,7 @@ class SyncOutcome:
     recurring_before: Decimal
     recurring_after: Decimal
     actions: tuple[ActionResult, ...]
+    events: tuple[RunEvent, ...] = ()
 
 
 async def sync(
@@ -91,87 +116,30 @@ async def sync(
     reviewed: Sequence[ReviewedAddition] | None = None,
 ) -> SyncOutcome:
     """Apply the task's plan to the agreement (see the module docstring)."""
-    await _claim(services, user, task_id)
-    wrote = False
-    try:
+    async with TaskClaim(services, tenant_id=user.tenant_id, task_id=task_id) as claim:
         run, prepared = await _run_to_apply(
             services,
             user,
-            task_id,
+            claim,
             agreement_id=agreement_id,
             price_source=price_source,
             reviewed=reviewed,
         )
-        wrote = True
         if prepared is not None:
-            connectwise, additions = prepared.context.connectwise, prepared.additions
+            applier = _Applier(services, user, claim, prepared.context.connectwise, run)
+            await applier.apply(found={})
         else:
             connectwise = await connectwise_for(services, user.tenant_id)
-            additions = await _current_additions(services, user, connectwise, run)
-        await _apply(services, user, connectwise, run, additions)
-    except ServiceError:
-        if not wrote:
-            await _unclaim(services, user, task_id)
-        raise
-    except BaseException:
-        # A crash mid-run: leave the task failed so a retry resumes at once (if even this
-        # write fails, the claim lapses after the lease).
-        if wrote:
-            await _release(services, user, task_id, status=TaskStatus.FAILED, error=_INTERRUPTED)
-        else:
-            await _unclaim(services, user, task_id)
-        raise
+            applier = _Applier(services, user, claim, connectwise, run)
+            await applier.apply(found=await applier.locate_done())
+        await applier.verify_and_finish()
     return await _outcome(services, user, run.id, resumed=prepared is None)
-
-
-_INTERRUPTED = "The sync was interrupted; Sync again to finish it (nothing is written twice)."
-
-
-async def _claim(services: Services, user: UserSession, task_id: int) -> None:
-    now = services.now()
-    async with services.db.session() as session:
-        task = await load_task(session, user.tenant_id, task_id)
-        if task.status == TaskStatus.SYNCED.value:
-            raise Conflict(f"task {task_id} is already synced", code="TaskSynced")
-        if task.status == TaskStatus.IGNORED.value:
-            raise Conflict(f"task {task_id} is ignored: un-ignore it first", code="TaskIgnored")
-        claimed = await task_store.claim_task(
-            session, user.tenant_id, task_id, now=now, until=now + services.sync_lease
-        )
-    if not claimed:
-        raise Conflict(f"task {task_id} is being synced right now", code="TaskBusy")
-
-
-async def _unclaim(services: Services, user: UserSession, task_id: int) -> None:
-    async with services.db.session() as session:
-        await task_store.unclaim_task(session, user.tenant_id, task_id)
-
-
-async def _release(
-    services: Services,
-    user: UserSession,
-    task_id: int,
-    *,
-    status: TaskStatus,
-    error: str | None,
-    agreement_id: int | None = None,
-) -> None:
-    async with services.db.session() as session:
-        await task_store.release_task(
-            session,
-            user.tenant_id,
-            task_id,
-            status=status,
-            error=error,
-            now=services.now(),
-            agreement_id=agreement_id,
-        )
 
 
 async def _run_to_apply(
     services: Services,
     user: UserSession,
-    task_id: int,
+    claim: TaskClaim,
     *,
     agreement_id: int,
     price_source: PriceSource,
@@ -183,7 +151,7 @@ async def _run_to_apply(
     resumed run: its agreement must be read again).
     """
     async with services.db.session() as session:
-        unfinished = await journal.unfinished_run(session, user.tenant_id, task_id)
+        unfinished = await journal.unfinished_run(session, user.tenant_id, claim.task_id)
     if unfinished is not None:
         if unfinished.agreement_id != agreement_id:
             done = sum(action.outcome in DONE for action in unfinished.actions)
@@ -194,17 +162,19 @@ async def _run_to_apply(
                 code="SyncInterrupted",
                 details={"agreementId": unfinished.agreement_id, "runId": unfinished.id},
             )
+        claim.run = unfinished
         return unfinished, None
     prepared = await prepare_plan(
         services,
         user,
-        task_id,
+        claim.task_id,
         agreement_id=agreement_id,
         price_source=price_source,
         reviewed=reviewed,
     )
     _check_not_blocked(prepared)
-    return await _start_run(services, user, prepared, price_source), prepared
+    claim.run = await _start_run(services, user, claim, prepared, price_source)
+    return claim.run, prepared
 
 
 def _check_not_blocked(prepared: PreparedPlan) -> None:
@@ -223,7 +193,11 @@ def _check_not_blocked(prepared: PreparedPlan) -> None:
 
 
 async def _start_run(
-    services: Services, user: UserSession, prepared: PreparedPlan, price_source: PriceSource
+    services: Services,
+    user: UserSession,
+    claim: TaskClaim,
+    prepared: PreparedPlan,
+    price_source: PriceSource,
 ) -> SyncRun:
     plan = prepared.plan
     run = SyncRun(
@@ -253,51 +227,191 @@ async def _start_run(
         )
         for position, action in enumerate(plan.actions, start=1)
     ]
-    async with services.db.session() as session:
+    async with claim.fenced() as session:
         return await journal.start_run(session, run, actions)
 
 
-async def _current_additions(
-    services: Services, user: UserSession, connectwise: ConnectWiseClient, run: SyncRun
-) -> tuple[Addition, ...]:
-    try:
-        return tuple(await connectwise.additions(run.agreement_id))
-    except ConnectWiseError as error:
-        await note_connectwise_error(services, user.tenant_id, error)
-        await _fail(services, user, run, error=error.message)
-        raise _vendor_failure(error, run) from None
-    except AdapterError as error:
-        await _fail(services, user, run, error=error.message)
-        raise _vendor_failure(error, run) from None
+class _Applier:
+    """One run's writes to one agreement, each fenced by the run's claim and journalled."""
 
+    def __init__(
+        self,
+        services: Services,
+        user: UserSession,
+        claim: TaskClaim,
+        connectwise: ConnectWiseClient,
+        run: SyncRun,
+    ) -> None:
+        self.services = services
+        self.user = user
+        self.claim = claim
+        self.connectwise = connectwise
+        self.run = run
+        self.planned = {a.key: a for a in snapshots.actions_from_json(run.plan_json)}
 
-async def _apply(
-    services: Services,
-    user: UserSession,
-    connectwise: ConnectWiseClient,
-    run: SyncRun,
-    additions: tuple[Addition, ...],
-) -> None:
-    planned = {action.key: action for action in snapshots.actions_from_json(run.plan_json)}
-    found = find_applied_actions(planned.values(), additions)
-    for step in run.actions:
-        if step.outcome in DONE:
-            continue
-        action = planned[step.key]
-        if step.key in found:
-            await _record(services, step, ActionOutcome.FOUND_APPLIED, found[step.key])
-            continue
+    async def locate_done(self) -> dict[str, Located]:
+        """Resuming: where ConnectWise already shows this run's actions (matched by values)."""
+        additions = await self._vendor(self.connectwise.additions(self.run.agreement_id))
+        return locate_actions(self.planned.values(), additions)
+
+    async def apply(self, *, found: dict[str, Located]) -> None:
+        for step in self.run.actions:
+            if step.outcome in DONE:
+                continue
+            action = self.planned[step.key]
+            located = found.get(step.key)
+            if located is not None and located.applied:
+                await self._record(step, ActionOutcome.FOUND_APPLIED, located.addition_id)
+                continue
+            if located is not None and action.action is Action.CREATE:
+                # Written by an earlier attempt, then changed: set its fields, never re-create.
+                action = _as_update(action, located.addition_id)
+            addition_id = await self._write_step(step, action)
+            await self._record(step, ActionOutcome.APPLIED, addition_id)
+
+    async def verify_and_finish(self) -> None:
+        findings = await verify_run(
+            self.connectwise,
+            agreement_id=self.run.agreement_id,
+            steps=[(step, self.planned[step.key]) for step in self.run.actions],
+            before_delete=self.claim.confirm,
+        )
+        async with self.claim.fenced() as session:
+            for finding in findings:
+                await journal.add_event(
+                    session,
+                    self.run.id,
+                    kind=finding.kind,
+                    key=finding.key,
+                    addition_id=finding.addition_id,
+                    message=finding.message,
+                    now=self.services.now(),
+                )
+            await self._finish_in(session, succeeded=True, error=None)
+        log.info(
+            "task %s synced to agreement %s (run %s)",
+            self.run.task_id,
+            self.run.agreement_id,
+            self.run.id,
+        )
+
+    async def _write_step(self, step: SyncAction, action: PlannedAddition) -> int:
         try:
-            addition_id = await _write(connectwise, run.agreement_id, action)
+            if action.action is Action.CREATE:
+                return await self._create(step, action)
+            await self._attempt(step)
+            return await _write(self.connectwise, self.run.agreement_id, action)
         except (ConnectWiseError, AdapterError) as error:
-            await _record(services, step, ActionOutcome.FAILED, step.addition_id, error.message)
+            await self._fail(step, error)
+            raise _vendor_failure(error, self.run) from None
+
+    async def _create(self, step: SyncAction, action: PlannedAddition) -> int:
+        """POST the create; after an unknown outcome, look for it over the quiet period first."""
+        if step.attempted_at is not None:
+            # An earlier owner of this run may have sent it and died: its answer never came.
+            found = await self._await_quiet(action.key, since=step.attempted_at)
+            if found is not None:
+                return found.id
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            sent_at = await self._attempt(step)
+            try:
+                return await _write(self.connectwise, self.run.agreement_id, action)
+            except OutcomeUnknown:
+                found = await self._await_quiet(action.key, since=sent_at)
+                if found is not None:
+                    return found.id
+                if attempt == CREATE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable: the loop returns or raises on its last attempt")
+
+    async def _await_quiet(self, key: str, *, since: dt.datetime) -> Addition | None:
+        """Search for ``key`` until the quiet period after ``since`` has passed without it."""
+        quiet = self.services.unknown_outcome_quiet
+        remaining = (since + quiet - self.services.now()).total_seconds()
+        polls = max(1, math.ceil(remaining / QUIET_POLL_SECONDS)) if remaining > 0 else 1
+        pause = max(remaining, 0) / polls
+        for _ in range(polls):
+            await self.services.retry.sleep(pause)
+            found = await self.connectwise.find_addition_by_key(self.run.agreement_id, key)
+            if found is not None:
+                log.info("addition %s was applied late; not writing it again", key)
+                return found
+        return None
+
+    async def _attempt(self, step: SyncAction) -> dt.datetime:
+        """Confirm the claim and note the write about to be sent (in one fenced transaction)."""
+        now = self.services.now()
+        async with self.claim.fenced() as session:
+            await journal.mark_attempted(session, step.id, now=now)
+        step.attempted_at = now
+        return now
+
+    async def _record(
+        self, step: SyncAction, outcome: ActionOutcome, addition_id: int | None
+    ) -> None:
+        async with self.claim.fenced() as session:
+            await journal.record_action(
+                session,
+                step.id,
+                outcome=outcome,
+                addition_id=addition_id,
+                error=None,
+                now=self.services.now(),
+            )
+        step.outcome, step.addition_id, step.error = outcome.value, addition_id, None
+
+    async def _fail(self, step: SyncAction, error: AdapterError) -> None:
+        if isinstance(error, ConnectWiseError):
+            await note_connectwise_error(self.services, self.user.tenant_id, error)
+        message = f"{step.key}: {error.message}"
+        async with self.claim.fenced() as session:
+            await journal.record_action(
+                session,
+                step.id,
+                outcome=ActionOutcome.FAILED,
+                addition_id=step.addition_id,
+                error=error.message,
+                now=self.services.now(),
+            )
+            await self._finish_in(session, succeeded=False, error=message)
+        step.outcome, step.error = ActionOutcome.FAILED.value, error.message
+
+    async def _vendor(self, call: Awaitable[list[Addition]]) -> list[Addition]:
+        try:
+            return await call
+        except (ConnectWiseError, AdapterError) as error:
             if isinstance(error, ConnectWiseError):
-                await note_connectwise_error(services, user.tenant_id, error)
-            await _fail(services, user, run, error=f"{step.key}: {error.message}")
-            raise _vendor_failure(error, run) from None
-        await _record(services, step, ActionOutcome.APPLIED, addition_id)
-    await _end_run(services, user, run, succeeded=True, error=None)
-    log.info("task %s synced to agreement %s (run %s)", run.task_id, run.agreement_id, run.id)
+                await note_connectwise_error(self.services, self.user.tenant_id, error)
+            async with self.claim.fenced() as session:
+                await self._finish_in(session, succeeded=False, error=error.message)
+            raise _vendor_failure(error, self.run) from None
+
+    async def _finish_in(
+        self, session: AsyncSession, *, succeeded: bool, error: str | None
+    ) -> None:
+        """Close the run in the journal and release the task, in the caller's transaction."""
+        await journal.finish_run(
+            session,
+            self.run.id,
+            outcome=RunOutcome.SUCCEEDED if succeeded else RunOutcome.FAILED,
+            error=error,
+            now=self.services.now(),
+        )
+        self.run.outcome = (RunOutcome.SUCCEEDED if succeeded else RunOutcome.FAILED).value
+        await self.claim.release_in(
+            session,
+            status=TaskStatus.SYNCED if succeeded else TaskStatus.FAILED,
+            error=error,
+            agreement_id=self.run.agreement_id if succeeded else None,
+        )
+
+
+# A quiet period is watched in polls of about this many seconds.
+QUIET_POLL_SECONDS = 10.0
+
+
+def _as_update(action: PlannedAddition, addition_id: int) -> PlannedAddition:
+    return replace(action, action=Action.UPDATE, addition_id=addition_id)
 
 
 async def _write(connectwise: ConnectWiseClient, agreement_id: int, action: PlannedAddition) -> int:
@@ -306,8 +420,11 @@ async def _write(connectwise: ConnectWiseClient, agreement_id: int, action: Plan
             agreement_id, AdditionWrite.from_planned(action), key=action.key
         )
         return created.id
-    if action.addition_id is None:  # the planner always targets updates and cancels
+    if action.addition_id is None:  # the planner always targets updates, cancels and deletes
         raise ValueError(f"{action.key} has no addition to {action.action.value}")
+    if action.action is Action.DELETE:
+        await connectwise.delete_addition(agreement_id, action.addition_id)
+        return action.addition_id
     if action.action is Action.CANCEL:
         if action.cancelled_date is None:
             raise ValueError(f"{action.key} cancels without a date")
@@ -326,52 +443,6 @@ async def _write(connectwise: ConnectWiseClient, agreement_id: int, action: Plan
     )
     await connectwise.update_addition(agreement_id, action.addition_id, changes)
     return action.addition_id
-
-
-async def _record(
-    services: Services,
-    step: SyncAction,
-    outcome: ActionOutcome,
-    addition_id: int | None,
-    error: str | None = None,
-) -> None:
-    async with services.db.session() as session:
-        await journal.record_action(
-            session,
-            step.id,
-            outcome=outcome,
-            addition_id=addition_id,
-            error=error,
-            now=services.now(),
-        )
-    step.outcome, step.addition_id, step.error = outcome.value, addition_id, error
-
-
-async def _fail(services: Services, user: UserSession, run: SyncRun, *, error: str) -> None:
-    await _end_run(services, user, run, succeeded=False, error=error)
-
-
-async def _end_run(
-    services: Services, user: UserSession, run: SyncRun, *, succeeded: bool, error: str | None
-) -> None:
-    """Close the run in the journal and release the task, synced or failed, in one transaction."""
-    async with services.db.session() as session:
-        await journal.finish_run(
-            session,
-            run.id,
-            outcome=RunOutcome.SUCCEEDED if succeeded else RunOutcome.FAILED,
-            error=error,
-            now=services.now(),
-        )
-        await task_store.release_task(
-            session,
-            user.tenant_id,
-            run.task_id,
-            status=TaskStatus.SYNCED if succeeded else TaskStatus.FAILED,
-            error=error,
-            now=services.now(),
-            agreement_id=run.agreement_id if succeeded else None,
-        )
 
 
 def _vendor_failure(error: AdapterError, run: SyncRun) -> UpstreamFailed:
@@ -423,5 +494,14 @@ def run_outcome(run: SyncRun, task: TaskView, *, resumed: bool = False) -> SyncO
                 error=step.error,
             )
             for step in run.actions
+        ),
+        events=tuple(
+            RunEvent(
+                kind=event.kind,
+                key=event.key,
+                addition_id=event.addition_id,
+                message=event.message,
+            )
+            for event in run.events
         ),
     )

@@ -7,7 +7,14 @@ import datetime as dt
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from psasync.store.models import ActionOutcome, RunOutcome, SyncAction, SyncRun
+from psasync.store.models import (
+    ActionOutcome,
+    RunOutcome,
+    SyncAction,
+    SyncEvent,
+    SyncEventKind,
+    SyncRun,
+)
 
 
 async def start_run(session: AsyncSession, run: SyncRun, actions: list[SyncAction]) -> SyncRun:
@@ -52,6 +59,35 @@ async def record_action(
         .values(outcome=outcome.value, addition_id=addition_id, error=error, finished_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+async def mark_attempted(session: AsyncSession, action_id: int, *, now: dt.datetime) -> None:
+    """Note that the action's vendor write is about to be sent (its outcome may stay unknown)."""
+    await session.execute(
+        update(SyncAction)
+        .where(SyncAction.id == action_id)
+        .values(attempted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def add_event(
+    session: AsyncSession,
+    run_id: int,
+    *,
+    kind: SyncEventKind,
+    message: str,
+    now: dt.datetime,
+    key: str | None = None,
+    addition_id: int | None = None,
+) -> SyncEvent:
+    """Record what a run's verification found or did beyond its planned actions."""
+    event = SyncEvent(
+        run_id=run_id, kind=kind.value, key=key, addition_id=addition_id, message=message, at=now
+    )
+    session.add(event)
+    await session.flush()
+    return event
 
 
 async def finish_run(

@@ -226,6 +226,9 @@ class SyncAction(Base):
     addition_id: Mapped[int | None] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(16), default=ActionOutcome.PENDING.value)
     error: Mapped[str | None] = mapped_column(Text)
+    # Set just before each vendor write: a run that resumes after a crash knows which write may
+    # have been in flight, and since when, so it looks for that one before writing again.
+    attempted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     run: Mapped[SyncRun] = relationship(back_populates="actions")
@@ -238,7 +241,7 @@ class SyncEventKind(StrEnum):
     SURPLUS_KEPT = "surplus_kept"
     MISSING = "missing"
     DIFFERS = "differs"
-    CLAIM_LOST = "claim_lost"
+    UNVERIFIED = "unverified"
 
 
 class SyncEvent(Base):

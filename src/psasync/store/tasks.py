@@ -114,9 +114,16 @@ def _escape_like(text: str) -> str:
 
 
 async def claim_task(
-    session: AsyncSession, tenant_id: int, task_id: int, *, now: dt.datetime, until: dt.datetime
+    session: AsyncSession,
+    tenant_id: int,
+    task_id: int,
+    *,
+    token: str,
+    now: dt.datetime,
+    until: dt.datetime,
 ) -> bool:
-    """Take the task for one sync: only a new or failed task no live sync holds. Atomic."""
+    """Take the task for one sync run under ``token``: only a new or failed task whose last
+    claim (if any) has lapsed. Atomic: of two runs racing for it, exactly one wins."""
     result = await session.execute(
         update(SyncTask)
         .where(
@@ -124,6 +131,27 @@ async def claim_task(
             SyncTask.id == task_id,
             SyncTask.status.in_([TaskStatus.NEW.value, TaskStatus.FAILED.value]),
             or_(SyncTask.claimed_until.is_(None), SyncTask.claimed_until < now),
+        )
+        .values(claim_token=token, claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def renew_claim(
+    session: AsyncSession, tenant_id: int, task_id: int, *, token: str, until: dt.datetime
+) -> bool:
+    """Extend the claim ``token`` holds to ``until``; False when another run owns the task now.
+
+    Every journal write of a run goes through this in its own transaction, so a run that lost
+    its task can change nothing (on PostgreSQL the row lock also orders it against a claimer).
+    """
+    result = await session.execute(
+        update(SyncTask)
+        .where(
+            SyncTask.tenant_id == tenant_id,
+            SyncTask.id == task_id,
+            SyncTask.claim_token == token,
         )
         .values(claimed_until=until)
         .execution_options(synchronize_session=False)
@@ -136,13 +164,15 @@ async def release_task(
     tenant_id: int,
     task_id: int,
     *,
+    token: str,
     status: TaskStatus,
     error: str | None,
     now: dt.datetime,
     agreement_id: int | None = None,
-) -> None:
-    """End a sync's hold on the task, leaving it synced or failed."""
+) -> bool:
+    """End the claim ``token`` holds, leaving the task synced or failed; False if it was lost."""
     values: dict[str, object] = {
+        "claim_token": None,
         "claimed_until": None,
         "status": status.value,
         "error": error,
@@ -150,20 +180,29 @@ async def release_task(
     }
     if status is TaskStatus.SYNCED:
         values.update(synced_at=now, agreement_id=agreement_id)
-    await session.execute(
+    result = await session.execute(
         update(SyncTask)
-        .where(SyncTask.tenant_id == tenant_id, SyncTask.id == task_id)
+        .where(
+            SyncTask.tenant_id == tenant_id,
+            SyncTask.id == task_id,
+            SyncTask.claim_token == token,
+        )
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def unclaim_task(session: AsyncSession, tenant_id: int, task_id: int) -> None:
-    """Let go of a task a sync claimed but did not write to: its status stays as it was."""
+async def unclaim_task(session: AsyncSession, tenant_id: int, task_id: int, *, token: str) -> None:
+    """Let go of a claim that wrote nothing: the task's status stays as it was."""
     await session.execute(
         update(SyncTask)
-        .where(SyncTask.tenant_id == tenant_id, SyncTask.id == task_id)
-        .values(claimed_until=None)
+        .where(
+            SyncTask.tenant_id == tenant_id,
+            SyncTask.id == task_id,
+            SyncTask.claim_token == token,
+        )
+        .values(claim_token=None, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
 

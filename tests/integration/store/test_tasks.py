@@ -207,9 +207,16 @@ async def test_tasks_come_in_pages_with_the_full_total(
 # Claims ---------------------------------------------------------------------------------------
 
 
-async def _claim(database: Database, tenant: int, task_id: int, *, minute: int) -> bool:
+TOKEN = "run-a"
+
+
+async def _claim(
+    database: Database, tenant: int, task_id: int, *, minute: int, token: str = TOKEN
+) -> bool:
     async with database.session() as session:
-        return await store.claim_task(session, tenant, task_id, now=at(minute), until=LEASE_END)
+        return await store.claim_task(
+            session, tenant, task_id, token=token, now=at(minute), until=LEASE_END
+        )
 
 
 async def test_a_claim_holds_the_task_until_the_lease_ends(database: Database) -> None:
@@ -222,10 +229,33 @@ async def test_a_claim_holds_the_task_until_the_lease_ends(database: Database) -
     assert not await _claim(database, tenant, task_id, minute=4)
     # A sync that crashed lets go once its lease has passed.
     async with database.session() as session:
-        assert await store.claim_task(session, tenant, task_id, now=at(6), until=at(11))
+        assert await store.claim_task(
+            session, tenant, task_id, token="run-b", now=at(6), until=at(11)
+        )
     async with database.session() as session:
         stored = await reload_task(session, task_id)
-        assert stored.claimed_until == at(11)
+        assert (stored.claim_token, stored.claimed_until) == ("run-b", at(11))
+        assert stored.status == TaskStatus.NEW.value
+
+
+async def test_only_the_claims_owner_can_renew_release_or_unclaim_it(database: Database) -> None:
+    tenant = await add_tenant(database)
+    (task_id,) = await add_tasks(database, task_row(tenant))
+    assert await _claim(database, tenant, task_id, minute=0)
+    async with database.session() as session:
+        assert await store.renew_claim(session, tenant, task_id, token=TOKEN, until=at(9))
+    # The owner stalled past its lease and another run took the task over.
+    assert await _claim(database, tenant, task_id, minute=10, token="run-b")
+    async with database.session() as session:
+        assert not await store.renew_claim(session, tenant, task_id, token=TOKEN, until=at(20))
+        assert not await store.release_task(
+            session, tenant, task_id, token=TOKEN, status=TaskStatus.SYNCED, error=None,
+            now=at(11),
+        )  # fmt: skip
+        await store.unclaim_task(session, tenant, task_id, token=TOKEN)
+    async with database.session() as session:
+        stored = await reload_task(session, task_id)
+        assert (stored.claim_token, stored.claimed_until) == ("run-b", LEASE_END)
         assert stored.status == TaskStatus.NEW.value
 
 
@@ -263,9 +293,9 @@ async def test_a_released_sync_leaves_the_task_synced(database: Database) -> Non
     (task_id,) = await add_tasks(database, task_row(tenant))
     assert await _claim(database, tenant, task_id, minute=0)
     async with database.session() as session:
-        await store.release_task(
-            session, tenant, task_id, status=TaskStatus.SYNCED, error=None, now=at(2),
-            agreement_id=501,
+        assert await store.release_task(
+            session, tenant, task_id, token=TOKEN, status=TaskStatus.SYNCED, error=None,
+            now=at(2), agreement_id=501,
         )  # fmt: skip
     async with database.session() as session:
         stored = await reload_task(session, task_id)
@@ -282,8 +312,8 @@ async def test_a_failed_sync_leaves_the_error_and_may_be_tried_again(database: D
     assert await _claim(database, tenant, task_id, minute=0)
     async with database.session() as session:
         await store.release_task(
-            session, tenant, task_id, status=TaskStatus.FAILED, error="agreement 501 is closed",
-            now=at(1), agreement_id=501,
+            session, tenant, task_id, token=TOKEN, status=TaskStatus.FAILED,
+            error="agreement 501 is closed", now=at(1), agreement_id=501,
         )  # fmt: skip
     async with database.session() as session:
         stored = await reload_task(session, task_id)
@@ -299,7 +329,7 @@ async def test_an_unclaimed_task_keeps_its_status_and_is_free_again(database: Da
     (task_id,) = await add_tasks(database, task_row(tenant, status=TaskStatus.FAILED))
     assert await _claim(database, tenant, task_id, minute=0)
     async with database.session() as session:
-        await store.unclaim_task(session, tenant, task_id)
+        await store.unclaim_task(session, tenant, task_id, token=TOKEN)
     async with database.session() as session:
         stored = await reload_task(session, task_id)
         assert (stored.status, stored.claimed_until) == (TaskStatus.FAILED.value, None)
@@ -311,9 +341,9 @@ async def test_another_tenant_cannot_release_or_unclaim_a_task(database: Databas
     (task_id,) = await add_tasks(database, task_row(mine))
     assert await _claim(database, mine, task_id, minute=0)
     async with database.session() as session:
-        await store.unclaim_task(session, other, task_id)
+        await store.unclaim_task(session, other, task_id, token=TOKEN)
         await store.release_task(
-            session, other, task_id, status=TaskStatus.SYNCED, error=None, now=at(1)
+            session, other, task_id, token=TOKEN, status=TaskStatus.SYNCED, error=None, now=at(1)
         )
     async with database.session() as session:
         stored = await reload_task(session, task_id)

@@ -1,6 +1,15 @@
 from dataclasses import replace
 
-from psasync.domain.keys import find_applied, mark_description, read_marked_key
+from psasync.domain.agreements import Addition, BillCustomer, ProductRef
+from psasync.domain.keys import (
+    Located,
+    find_applied,
+    locate_actions,
+    mark_description,
+    read_marked_key,
+    written_differences,
+)
+from psasync.domain.plan import Action, PlannedAddition
 from psasync.domain.orders import OrderType
 from psasync.domain.plan import ChangeStrategy, Plan, PlanOptions
 from tests.unit.domain.builders import E3, addition, line, order, plan_for, subscription
@@ -29,6 +38,40 @@ def test_descriptions_without_a_mark_have_no_key() -> None:
     assert read_marked_key("E3 [psasync not-a-key]") is None
 
 
+def as_written(
+    action: PlannedAddition, *, addition_id: int, target: Addition | None = None
+) -> Addition:
+    """The addition ConnectWise shows once ``action`` is written (on ``target`` for a change)."""
+    if action.action is Action.CANCEL and target is not None:
+        return replace(target, cancelled_date=action.cancelled_date)
+    if action.action is Action.UPDATE and target is not None:
+        return replace(
+            target,
+            quantity=action.quantity,
+            unit_price=action.unit_price,
+            unit_cost=action.unit_cost,
+            cancelled_date=action.cancelled_date,
+            bill_customer=action.bill_customer,
+            taxable=action.taxable,
+            invoice_description=action.description or target.invoice_description,
+        )
+    description = mark_description(action.description, action.key)
+    return Addition(
+        id=addition_id,
+        product=ProductRef(action.product.id, action.product.identifier),
+        quantity=action.quantity,
+        unit_price=action.unit_price,
+        unit_cost=action.unit_cost,
+        effective_date=action.effective_date,
+        cancelled_date=action.cancelled_date,
+        bill_customer=action.bill_customer,
+        taxable=action.taxable,
+        description=description,
+        invoice_description=action.description,
+        sync_key=read_marked_key(description),
+    )
+
+
 def upgrade_plan(options: PlanOptions | None = None) -> Plan:
     return plan_for(
         order(OrderType.CHANGE, lines=(line(quantity="2"),)),
@@ -44,11 +87,13 @@ def test_nothing_is_applied_before_the_sync() -> None:
 
 def test_a_partly_applied_plan_is_found_by_keys_and_target_values() -> None:
     plan = upgrade_plan()
-    cancelled = addition(id=3001, quantity="5", cancelled="2026-11-30")
-    recurring = addition(
-        id=3100, quantity="7", effective="2026-12-01", sync_key="task:7:line1:recurring"
-    )
-    assert find_applied(plan, [cancelled, recurring]) == {
+    cancel, recurring = plan.actions[0], plan.actions[1]
+    shown = [
+        addition(id=3001, quantity="5", cancelled="2026-11-30"),
+        as_written(recurring, addition_id=3100),
+    ]
+    assert cancel.key == "task:7:line1:cancel" and recurring.key == "task:7:line1:recurring"
+    assert find_applied(plan, shown) == {
         "task:7:line1:cancel": 3001,
         "task:7:line1:recurring": 3100,
     }
@@ -56,11 +101,56 @@ def test_a_partly_applied_plan_is_found_by_keys_and_target_values() -> None:
 
 def test_a_key_written_twice_resolves_to_the_first_addition() -> None:
     plan = upgrade_plan()
-    twins = [
-        addition(id=3200, sync_key="task:7:line1:prorate"),
-        addition(id=3150, sync_key="task:7:line1:prorate"),
-    ]
+    prorate = next(a for a in plan.actions if a.key == "task:7:line1:prorate")
+    twins = [as_written(prorate, addition_id=3200), as_written(prorate, addition_id=3150)]
     assert find_applied(plan, twins)["task:7:line1:prorate"] == 3150
+
+
+def test_a_create_counts_as_applied_only_when_every_written_field_is_equal() -> None:
+    plan = upgrade_plan()
+    recurring = plan.actions[1]
+    written = as_written(recurring, addition_id=3100)
+    for changed in (
+        replace(written, quantity=written.quantity + 1),
+        replace(written, unit_price=written.unit_price + 1),
+        replace(written, unit_cost=written.unit_cost + 1),
+        replace(written, effective_date=None),
+        replace(written, cancelled_date=written.effective_date),
+        replace(written, bill_customer=BillCustomer.NO_CHARGE),
+        replace(written, taxable=not written.taxable),
+        replace(written, invoice_description="edited on the invoice"),
+        replace(written, description=mark_description("edited inside", recurring.key)),
+        replace(written, product=ProductRef(1, "OTHER")),
+    ):
+        assert find_applied(plan, [changed]) == {}
+        (difference,) = written_differences(recurring, changed)
+        assert locate_actions(plan.actions, [changed])[recurring.key] == Located(
+            3100, (difference,)
+        )
+    assert locate_actions(plan.actions, [written])[recurring.key].applied
+
+
+def test_an_update_that_changes_billing_flags_or_text_is_not_applied_by_quantity_alone() -> None:
+    options = PlanOptions(change_strategy=ChangeStrategy.UPDATE_IN_PLACE)
+    plan = upgrade_plan(options)
+    update = next(a for a in plan.actions if a.action is Action.UPDATE)
+    reviewed = replace(update, bill_customer=BillCustomer.DO_NOT_BILL, taxable=False)
+    target = addition(id=3001, quantity="7")
+    assert written_differences(reviewed, target) == ("billCustomer", "taxableFlag")
+    assert locate_actions([reviewed], [target])[reviewed.key] == Located(
+        3001, ("billCustomer", "taxableFlag")
+    )
+    assert locate_actions([reviewed], [as_written(reviewed, addition_id=3001, target=target)])[
+        reviewed.key
+    ].applied
+
+
+def test_a_delete_is_applied_once_its_target_is_gone() -> None:
+    plan = upgrade_plan()
+    delete = replace(plan.actions[0], action=Action.DELETE, key="task:7:line1:delete")
+    assert locate_actions([delete], [addition(id=3001)]) == {}
+    assert locate_actions([delete], []) == {delete.key: Located(3001)}
+    assert written_differences(delete, addition(id=3001)) == ()
 
 
 def test_an_update_is_applied_once_the_target_has_the_planned_values() -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from psasync.domain.agreements import Addition, BillCustomer, CatalogItem, ProductClass, ProductRef
 from psasync.domain.billing import BillingPeriod
-from psasync.domain.keys import find_applied, mark_description, read_marked_key
+from psasync.domain.keys import find_applied
 from psasync.domain.money import Money, extended_amount
 from psasync.domain.orders import (
     LineType,
@@ -32,6 +32,7 @@ from psasync.domain.plan import (
 )
 from psasync.domain.planner import plan_additions
 from psasync.domain.review import validate_plan
+from tests.unit.domain.test_keys import as_written
 from tests.unit.domain.builders import MONTHLY, agreement
 
 MPNS = ("MPN-A", "MPN-B", "MPN-C")
@@ -202,29 +203,12 @@ def test_replaying_a_plan_finds_every_action_by_its_key(case: Case) -> None:
     written = {a.id: a for a in case.additions}
     for action in plan.actions:
         if action.action is Action.CREATE:
-            description = mark_description("internal", action.key)
-            written[next(ids)] = Addition(
-                id=0,
-                product=ProductRef(action.product.id, action.product.identifier),
-                quantity=action.quantity,
-                unit_price=action.unit_price,
-                unit_cost=action.unit_cost,
-                effective_date=action.effective_date,
-                cancelled_date=action.cancelled_date,
-                description=description,
-                sync_key=read_marked_key(description),
-            )
-        elif action.action is Action.CANCEL:
-            target = written[action.addition_id or 0]
-            written[target.id] = replace(target, cancelled_date=action.cancelled_date)
+            written[next(ids)] = as_written(action, addition_id=0)
+        elif action.action is Action.DELETE:
+            del written[action.addition_id or 0]
         else:
             target = written[action.addition_id or 0]
-            written[target.id] = replace(
-                target,
-                quantity=action.quantity,
-                unit_price=action.unit_price,
-                unit_cost=action.unit_cost,
-            )
+            written[target.id] = as_written(action, addition_id=target.id, target=target)
     additions = [replace(a, id=key) for key, a in written.items()]
     assert set(find_applied(plan, additions)) == {a.key for a in plan.actions}
     # …and before anything was written, no create is found.

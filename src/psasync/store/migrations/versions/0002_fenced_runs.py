@@ -21,6 +21,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("sync_tasks") as batch:
         batch.add_column(sa.Column("claim_token", sa.String(length=64), nullable=True))
+    with op.batch_alter_table("sync_actions") as batch:
+        batch.add_column(
+            sa.Column("attempted_at", psasync.store.types.UTCDateTime(), nullable=True)
+        )
     with op.batch_alter_table("product_mappings") as batch:
         batch.add_column(sa.Column("setup_catalog_item_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("setup_identifier", sa.String(length=100), nullable=True))
@@ -47,5 +51,7 @@ def downgrade() -> None:
     with op.batch_alter_table("product_mappings") as batch:
         batch.drop_column("setup_identifier")
         batch.drop_column("setup_catalog_item_id")
+    with op.batch_alter_table("sync_actions") as batch:
+        batch.drop_column("attempted_at")
     with op.batch_alter_table("sync_tasks") as batch:
         batch.drop_column("claim_token")

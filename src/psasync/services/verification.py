@@ -1,0 +1,150 @@
+"""After every sync run, read the agreement back and check it holds what the run wrote.
+
+Exactly one addition per key the run created, with the values it wrote; each update, cancel and
+delete visible on its target. A surplus copy carrying one of the run's keys can only be of
+psasync's own making (a write ConnectWise applied after psasync gave up on it), has never been
+invoiced, and is deleted; any other difference is reported on the run, never "fixed" by guess.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from psasync.adapters.connectwise import ConnectWiseClient, ConnectWiseError
+from psasync.adapters.http import AdapterError
+from psasync.domain.agreements import Addition
+from psasync.domain.keys import written_differences
+from psasync.domain.plan import Action, PlannedAddition
+from psasync.store import ActionOutcome, SyncAction, SyncEventKind
+
+log = logging.getLogger(__name__)
+
+_WRITTEN = frozenset({ActionOutcome.APPLIED.value, ActionOutcome.FOUND_APPLIED.value})
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: SyncEventKind
+    message: str
+    key: str | None = None
+    addition_id: int | None = None
+
+
+async def verify_run(
+    connectwise: ConnectWiseClient,
+    *,
+    agreement_id: int,
+    steps: Sequence[tuple[SyncAction, PlannedAddition]],
+    before_delete: Callable[[], Awaitable[None]],
+) -> list[Finding]:
+    """What the agreement shows against what the run wrote; surplus copies deleted on the way.
+
+    ``before_delete`` runs before each delete (the run confirms it still owns its task).
+    """
+    try:
+        additions = await connectwise.additions(agreement_id)
+    except (ConnectWiseError, AdapterError) as error:
+        return [
+            Finding(
+                SyncEventKind.UNVERIFIED,
+                f"The agreement could not be read back to verify the sync: {error.message}",
+            )
+        ]
+    findings: list[Finding] = []
+    for step, action in steps:
+        if step.outcome not in _WRITTEN:
+            continue
+        if action.action is Action.CREATE:
+            findings += await _verify_create(
+                connectwise, agreement_id, step, action, additions, before_delete
+            )
+        else:
+            findings += _verify_target(action, additions)
+    return findings
+
+
+async def _verify_create(
+    connectwise: ConnectWiseClient,
+    agreement_id: int,
+    step: SyncAction,
+    action: PlannedAddition,
+    additions: Sequence[Addition],
+    before_delete: Callable[[], Awaitable[None]],
+) -> list[Finding]:
+    copies = sorted((a for a in additions if a.sync_key == action.key), key=lambda a: a.id)
+    if not copies:
+        return [
+            Finding(
+                SyncEventKind.MISSING,
+                f"{action.key}: addition {step.addition_id} is no longer on the agreement",
+                key=action.key,
+                addition_id=step.addition_id,
+            )
+        ]
+    kept = next((a for a in copies if a.id == step.addition_id), copies[0])
+    findings = [_differs(action, kept)] if written_differences(action, kept) else []
+    for surplus in (a for a in copies if a.id != kept.id):
+        await before_delete()
+        findings.append(await _delete_surplus(connectwise, agreement_id, action.key, surplus))
+    return findings
+
+
+async def _delete_surplus(
+    connectwise: ConnectWiseClient, agreement_id: int, key: str, surplus: Addition
+) -> Finding:
+    try:
+        await connectwise.delete_addition(agreement_id, surplus.id)
+    except (ConnectWiseError, AdapterError) as error:
+        log.warning("surplus addition %s (%s) could not be deleted: %s", surplus.id, key, error)
+        return Finding(
+            SyncEventKind.SURPLUS_KEPT,
+            f"{key}: a second copy, addition {surplus.id}, could not be deleted "
+            f"({error.message}); delete it in ConnectWise",
+            key=key,
+            addition_id=surplus.id,
+        )
+    log.warning("deleted surplus addition %s carrying %s", surplus.id, key)
+    return Finding(
+        SyncEventKind.SURPLUS_DELETED,
+        f"{key}: ConnectWise applied a write late and held a second copy, addition "
+        f"{surplus.id}; it was deleted before it was ever invoiced",
+        key=key,
+        addition_id=surplus.id,
+    )
+
+
+def _verify_target(action: PlannedAddition, additions: Sequence[Addition]) -> list[Finding]:
+    target = next((a for a in additions if a.id == action.addition_id), None)
+    if action.action is Action.DELETE:
+        if target is None:
+            return []
+        return [
+            Finding(
+                SyncEventKind.DIFFERS,
+                f"{action.key}: addition {target.id} was deleted but is still on the agreement",
+                key=action.key,
+                addition_id=target.id,
+            )
+        ]
+    if target is None:
+        return [
+            Finding(
+                SyncEventKind.MISSING,
+                f"{action.key}: addition {action.addition_id} is no longer on the agreement",
+                key=action.key,
+                addition_id=action.addition_id,
+            )
+        ]
+    return [_differs(action, target)] if written_differences(action, target) else []
+
+
+def _differs(action: PlannedAddition, shown: Addition) -> Finding:
+    fields = ", ".join(written_differences(action, shown))
+    return Finding(
+        SyncEventKind.DIFFERS,
+        f"{action.key}: addition {shown.id} shows other values than written ({fields})",
+        key=action.key,
+        addition_id=shown.id,
+    )
