@@ -1,14 +1,19 @@
 """Fault injection and call counting for the sandboxes, as ASGI middleware.
 
 Reliability tests and benchmarks switch faults on per run: added latency, a share of 429s with
-``Retry-After``, a share of 5xx answers, and a share of dropped connections. Every request the
-emulators receive is counted by method and path so tests and benchmarks can read how many calls
-a use case made.
+``Retry-After``, a share of 5xx answers, a share of dropped connections and a share of late
+applies. Every request the emulators receive is counted by method and path so tests and
+benchmarks can read how many calls a use case made.
 
 A 429 or 5xx is answered *before* the emulator sees the request. A dropped connection is the
 harder case: the emulator handles the request (a create is stored) and the connection is then cut
 mid-answer, so the client cannot know whether it was applied. That is exactly what an idempotent
 client must survive without writing twice.
+
+A late apply is the hardest: the request is held for ``late_apply_seconds`` and only then handed
+to the emulator, whether or not the client is still waiting (a slow vendor behind a proxy that
+has already timed the client out). A client that gives up and looks straight away finds nothing;
+the write lands afterwards anyway.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 Share = Annotated[float, Field(ge=0, le=1)]
 ErrorBody = Callable[[int, str], bytes]
 Headers = list[tuple[bytes, bytes]]
+logger = logging.getLogger(__name__)
 
 
 class FaultSettings(BaseModel):
@@ -41,6 +47,11 @@ class FaultSettings(BaseModel):
     retry_after_seconds: Annotated[int, Field(ge=0, le=3600)] = 1
     rate_5xx: Share = 0
     rate_drop: Share = 0
+    rate_late: Share = 0
+    late_apply_seconds: Annotated[float, Field(ge=0, le=600)] = 5.0
+    # The next ``late_apply_count`` matching requests are held, before any share is drawn: the
+    # deterministic switch for tests. Counted down from each ``configure``.
+    late_apply_count: Annotated[int, Field(ge=0)] = 0
     path_prefix: str = ""
     methods: frozenset[str] = frozenset()
     seed: int | None = None
@@ -82,9 +93,15 @@ class FaultInjector:
     def settings(self) -> FaultSettings:
         return self._settings
 
+    @property
+    def late_applies_left(self) -> int:
+        """How many of the ``late_apply_count`` requests are still to be held."""
+        return self._late_left
+
     def configure(self, settings: FaultSettings) -> None:
         with self._lock:
             self._settings = settings
+            self._late_left = settings.late_apply_count
             self._rng = random.Random(settings.seed)  # noqa: S311 - test faults, not secrets
 
     def applies_to(self, method: str, path: str) -> bool:
@@ -94,15 +111,29 @@ class FaultInjector:
         )
 
     def draw(self) -> str | None:
-        """Which fault hits the next request: "429", "5xx", "drop" or None."""
+        """Which fault hits the next request: "429", "5xx", "drop", "late" or None (at most one).
+
+        A pending ``late_apply_count`` wins without a draw; otherwise one roll is shared out
+        between the rates in that order, so adding ``rate_late`` leaves the others' seeded
+        sequences as they were.
+        """
         settings = self._settings
         with self._lock:
+            if self._late_left > 0:
+                self._late_left -= 1
+                return "late"
             roll = self._rng.random()
-        for fault, share in (("429", settings.rate_429), ("5xx", settings.rate_5xx)):
+        shares = (
+            ("429", settings.rate_429),
+            ("5xx", settings.rate_5xx),
+            ("drop", settings.rate_drop),
+            ("late", settings.rate_late),
+        )
+        for fault, share in shares:
             if roll < share:
                 return fault
             roll -= share
-        return "drop" if roll < settings.rate_drop else None
+        return None
 
 
 class CallCounter:
@@ -160,6 +191,9 @@ class FaultMiddleware:
         self.calls = calls
         self.error_body = error_body
         self.answer_headers = answer_headers
+        # Held requests run detached from the request that brought them; the event loop keeps
+        # only weak references to tasks, so these strong ones keep a held write alive.
+        self._held: set[asyncio.Task[list[Message]]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -181,6 +215,8 @@ class FaultMiddleware:
             await self._answer(send, 503, "The service is temporarily unavailable", [])
         elif fault == "drop":
             await self._cut_short(scope, receive, send, path)
+        elif fault == "late":
+            await self._apply_late(scope, receive, send, settings.late_apply_seconds)
         else:
             await self.app(scope, receive, send)
 
@@ -216,3 +252,56 @@ class FaultMiddleware:
             {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
         )
         raise DroppedConnection(path)
+
+    async def _apply_late(self, scope: Scope, receive: Receive, send: Send, seconds: float) -> None:
+        body = await _read_body(receive)
+        if body is None:
+            return  # the client left before it finished sending: nothing to apply
+        task = asyncio.create_task(self._held_request(dict(scope), body, seconds))
+        self._held.add(task)
+        task.add_done_callback(self._held.discard)
+        try:
+            # Shielded: a client that gives up in-process (a cancelled request) cancels only
+            # this wait, never the held write. Over a socket the server just stops listening.
+            messages = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(_log_failure)  # nobody is left to see it fail
+            raise
+        for message in messages:
+            await send(message)
+
+    async def _held_request(self, scope: Scope, body: bytes, seconds: float) -> list[Message]:
+        await asyncio.sleep(seconds)
+        messages: list[Message] = []
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                # What a server says once the request has been answered.
+                return {"type": "http.disconnect"}
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def collect(message: Message) -> None:
+            messages.append(message)
+
+        await self.app(scope, replay, collect)
+        return messages
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client disconnected before sending it."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _log_failure(task: asyncio.Task[list[Message]]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("a late-applied request failed", exc_info=task.exception())

@@ -18,6 +18,8 @@ from psasync.sandbox.connectwise import (
     create_connectwise_app,
 )
 from psasync.sandbox.faults import CallCounter, FaultInjector, FaultMiddleware, FaultSettings
+from psasync.sandbox.fixture import SandboxFixture
+from psasync.sandbox.server import Sandbox, build_sandbox
 
 BASE = "http://cw.test"
 API = f"{BASE}/v4_6_release/apis/3.0"
@@ -213,3 +215,8 @@ class Harness:
 
     def client(self, http: httpx.AsyncClient, **options: Any) -> ConnectWiseClient:
         return ConnectWiseClient(http, site(), policy=policy(self.sleep), **options)
+
+
+def whole_sandbox(**changes: Any) -> Sandbox:
+    """The one sandbox server's app (control endpoints included) serving this world."""
+    return build_sandbox(SandboxFixture(connectwise=make_fixture(**changes)))
