@@ -95,7 +95,19 @@ def to_agreement(
         ),
         bill_start_date=agreement.bill_start_date,
         prorate_flag=bool(agreement.prorate_flag),
+        invoiced_through=invoiced_through(agreement.next_invoice_date),
     )
+
+
+def invoiced_through(next_invoice_date: dt.date | None) -> dt.date | None:
+    """The last invoiced day: the day before the vendor's ``nextInvoiceDate``.
+
+    None when the agreement was never invoiced. .NET writes an unset date as
+    ``0001-01-01T00:00:00Z``, which has no day before it: that reads as never invoiced too.
+    """
+    if next_invoice_date is None or next_invoice_date == dt.date.min:
+        return None
+    return next_invoice_date - dt.timedelta(days=1)
 
 
 def _status(agreement: VendorAgreement) -> AgreementStatus:

@@ -143,6 +143,8 @@ class VendorAgreement(VendorModel):
     agreement_status: str | None = None
     cancelled_flag: bool | None = None
     prorate_flag: bool | None = None
+    # The first day not yet invoiced; absent or null on an agreement never invoiced.
+    next_invoice_date: VendorDate = None
 
 
 class VendorAddition(VendorModel):

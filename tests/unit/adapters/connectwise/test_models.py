@@ -152,6 +152,28 @@ def test_agreement_billing_cycle_is_looked_up_and_unknown_options_match_nothing(
     assert found.bill_start_date == dt.date(2026, 1, 1)
 
 
+@pytest.mark.parametrize(
+    ("fields", "through"),
+    [
+        ({"nextInvoiceDate": "2026-04-01T00:00:00Z"}, dt.date(2026, 3, 31)),
+        ({"nextInvoiceDate": "2026-03-01"}, dt.date(2026, 2, 28)),
+        ({"nextInvoiceDate": None}, None),
+        ({}, None),
+        ({"nextInvoiceDate": "0001-01-01T00:00:00Z"}, None),
+    ],
+    ids=["vendor instant", "plain date", "null", "absent", ".NET's unset date"],
+)
+def test_invoiced_through_is_the_day_before_the_next_invoice_date(
+    fields: dict[str, Any], through: dt.date | None
+) -> None:
+    assert mapped(agreement(**fields)).invoiced_through == through
+
+
+def test_an_unreadable_next_invoice_date_is_a_data_error() -> None:
+    with pytest.raises(ConnectWiseDataError, match="nextInvoiceDate"):
+        agreement(nextInvoiceDate="soon")
+
+
 def test_agreements_psasync_cannot_judge_are_data_errors() -> None:
     with pytest.raises(ConnectWiseDataError, match="no company"):
         mapped(agreement(company=None))
