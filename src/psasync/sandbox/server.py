@@ -3,7 +3,8 @@
 - ConnectWise at the root (``/v4_6_release/apis/3.0/…`` and ``/login/companyinfo/{companyId}``);
 - each marketplace at ``/marketplace/{code}``;
 - ``/_sandbox/calls`` and ``/_sandbox/faults``: the call counters and the fault switch, for
-  benchmarks and tests that drive a sandbox running in another process.
+  benchmarks and tests that drive a sandbox running in another process;
+- ``/_sandbox/connectwise/invoiced``: marks a ConnectWise agreement invoiced through a day.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp
 
 from psasync.sandbox.connectwise import connectwise_error_body, create_connectwise_app
+from psasync.sandbox.connectwise.control import control_router
 from psasync.sandbox.faults import (
     CallCounter,
     FaultInjector,
@@ -82,7 +84,10 @@ def _correlation_id() -> list[tuple[bytes, bytes]]:
 def build_sandbox(fixture: SandboxFixture, *, faults: FaultSettings | None = None) -> Sandbox:
     """Both emulators seeded from ``fixture``, behind the shared fault injection."""
     injector, calls = FaultInjector(faults), CallCounter()
-    mounts: list[BaseRoute] = [Mount(CONTROL_PREFIX, app=_control_app(injector, calls))]
+    connectwise_app = create_connectwise_app(fixture.connectwise)
+    control = _control_app(injector, calls)
+    control.include_router(control_router(connectwise_app.state.connectwise), prefix="/connectwise")
+    mounts: list[BaseRoute] = [Mount(CONTROL_PREFIX, app=control)]
     marketplace_apps = create_marketplace_apps(fixture.marketplace)
     for code, marketplace_app in marketplace_apps.items():
         wrapped = FaultMiddleware(
@@ -94,7 +99,7 @@ def build_sandbox(fixture: SandboxFixture, *, faults: FaultSettings | None = Non
         )
         mounts.append(Mount(f"/marketplace/{code}", app=wrapped))
     connectwise = FaultMiddleware(
-        create_connectwise_app(fixture.connectwise),
+        connectwise_app,
         faults=injector,
         calls=calls,
         error_body=connectwise_error_body,

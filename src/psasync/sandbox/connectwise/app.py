@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from psasync.sandbox.connectwise import invoicing
 from psasync.sandbox.connectwise import resources as rs
 from psasync.sandbox.connectwise.errors import GENERIC, VendorError, bad_request, not_found
 from psasync.sandbox.connectwise.fixture import ConnectWiseFixture
@@ -252,7 +253,13 @@ def _reference_routes(router: APIRouter, state: ConnectWiseState) -> None:
 
 def _agreement_routes(router: APIRouter, state: ConnectWiseState) -> None:
     def agreement(item: Any, base: str) -> dict[str, Any]:
-        return rs.agreement_json(item, state.agreement_parts(item), base)
+        through = state.invoiced_through(item.id)
+        return rs.agreement_json(
+            item,
+            state.agreement_parts(item),
+            base,
+            next_invoice_date=invoicing.next_invoice_date(through),
+        )
 
     _collection(
         router,
@@ -302,6 +309,18 @@ def _addition_routes(router: APIRouter, state: ConnectWiseState) -> None:
         record = state.patch_addition(agreement_id, addition_id, operations)
         product = state.catalog[record.product_id]
         return json_response(rs.addition_json(record, product, _base(request)))
+
+    @router.put(f"{path}/{{addition_id:int}}")
+    async def put_addition(agreement_id: int, addition_id: int, request: Request) -> Response:
+        body = await _json_body(request)
+        record = state.put_addition(agreement_id, addition_id, body)
+        product = state.catalog[record.product_id]
+        return json_response(rs.addition_json(record, product, _base(request)))
+
+    @router.delete(f"{path}/{{addition_id:int}}")
+    def delete_addition(agreement_id: int, addition_id: int) -> Response:
+        state.delete_addition(agreement_id, addition_id)
+        return Response(status_code=204)
 
 
 async def _json_body(request: Request) -> object:

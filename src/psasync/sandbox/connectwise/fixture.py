@@ -119,6 +119,8 @@ class Agreement(_Section):
     agreement_status: AgreementStatus = AgreementStatus.ACTIVE
     cancelled_flag: bool = False
     prorate_flag: bool = False
+    # The vendor's field: the day after the last invoiced one (never invoiced: left out).
+    next_invoice_date: Day | None = None
 
 
 class Addition(_Section):

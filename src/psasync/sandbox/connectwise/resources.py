@@ -50,6 +50,7 @@ AGREEMENT_FIELDS: Schema = {
     "agreementStatus": S,
     "cancelledFlag": B,
     "prorateFlag": B,
+    "nextInvoiceDate": D,
 }
 ADDITION_FIELDS: Schema = {
     "id": N,
@@ -184,7 +185,14 @@ class AgreementParts:
     currency: fx.Currency | None
 
 
-def agreement_json(agreement: fx.Agreement, parts: AgreementParts, base: str) -> dict[str, Any]:
+def agreement_json(
+    agreement: fx.Agreement,
+    parts: AgreementParts,
+    base: str,
+    *,
+    next_invoice_date: dt.date | None = None,
+) -> dict[str, Any]:
+    """The agreement; ``nextInvoiceDate`` is left out (null) while it was never invoiced."""
     cycle, currency = parts.billing_cycle, parts.currency
     return {
         "id": agreement.id,
@@ -208,6 +216,7 @@ def agreement_json(agreement: fx.Agreement, parts: AgreementParts, base: str) ->
         "agreementStatus": agreement.agreement_status.value,
         "cancelledFlag": agreement.cancelled_flag,
         "prorateFlag": agreement.prorate_flag,
+        "nextInvoiceDate": next_invoice_date,
         "_info": _info(base, "additions", f"finance/agreements/{agreement.id}/additions"),
     }
 

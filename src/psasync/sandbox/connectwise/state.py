@@ -1,16 +1,21 @@
 """The emulator's data: loaded from the fixture, kept in memory, changed under a lock.
 
-Reference data (companies, catalog, agreements…) is read-only; agreement additions are created
-and patched. Every change happens inside one lock, from the read of the current value to the
-store of the new one, so concurrent requests never lose an update or share an id.
+Reference data (companies, catalog, agreements…) is read-only; agreement additions are created,
+patched, replaced and deleted, and agreements can be marked invoiced through a day (a control
+endpoint stands in for the vendor's invoice run). Every change happens inside one lock, from the
+read of the current value to the store of the new one, so concurrent requests never lose an
+update or share an id, and an invoice run never slips between a write's check and its store.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import threading
+from typing import Any
 
 from psasync.sandbox.connectwise import fixture as fx
+from psasync.sandbox.connectwise import invoicing
 from psasync.sandbox.connectwise.errors import not_found
 from psasync.sandbox.connectwise.resources import AdditionRecord, AgreementParts
 from psasync.sandbox.connectwise.validation import (
@@ -34,6 +39,11 @@ class ConnectWiseState:
         self.catalog = {item.id: item for item in fixture.catalog}
         self.agreements = {agreement.id: agreement for agreement in fixture.agreements}
         self._additions = {a.id: AdditionRecord.from_fixture(a) for a in fixture.additions}
+        self._invoiced_through = {
+            a.id: a.next_invoice_date - dt.timedelta(days=1)
+            for a in fixture.agreements
+            if a.next_invoice_date is not None
+        }
         self._lock = threading.Lock()
 
     def credential(
@@ -84,6 +94,22 @@ class ConnectWiseState:
             )
         return record
 
+    def invoiced_through(self, agreement_id: int) -> dt.date | None:
+        """The last day the agreement has been invoiced for, or None when never invoiced."""
+        with self._lock:
+            return self._invoiced_through.get(agreement_id)
+
+    def invoiced(self) -> dict[int, dt.date]:
+        """Every invoiced agreement's last invoiced day, by agreement id."""
+        with self._lock:
+            return dict(self._invoiced_through)
+
+    def mark_invoiced(self, agreement_id: int, through: dt.date) -> None:
+        """An invoice run: the agreement is billed up to and including ``through``."""
+        self.agreement(agreement_id)
+        with self._lock:
+            self._invoiced_through[agreement_id] = through
+
     def create_addition(self, agreement_id: int, body: object) -> AdditionRecord:
         """Validate and store a new addition; an invalid one stores nothing."""
         context = self._context(agreement_id)
@@ -91,6 +117,11 @@ class ConnectWiseState:
         with self._lock:
             record_id = max(self._additions, default=0) + 1
             record = build_record(draft, record_id=record_id, context=context, creating=True)
+            invoicing.check_create(
+                record,
+                through=self._invoiced_through.get(agreement_id),
+                bill_start=context.agreement.bill_start_date,
+            )
             self._additions[record.id] = record
         return record
 
@@ -102,8 +133,39 @@ class ConnectWiseState:
         with self._lock:
             current = self._find(agreement_id, addition_id)
             draft = apply_patch(draft_of(current), operations)
-            record = build_record(draft, record_id=current.id, context=context, creating=False)
-            self._additions[record.id] = record
+            return self._replace(current, draft, context)
+
+    def put_addition(self, agreement_id: int, addition_id: int, body: object) -> AdditionRecord:
+        """Replace an addition whole (PUT): every field required on updates must be sent."""
+        context = self._context(agreement_id)
+        draft = draft_for_create(body)
+        with self._lock:
+            return self._replace(self._find(agreement_id, addition_id), draft, context)
+
+    def delete_addition(self, agreement_id: int, addition_id: int) -> None:
+        """Delete an addition that has not billed yet (404 when it is already gone)."""
+        agreement = self.agreement(agreement_id)
+        with self._lock:
+            current = self._find(agreement_id, addition_id)
+            invoicing.check_delete(
+                current,
+                through=self._invoiced_through.get(agreement_id),
+                bill_start=agreement.bill_start_date,
+            )
+            del self._additions[current.id]
+
+    def _replace(
+        self, current: AdditionRecord, draft: dict[str, Any], context: AdditionContext
+    ) -> AdditionRecord:
+        # Called with the lock held, so the check and the store see one invoiced date.
+        record = build_record(draft, record_id=current.id, context=context, creating=False)
+        invoicing.check_update(
+            current,
+            record,
+            through=self._invoiced_through.get(current.agreement_id),
+            bill_start=context.agreement.bill_start_date,
+        )
+        self._additions[record.id] = record
         return record
 
     def _context(self, agreement_id: int) -> AdditionContext:

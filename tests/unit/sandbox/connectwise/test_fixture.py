@@ -187,3 +187,30 @@ def agreement(**fields: Any) -> dict[str, Any]:
 def test_broken_references_and_duplicates_are_named(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         ConnectWiseFixture.model_validate(data(**changes))
+
+
+def test_an_agreement_may_carry_the_vendors_next_invoice_date() -> None:
+    fixture = ConnectWiseFixture.model_validate(
+        data(
+            agreements=[agreement(nextInvoiceDate="2026-04-01T00:00:00Z"), agreement(id=1301)],
+            additions=[],
+        )
+    )
+    assert fixture.agreements[0].next_invoice_date == dt.date(2026, 4, 1)
+    assert fixture.agreements[1].next_invoice_date is None, "never invoiced"
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"nextInvoiceDate": "next month"}, "nextInvoiceDate"),
+        ({"invoicedThrough": "2026-03-31"}, "extra_forbidden"),
+    ],
+)
+def test_a_bad_next_invoice_date_or_a_made_up_key_is_an_error(
+    fields: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        ConnectWiseFixture.model_validate(data(agreements=[agreement(**fields)], additions=[]))
+    found = caught.value.errors()[0]
+    assert problem in (found["type"], found["loc"][-1])
