@@ -19,6 +19,7 @@ class ReasonCode(StrEnum):
     WRONG_BILLING_CYCLE = "WrongBillingCycle"
     WRONG_CURRENCY = "WrongCurrency"
     BEFORE_BILL_START = "BeforeBillStart"
+    PERIOD_INVOICED = "PeriodInvoiced"
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,15 @@ class SubscriptionTerms:
     """What a task requires of the agreement it is synchronized to.
 
     ``company_id`` is the ConnectWise company the customer is mapped to (None: not mapped yet);
-    ``first_effective_date`` the earliest date an addition of the task takes effect.
+    ``first_effective_date`` the earliest date an addition of the task takes effect;
+    ``next_period_start`` the end of the task's billing period, the latest day it changes.
     """
 
     company_id: int | None
     billing_period: PeriodLength
     currency: str
     first_effective_date: dt.date
+    next_period_start: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ def check_eligibility(agreement: Agreement, *, terms: SubscriptionTerms) -> Elig
         _cycle_reason(agreement, terms),
         _currency_reason(agreement, terms),
         _bill_start_reason(agreement, terms),
+        _invoiced_reason(agreement, terms),
     )
     return Eligibility(reasons=tuple(reason for reason in reasons if reason is not None))
 
@@ -130,4 +134,18 @@ def _bill_start_reason(agreement: Agreement, terms: SubscriptionTerms) -> Reason
         ReasonCode.BEFORE_BILL_START,
         f"The changes take effect on {terms.first_effective_date.isoformat()}, before the "
         f"agreement starts billing on {start.isoformat()}.",
+    )
+
+
+def _invoiced_reason(agreement: Agreement, terms: SubscriptionTerms) -> Reason | None:
+    # Only when every day the task could change is invoiced: then no action of its plan can be
+    # written. A partly invoiced span is for the plan to report, action by action.
+    through, last = agreement.invoiced_through, terms.next_period_start
+    if through is None or last is None or through < last:
+        return None
+    return Reason(
+        ReasonCode.PERIOD_INVOICED,
+        f"The agreement is already invoiced through {through.isoformat()}: the changes from "
+        f"{terms.first_effective_date.isoformat()} to {last.isoformat()} fall in invoiced "
+        "periods, which ConnectWise does not let change.",
     )

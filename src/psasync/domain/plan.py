@@ -40,6 +40,15 @@ class Action(StrEnum):
     DELETE = "delete"
 
 
+class PriceOrigin(StrEnum):
+    """Where a planned line's unit price and cost came from, as the review shows it."""
+
+    MARKETPLACE = "marketplace"
+    EXISTING_ADDITION = "existingAddition"
+    CATALOG = "catalog"
+    EDITED = "edited"
+
+
 class AdditionKind(StrEnum):
     RECURRING = "recurring"
     PRORATE = "prorate"
@@ -83,7 +92,7 @@ def idempotency_key(*, task_id: int, line: int, kind: AdditionKind) -> str:
 
 
 def target_key(*, task_id: int, line: int, action: Action) -> str:
-    """The key naming a cancel or update of an existing addition: ``task:7:line1:cancel``."""
+    """The key of a cancel, update or delete of an existing addition: ``task:7:line1:cancel``."""
     return f"task:{task_id}:line{line}:{action.value}"
 
 
@@ -92,7 +101,8 @@ class PlannedAddition:
     """One action on one addition.
 
     ``description`` is the customer-facing text (ConnectWise ``invoiceDescription``);
-    ``addition_id`` is the target of an update or cancel, None for a create.
+    ``addition_id`` is the target of an update, cancel or delete, None for a create;
+    ``price_origin`` says where the unit price and cost came from.
     """
 
     action: Action
@@ -111,6 +121,7 @@ class PlannedAddition:
     taxable: bool
     price_source: PriceSource
     addition_id: int | None = None
+    price_origin: PriceOrigin = PriceOrigin.MARKETPLACE
 
     @property
     def billable(self) -> bool:
@@ -133,6 +144,8 @@ class NoticeCode(StrEnum):
     COST_FROM_CATALOG = "CostFromCatalog"
     LINE_IGNORED = "LineIgnored"
     NOTHING_TO_CHANGE = "NothingToChange"
+    SETUP_PRICE_FROM_MARKETPLACE = "SetupPriceFromMarketplace"
+    PERIOD_INVOICED = "PeriodInvoiced"
 
 
 # Problems the plan cannot resolve by itself: it cannot be synced until they are fixed.
@@ -143,6 +156,7 @@ BLOCKING_NOTICES = frozenset(
         NoticeCode.BUNDLE_PRODUCT,
         NoticeCode.CURRENCY_MISMATCH,
         NoticeCode.EFFECTIVE_DATE_OUTSIDE_PERIOD,
+        NoticeCode.PERIOD_INVOICED,
     }
 )
 
@@ -172,6 +186,8 @@ class Plan:
     actions: tuple[PlannedAddition, ...]
     notices: tuple[Notice, ...]
     baseline: tuple[Addition, ...]
+    # The agreement's last invoiced day: the plan may not change billing on or before it.
+    invoiced_through: dt.date | None = None
 
     @property
     def blocked(self) -> bool:
@@ -219,7 +235,12 @@ def apply_actions(
 ) -> tuple[Addition, ...]:
     """The agreement's additions as they will be after the actions (new ones get id 0)."""
     by_target = {a.addition_id: a for a in actions if a.addition_id is not None}
-    after = [_applied(addition, by_target.get(addition.id)) for addition in additions]
+    deleted = {a.addition_id for a in actions if a.action is Action.DELETE}
+    after = [
+        _applied(addition, by_target.get(addition.id))
+        for addition in additions
+        if addition.id not in deleted
+    ]
     after.extend(_created(action) for action in actions if action.action is Action.CREATE)
     return tuple(after)
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from psasync.domain.agreements import Addition, Agreement, BillCustomer, CatalogItem, ProductClass
+from psasync.domain.invoiced import with_invoiced_notices
 from psasync.domain.orders import OrderLine
 from psasync.domain.plan import (
     Action,
@@ -21,6 +22,7 @@ from psasync.domain.plan import (
     Plan,
     PlannedAddition,
     PlanOptions,
+    PriceOrigin,
     PriceSource,
     Task,
     idempotency_key,
@@ -28,8 +30,18 @@ from psasync.domain.plan import (
 )
 from psasync.domain.proration import prorated_unit_amount
 
-Prices = tuple[Decimal, Decimal]
-"""A full-period (unit price, unit cost) pair."""
+
+@dataclass(frozen=True)
+class Pricing:
+    """A full-period unit price and cost, and where they came from."""
+
+    price: Decimal
+    cost: Decimal
+    origin: PriceOrigin
+
+    @classmethod
+    def of(cls, addition: Addition) -> Pricing:
+        return cls(addition.unit_price, addition.unit_cost, PriceOrigin.EXISTING_ADDITION)
 
 
 @dataclass
@@ -38,6 +50,7 @@ class PlanBuilder:
     agreement: Agreement
     baseline: tuple[Addition, ...]
     catalog: Mapping[str, CatalogItem]
+    setup_items: Mapping[str, CatalogItem]
     options: PlanOptions
     price_sources: Mapping[int, PriceSource]
     default_source: PriceSource
@@ -73,15 +86,25 @@ class PlanBuilder:
                 line,
             )
             return None
-        if item.product_class is ProductClass.BUNDLE:
-            self.notice(
-                NoticeCode.BUNDLE_PRODUCT,
-                f"Catalog item {item.identifier} is a Bundle; ConnectWise does not allow bundles "
-                "as agreement additions. Map the product to another item.",
-                line,
-            )
-            return None
-        return item
+        return item if self._not_bundle(item, line) else None
+
+    def setup_item(self, mpn: str, line: int) -> tuple[bool, CatalogItem | None]:
+        """(ok, the product's setup-fee item or None); not ok when that item is a Bundle."""
+        item = self.setup_items.get(mpn)
+        if item is None:
+            return True, None
+        return self._not_bundle(item, line), item
+
+    def _not_bundle(self, item: CatalogItem, line: int) -> bool:
+        if item.product_class is not ProductClass.BUNDLE:
+            return True
+        self.notice(
+            NoticeCode.BUNDLE_PRODUCT,
+            f"Catalog item {item.identifier} is a Bundle; ConnectWise does not allow bundles "
+            "as agreement additions. Map the product to another item.",
+            line,
+        )
+        return False
 
     def same_currency(self, line: OrderLine) -> bool:
         expected = self.agreement.currency.code
@@ -123,20 +146,42 @@ class PlanBuilder:
 
     # --- prices --------------------------------------------------------------------------------
 
-    def prices(self, line: OrderLine, item: CatalogItem, current: Addition | None) -> Prices:
+    def prices(self, line: OrderLine, item: CatalogItem, current: Addition | None) -> Pricing:
         """Full-period unit price and cost of a line from its price source."""
         if self.source_for(line.number) is PriceSource.CONNECTWISE:
             if current is not None:
-                return current.unit_price, current.unit_cost
-            return item.price, item.cost
+                return Pricing.of(current)
+            return Pricing(item.price, item.cost, PriceOrigin.CATALOG)
+        return self.marketplace_prices(line, item)
+
+    def setup_prices(
+        self, line: OrderLine, item: CatalogItem, setup: CatalogItem | None
+    ) -> Pricing:
+        """A setup fee's price: from its setup-fee item's catalog price, else the marketplace's.
+
+        The product's recurring item has a monthly price, never a setup fee's.
+        """
+        if self.source_for(line.number) is PriceSource.MARKETPLACE:
+            return self.marketplace_prices(line, setup or item)
+        if setup is not None:
+            return Pricing(setup.price, setup.cost, PriceOrigin.CATALOG)
+        self.notice(
+            NoticeCode.SETUP_PRICE_FROM_MARKETPLACE,
+            f"{line.mpn} has no setup-fee catalog item: line {line.number} keeps the marketplace "
+            f"price {line.unit_price.amount}. Map a setup-fee item to price it from ConnectWise.",
+            line.number,
+        )
+        return self.marketplace_prices(line, item)
+
+    def marketplace_prices(self, line: OrderLine, item: CatalogItem) -> Pricing:
         if line.unit_cost is not None:
-            return line.unit_price.amount, line.unit_cost.amount
+            return Pricing(line.unit_price.amount, line.unit_cost.amount, PriceOrigin.MARKETPLACE)
         self.notice(
             NoticeCode.COST_FROM_CATALOG,
             f"Line {line.number} has no marketplace cost; the catalog cost {item.cost} is used.",
             line.number,
         )
-        return line.unit_price.amount, item.cost
+        return Pricing(line.unit_price.amount, item.cost, PriceOrigin.MARKETPLACE)
 
     # --- new additions -------------------------------------------------------------------------
 
@@ -148,7 +193,7 @@ class PlanBuilder:
         kind: AdditionKind,
         description: str,
         quantity: Decimal,
-        prices: Prices,
+        prices: Pricing,
         effective: dt.date,
         cancelled: dt.date | None,
     ) -> None:
@@ -162,13 +207,14 @@ class PlanBuilder:
                 mpn=line.mpn,
                 description=description,
                 quantity=quantity,
-                unit_price=prices[0],
-                unit_cost=prices[1],
+                unit_price=prices.price,
+                unit_cost=prices.cost,
                 effective_date=effective,
                 cancelled_date=cancelled,
                 bill_customer=BillCustomer.BILLABLE,
                 taxable=item.taxable,
                 price_source=self.source_for(line.number),
+                price_origin=prices.origin,
             )
         )
 
@@ -178,7 +224,7 @@ class PlanBuilder:
         item: CatalogItem,
         *,
         quantity: Decimal,
-        prices: Prices,
+        prices: Pricing,
         effective: dt.date,
     ) -> None:
         self.create(
@@ -193,7 +239,7 @@ class PlanBuilder:
         )
 
     def create_prorate(
-        self, line: OrderLine, item: CatalogItem, *, quantity: Decimal, prices: Prices
+        self, line: OrderLine, item: CatalogItem, *, quantity: Decimal, prices: Pricing
     ) -> None:
         """The one-time charge (or credit) for ``quantity`` from the change date to period end."""
         period, start = self.task.period, self.change_date
@@ -217,7 +263,7 @@ class PlanBuilder:
         decimals = self.agreement.currency.decimals
         price, cost = (
             prorated_unit_amount(amount, period=period, effective_date=start, decimals=decimals)
-            for amount in prices
+            for amount in (prices.price, prices.cost)
         )
         label = "credit" if quantity < 0 else "prorated"
         self.create(
@@ -227,7 +273,7 @@ class PlanBuilder:
             description=f"{base_description(line, item)} ({label} {start.isoformat()} to "
             f"{period.last_day.isoformat()})",
             quantity=quantity,
-            prices=(price, cost),
+            prices=replace(prices, price=price, cost=cost),
             effective=start,
             cancelled=period.last_day,
         )
@@ -241,13 +287,26 @@ class PlanBuilder:
                 current,
                 action=Action.CANCEL,
                 quantity=current.quantity,
-                prices=(current.unit_price, current.unit_cost),
+                prices=Pricing.of(current),
                 cancelled=cancelled,
             )
         )
 
+    def delete(self, line: int, mpn: str, current: Addition) -> None:
+        """Remove an addition that has not started: it never billed, so nothing is ended."""
+        self.actions.append(
+            self._target_action(
+                (line, mpn),
+                current,
+                action=Action.DELETE,
+                quantity=current.quantity,
+                prices=Pricing.of(current),
+                cancelled=current.cancelled_date,
+            )
+        )
+
     def update(
-        self, line: OrderLine, current: Addition, *, quantity: Decimal, prices: Prices
+        self, line: OrderLine, current: Addition, *, quantity: Decimal, prices: Pricing
     ) -> None:
         self.actions.append(
             self._target_action(
@@ -267,7 +326,7 @@ class PlanBuilder:
         *,
         action: Action,
         quantity: Decimal,
-        prices: Prices,
+        prices: Pricing,
         cancelled: dt.date | None,
     ) -> PlannedAddition:
         line, mpn = origin
@@ -280,14 +339,15 @@ class PlanBuilder:
             mpn=mpn,
             description=current.invoice_description or current.description,
             quantity=quantity,
-            unit_price=prices[0],
-            unit_cost=prices[1],
+            unit_price=prices.price,
+            unit_cost=prices.cost,
             effective_date=current.effective_date or self.task.period.start,
             cancelled_date=cancelled,
             bill_customer=current.bill_customer,
             taxable=current.taxable,
             price_source=self.source_for(line),
             addition_id=current.id,
+            price_origin=prices.origin,
         )
 
     # --- the result ----------------------------------------------------------------------------
@@ -306,7 +366,7 @@ class PlanBuilder:
                 NoticeCode.NOTHING_TO_CHANGE,
                 f"This {self.task.order.type.label} needs no change to the agreement.",
             )
-        return Plan(
+        plan = Plan(
             task_id=self.task.id,
             agreement_id=self.agreement.id,
             currency=self.agreement.currency,
@@ -315,7 +375,9 @@ class PlanBuilder:
             actions=tuple(self.actions),
             notices=tuple(self.notices),
             baseline=self.baseline,
+            invoiced_through=self.agreement.invoiced_through,
         )
+        return with_invoiced_notices(plan)
 
 
 def base_description(line: OrderLine, item: CatalogItem) -> str:

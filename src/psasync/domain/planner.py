@@ -24,6 +24,7 @@ from psasync.domain.plan import (
 )
 from psasync.domain.plan_builder import (
     PlanBuilder,
+    Pricing,
     base_description,
     format_quantity,
     signed_quantity,
@@ -39,17 +40,21 @@ def plan_additions(
     price_source: PriceSource,
     options: PlanOptions | None = None,
     line_price_sources: Mapping[int, PriceSource] | None = None,
+    setup_items: Mapping[str, CatalogItem] | None = None,
 ) -> Plan:
     """Plan the changes a task makes to one agreement.
 
-    ``catalog`` maps each marketplace MPN to the ConnectWise catalog item it is mapped to;
-    ``line_price_sources`` overrides ``price_source`` for single order lines.
+    ``catalog`` maps each marketplace MPN to the ConnectWise catalog item it is mapped to, and
+    ``setup_items`` to its setup-fee item where it has one; ``line_price_sources`` overrides
+    ``price_source`` for single order lines. Actions touching a span the agreement has already
+    been invoiced for (``agreement.invoiced_through``) block the plan.
     """
     builder = PlanBuilder(
         task=task,
         agreement=agreement,
         baseline=tuple(sorted(additions, key=lambda addition: addition.id)),
         catalog=catalog,
+        setup_items=setup_items or {},
         options=options or PlanOptions(),
         price_sources=line_price_sources or {},
         default_source=price_source,
@@ -198,22 +203,33 @@ def _retire(builder: PlanBuilder, line: OrderLine, current: Addition) -> None:
     if _started_before(current, period.end):
         builder.cancel(line.number, line.mpn, current, cancelled=period.last_day)
     else:
-        prices = (current.unit_price, current.unit_cost)
-        builder.update(line, current, quantity=Decimal(0), prices=prices)
+        builder.update(line, current, quantity=Decimal(0), prices=Pricing.of(current))
 
 
 def _plan_one_time_fee(builder: PlanBuilder, line: OrderLine, item: CatalogItem) -> None:
-    """A setup fee: charged once, in full, in the period the order takes effect."""
+    """A setup fee: charged once, in full, in the period the order takes effect.
+
+    It bills as the product's setup-fee item when one is mapped, else as the product's item.
+    """
+    ok, setup = builder.setup_item(line.mpn, line.number)
+    if not ok:
+        return
     builder.create(
         line,
-        item,
+        setup or item,
         kind=AdditionKind.ONE_TIME,
-        description=line.description.strip() or f"{item.description} setup fee",
+        description=line.description.strip() or _setup_description(item, setup),
         quantity=line.quantity,
-        prices=builder.prices(line, item, None),
+        prices=builder.setup_prices(line, item, setup),
         effective=builder.change_date,
         cancelled=builder.task.period.last_day,
     )
+
+
+def _setup_description(item: CatalogItem, setup: CatalogItem | None) -> str:
+    if setup is None:
+        return f"{item.description} setup fee"
+    return setup.customer_description.strip() or setup.description
 
 
 def _plan_usage(builder: PlanBuilder, line: OrderLine, item: CatalogItem) -> None:
@@ -232,7 +248,11 @@ def _plan_usage(builder: PlanBuilder, line: OrderLine, item: CatalogItem) -> Non
 
 
 def _plan_cancellation(builder: PlanBuilder) -> None:
-    """Cancel each cancelled product's ongoing addition from the order's effective date."""
+    """End each cancelled product's ongoing addition from the order's effective date.
+
+    One that has started ends the day before; one that only starts later (left by an earlier
+    Change, effective next period) has never billed and is deleted.
+    """
     if not builder.change_date_in_period():
         return
     for line_number, mpn in _cancelled_products(builder):
@@ -250,9 +270,12 @@ def _plan_cancellation(builder: PlanBuilder) -> None:
                 line_number,
             )
             continue
-        last_day = builder.change_date - ONE_DAY
-        if current.effective_date is not None:
-            last_day = max(last_day, current.effective_date)
+        start, day = current.effective_date, builder.change_date
+        if start is not None and start > day:
+            builder.delete(line_number, mpn, current)
+            continue
+        # Effective on the day itself, it still bills that one day: never end before the start.
+        last_day = day - ONE_DAY if start is None else max(day - ONE_DAY, start)
         builder.cancel(line_number, mpn, current, cancelled=last_day)
 
 

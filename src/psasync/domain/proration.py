@@ -34,10 +34,13 @@ def prorated_unit_amount(
 
     ``(days_in_period - offset) * unit_amount / days_in_period`` with
     ``offset = (effective_date - period.start).days``, rounded once, half up, to ``decimals``.
-    Used for unit prices and unit costs alike.
+    Used for unit prices and unit costs alike. On the period start there is nothing to prorate:
+    the amount is returned exactly as given, unrounded, as the recurring line bills it.
     """
     if not period.contains(effective_date):
         raise EffectiveDateOutsidePeriod(effective_date, period)
+    if effective_date == period.start:
+        return unit_amount
     offset = (effective_date - period.start).days
     share = Fraction(period.days - offset, period.days)
     return round_half_up(share * Fraction(unit_amount), decimals)

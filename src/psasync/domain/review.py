@@ -13,13 +13,18 @@ from decimal import Decimal
 
 from psasync.domain.agreements import BillCustomer
 from psasync.domain.billing import ONE_DAY
-from psasync.domain.plan import Action, AdditionKind, Plan, PlannedAddition
+from psasync.domain.invoiced import with_invoiced_notices
+from psasync.domain.plan import Action, AdditionKind, Plan, PlannedAddition, PriceOrigin
 
 # ConnectWise's limit on an addition's invoiceDescription, the text the customer sees.
 INVOICE_DESCRIPTION_MAX = 6000
 # No real seat count or unit price comes near; larger values are typing accidents.
 MAX_QUANTITY = Decimal(1_000_000_000)
 MAX_AMOUNT = Decimal(1_000_000_000)
+# Far beyond any real price's decimals, and few enough that exact arithmetic on an accepted value
+# stays cheap (a value like 1E-999999999 would take an exponent-sized integer to compute with).
+MAX_DECIMAL_PLACES = 12
+_FINEST = Decimal(1).scaleb(-MAX_DECIMAL_PLACES)
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ _EDITABLE = {
         {"description", "quantity", "unitPrice", "unitCost", "billCustomer", "taxableFlag"}
     ),
     Action.CANCEL: frozenset({"cancelledDate"}),
+    # A delete removes an addition that never billed: there is nothing to shape, only to skip.
+    Action.DELETE: frozenset(),
 }
 
 
@@ -92,7 +99,9 @@ def review_plan(plan: Plan, reviewed: Sequence[ReviewedAddition]) -> ReviewOutco
     """Apply the reviewed values to the plan's actions and validate the result.
 
     Actions not listed keep their planned values; a key the plan does not have, a key listed
-    twice, or a change to a field the action does not allow is an error.
+    twice, or a change to a field the action does not allow is an error. A changed unit price
+    or cost makes the line's price origin ``edited``; the invoiced-period notices are derived
+    again from the reviewed dates.
     """
     planned = {action.key: action for action in plan.actions}
     errors = list(_list_errors(reviewed, planned))
@@ -104,7 +113,9 @@ def review_plan(plan: Plan, reviewed: Sequence[ReviewedAddition]) -> ReviewOutco
         for action in plan.actions
     )
     errors.extend(validate_plan(edited))
-    return ReviewOutcome(plan=edited if not errors else plan, errors=tuple(errors))
+    if errors:
+        return ReviewOutcome(plan=plan, errors=tuple(errors))
+    return ReviewOutcome(plan=with_invoiced_notices(edited), errors=())
 
 
 def validate_plan(plan: Plan) -> tuple[FieldError, ...]:
@@ -144,7 +155,11 @@ def _same(sent: object, planned: object) -> bool:
 
 
 def _edited(action: PlannedAddition, edit: ReviewedAddition) -> PlannedAddition:
-    return replace(action, **{a: getattr(edit, a) for a in _REVIEWED_FIELDS.values()})
+    edited = replace(action, **{a: getattr(edit, a) for a in _REVIEWED_FIELDS.values()})
+    repriced = not (
+        _same(edit.unit_price, action.unit_price) and _same(edit.unit_cost, action.unit_cost)
+    )
+    return replace(edited, price_origin=PriceOrigin.EDITED) if repriced else edited
 
 
 def _action_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
@@ -170,14 +185,26 @@ def _description_errors(action: PlannedAddition) -> Iterator[FieldError]:
         )
 
 
+def _within(value: Decimal, bound: Decimal) -> bool:
+    """|value| ≤ bound with at most MAX_DECIMAL_PLACES decimals, for any Decimal a client sends.
+
+    copy_abs and comparisons are exact (abs() would round to the context and overflow), and a
+    NaN never reaches a comparison (a signalling one would raise).
+    """
+    if not value.is_finite() or value.copy_abs() > bound:
+        return False
+    return value.quantize(_FINEST) == value
+
+
 def _quantity_errors(action: PlannedAddition) -> Iterator[FieldError]:
     quantity = action.quantity
-    if not quantity.is_finite() or abs(quantity) > MAX_QUANTITY:
+    if not _within(quantity, MAX_QUANTITY):
         yield FieldError(
             action.key,
             "quantity",
             "OutOfRange",
-            f"The quantity must be a number up to {MAX_QUANTITY}.",
+            f"The quantity must be a number up to {MAX_QUANTITY}, with at most "
+            f"{MAX_DECIMAL_PLACES} decimals.",
         )
     elif action.action is Action.CREATE and quantity == 0:
         yield FieldError(action.key, "quantity", "OutOfRange", "The quantity cannot be zero.")
@@ -191,14 +218,20 @@ def _quantity_errors(action: PlannedAddition) -> Iterator[FieldError]:
 
 
 def _amount_errors(action: PlannedAddition, name: str, amount: Decimal) -> Iterator[FieldError]:
-    if not amount.is_finite() or not 0 <= amount <= MAX_AMOUNT:
+    if not _within(amount, MAX_AMOUNT) or amount < 0:
         yield FieldError(
-            action.key, name, "OutOfRange", f"{name} must be between 0 and {MAX_AMOUNT}."
+            action.key,
+            name,
+            "OutOfRange",
+            f"{name} must be between 0 and {MAX_AMOUNT}, with at most {MAX_DECIMAL_PLACES} "
+            "decimals.",
         )
 
 
 def _date_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
-    effective, cancelled, period = action.effective_date, action.cancelled_date, plan.period
+    if action.action is Action.DELETE:
+        return  # nothing about the addition is written: it is removed
+    effective, cancelled = action.effective_date, action.cancelled_date
     if cancelled is not None and cancelled < effective:
         yield FieldError(
             action.key,
@@ -209,10 +242,13 @@ def _date_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
         )
     if action.action is Action.CANCEL:
         yield from _cancel_date_errors(plan, action)
-    if action.action is not Action.CREATE:
-        return
+    elif action.action is Action.CREATE:
+        yield from _create_date_errors(plan, action)
+
+
+def _create_date_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
     bill_start = plan.bill_start_date
-    if bill_start is not None and effective < bill_start:
+    if bill_start is not None and action.effective_date < bill_start:
         yield FieldError(
             action.key,
             "effectiveDate",
@@ -221,32 +257,39 @@ def _date_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
             f"{bill_start.isoformat()}.",
         )
     if action.kind is AdditionKind.RECURRING:
-        if effective < period.start:
-            yield FieldError(
-                action.key,
-                "effectiveDate",
-                "OutOfRange",
-                f"A recurring addition cannot start before the current period "
-                f"({period.start.isoformat()}).",
-            )
-        return
-    yield from _within_period_errors(plan, action)
+        yield from _recurring_start_errors(plan, action)
+    else:
+        yield from _within_period_errors(plan, action)
+
+
+def _recurring_start_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
+    # From this period's start to the next one's: later would be another task's change.
+    period = plan.period
+    if not period.start <= action.effective_date <= period.end:
+        yield FieldError(
+            action.key,
+            "effectiveDate",
+            "OutOfRange",
+            f"A recurring addition must start between {period.start.isoformat()} and "
+            f"{period.end.isoformat()} (the next period's start).",
+        )
 
 
 def _cancel_date_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
-    # Ending an addition before the current period would rewrite periods already invoiced.
-    earliest = plan.period.start - ONE_DAY
+    # Before the current period would rewrite periods already billed; after it, the addition
+    # would go on billing beyond what the order ends.
+    earliest, latest = plan.period.start - ONE_DAY, plan.period.last_day
     if action.cancelled_date is None:
         yield FieldError(
             action.key, "cancelledDate", "Required", "A cancellation needs a cancelled date."
         )
-    elif action.cancelled_date < earliest:
+    elif not earliest <= action.cancelled_date <= latest:
         yield FieldError(
             action.key,
             "cancelledDate",
             "OutOfRange",
-            f"The cancelled date {action.cancelled_date.isoformat()} is before the current "
-            f"period; the earliest is {earliest.isoformat()}.",
+            f"The cancelled date {action.cancelled_date.isoformat()} must lie between "
+            f"{earliest.isoformat()} and {latest.isoformat()}.",
         )
 
 

@@ -114,6 +114,7 @@ def agreement(
     currency: Currency = USD,
     bill_start: str | None = "2026-01-01",
     prorate_flag: bool = False,
+    invoiced_through: str | None = None,
 ) -> Agreement:
     return Agreement(
         id=id,
@@ -125,6 +126,7 @@ def agreement(
         currency=currency,
         bill_start_date=d(bill_start) if bill_start else None,
         prorate_flag=prorate_flag,
+        invoiced_through=d(invoiced_through) if invoiced_through else None,
     )
 
 
@@ -136,16 +138,34 @@ def catalog_item(
     cost: str = "25.00",
     product_class: ProductClass = ProductClass.NON_INVENTORY,
     taxable: bool = True,
+    description: str = "Microsoft 365 E3 (catalog)",
+    customer_description: str = "Microsoft 365 E3 licence",
 ) -> CatalogItem:
     return CatalogItem(
         id=id,
         identifier=identifier,
-        description="Microsoft 365 E3 (catalog)",
-        customer_description="Microsoft 365 E3 licence",
+        description=description,
+        customer_description=customer_description,
         price=Decimal(price),
         cost=Decimal(cost),
         product_class=product_class,
         taxable=taxable,
+    )
+
+
+def setup_item(
+    *, price: str = "50.00", cost: str = "20.00", product_class: ProductClass = ProductClass.SERVICE
+) -> CatalogItem:
+    """The E3 product's setup-fee item (its onboarding), priced as a one-time fee."""
+    return catalog_item(
+        id=9101,
+        identifier="M365-ONBOARD",
+        price=price,
+        cost=cost,
+        product_class=product_class,
+        taxable=False,
+        description="Microsoft 365 onboarding (catalog)",
+        customer_description="Microsoft 365 onboarding",
     )
 
 
@@ -187,6 +207,7 @@ def plan_for(
     target: Agreement | None = None,
     catalog: Mapping[str, CatalogItem] | None = None,
     line_sources: Mapping[int, PriceSource] | None = None,
+    setup_items: Mapping[str, CatalogItem] | None = None,
 ) -> Plan:
     """The plan of task 7 for ``placed`` on the default agreement, E3 mapped to the catalog."""
     return plan_additions(
@@ -197,4 +218,5 @@ def plan_for(
         price_source=source,
         options=options,
         line_price_sources=line_sources,
+        setup_items=setup_items,
     )

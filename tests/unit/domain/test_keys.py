@@ -9,9 +9,8 @@ from psasync.domain.keys import (
     read_marked_key,
     written_differences,
 )
-from psasync.domain.plan import Action, PlannedAddition
 from psasync.domain.orders import OrderType
-from psasync.domain.plan import ChangeStrategy, Plan, PlanOptions
+from psasync.domain.plan import Action, ChangeStrategy, Plan, PlannedAddition, PlanOptions
 from tests.unit.domain.builders import E3, addition, line, order, plan_for, subscription
 
 KEY = "task:7:line1:recurring"

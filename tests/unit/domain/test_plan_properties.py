@@ -8,7 +8,7 @@ from itertools import count
 from hypothesis import given
 from hypothesis import strategies as st
 
-from psasync.domain.agreements import Addition, BillCustomer, CatalogItem, ProductClass, ProductRef
+from psasync.domain.agreements import Addition, BillCustomer, CatalogItem, ProductClass
 from psasync.domain.billing import BillingPeriod
 from psasync.domain.keys import find_applied
 from psasync.domain.money import Money, extended_amount
@@ -32,8 +32,8 @@ from psasync.domain.plan import (
 )
 from psasync.domain.planner import plan_additions
 from psasync.domain.review import validate_plan
-from tests.unit.domain.test_keys import as_written
 from tests.unit.domain.builders import MONTHLY, agreement
+from tests.unit.domain.test_keys import as_written
 
 MPNS = ("MPN-A", "MPN-B", "MPN-C")
 CATALOG = {

@@ -32,6 +32,7 @@ from tests.unit.domain.builders import (
     line,
     order,
     plan_for,
+    setup_item,
     subscription,
 )
 
@@ -541,11 +542,15 @@ def test_a_missing_marketplace_cost_falls_back_to_the_catalog_cost() -> None:
 
 def test_a_single_line_can_take_its_prices_from_the_other_source() -> None:
     setup = line(2, type=LineType.SETUP, quantity="1", price="50.00")
-    plan = plan_for(order(lines=(line(), setup)), line_sources={2: PriceSource.CONNECTWISE})
+    plan = plan_for(
+        order(lines=(line(), setup)),
+        line_sources={2: PriceSource.CONNECTWISE},
+        setup_items={E3: setup_item(price="45.00")},
+    )
     assert [(a.key, str(a.unit_price), a.price_source.value) for a in plan.actions] == [
         ("task:7:line1:recurring", "30.00", "marketplace"),
         ("task:7:line1:prorate", "20.00", "marketplace"),
-        ("task:7:line2:one_time", "32.00", "connectwise"),
+        ("task:7:line2:one_time", "45.00", "connectwise"),
     ]
 
 

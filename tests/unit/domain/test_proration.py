@@ -105,17 +105,24 @@ def test_prorated_never_exceeds_the_full_price(
 ) -> None:
     period, day = period_day
     amount = prorated_unit_amount(price, period=period, effective_date=day, decimals=decimals)
-    assert Decimal(0) <= amount <= round_half_up(price, decimals)
+    full = price if day == period.start else round_half_up(price, decimals)
+    assert Decimal(0) <= amount <= full
 
 
 @given(price=prices, period=periods(), decimals=decimal_places)
 def test_effective_at_period_start_is_the_full_price(
     price: Decimal, period: BillingPeriod, decimals: int
 ) -> None:
+    """On the period start nothing is prorated, so nothing is rounded: 30.005 stays 30.005."""
     amount = prorated_unit_amount(
         price, period=period, effective_date=period.start, decimals=decimals
     )
-    assert amount == round_half_up(price, decimals)
+    assert str(amount) == str(price)
+
+
+def test_the_period_start_keeps_more_decimals_than_the_currency() -> None:
+    assert str(prorate("30.005", "2026-11-01", "2026-12-01", "2026-11-01")) == "30.005"
+    assert str(prorate("30.005", "2026-11-01", "2026-12-01", "2026-11-02")) == "29.00"
 
 
 @given(price=prices, period_day=periods_with_day())
@@ -124,9 +131,14 @@ def test_a_later_effective_date_never_costs_more(
 ) -> None:
     period, day = period_day
     later = min(day + dt.timedelta(days=1), period.last_day)
-    assert prorated_unit_amount(price, period=period, effective_date=later) <= prorated_unit_amount(
-        price, period=period, effective_date=day
-    )
+
+    def rounded(effective: dt.date) -> Decimal:
+        # The period start bills the price exactly, unrounded: compare it rounded, like the rest.
+        return round_half_up(
+            prorated_unit_amount(price, period=period, effective_date=effective), 2
+        )
+
+    assert rounded(later) <= rounded(day)
 
 
 @given(
@@ -140,8 +152,8 @@ def test_a_split_of_the_period_never_drifts_more_than_a_unit_per_line(
 ) -> None:
     """Bill the period in consecutive segments, each line = prorated(from) − prorated(to).
 
-    The lines add up to the full price exactly, and each line is within one rounding unit of
-    its exact share of the price.
+    The lines add up to the full price exactly (the period start is not rounded), and each line
+    is within one rounding unit of its exact share of the price.
     """
     bounds = sorted({0, period.days, *(c for c in cuts if c < period.days)})
     unit = Fraction(1, 10**decimals)
@@ -157,7 +169,7 @@ def test_a_split_of_the_period_never_drifts_more_than_a_unit_per_line(
         )
 
     lines = [remaining(a) - remaining(b) for a, b in zip(bounds, bounds[1:], strict=False)]
-    assert sum(lines, Decimal(0)) == round_half_up(price, decimals)
+    assert sum(lines, Decimal(0)) == price
     for (a, b), amount in zip(zip(bounds, bounds[1:], strict=False), lines, strict=True):
         exact = Fraction(b - a, period.days) * Fraction(price)
         assert abs(Fraction(amount) - exact) <= unit

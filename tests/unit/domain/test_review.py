@@ -292,3 +292,113 @@ def test_editable_fields_name_what_each_action_may_change() -> None:
     assert editable_fields(Action.CANCEL) == {"cancelledDate"}
     assert "effectiveDate" not in editable_fields(Action.UPDATE)
     assert "quantity" in editable_fields(Action.UPDATE)
+
+
+# --- issue 13: date bounds, absurd numbers, deletes, edited prices -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("effective", "ok"),
+    [
+        ("2026-10-31", False),
+        ("2026-11-01", True),
+        ("2026-12-01", True),  # the next period's start
+        ("2026-12-02", False),
+        ("9999-12-31", False),
+    ],
+)
+def test_a_recurring_create_starts_between_the_period_start_and_the_next(
+    effective: str, ok: bool
+) -> None:
+    plan = sales_plan()
+    recurring = plan.actions[0]
+    errors = errors_of(plan, reviewed(recurring, effective_date=d(effective)))
+    assert errors == ([] if ok else [(recurring.key, "effectiveDate", "OutOfRange")])
+
+
+@pytest.mark.parametrize(
+    ("cancelled", "ok"),
+    [
+        ("2026-10-30", False),
+        ("2026-10-31", True),
+        ("2026-11-30", True),
+        ("2026-12-01", False),
+        ("9999-12-31", False),
+    ],
+)
+def test_a_cancel_date_lies_between_the_day_before_the_period_and_its_last_day(
+    cancelled: str, ok: bool
+) -> None:
+    plan = change_plan()
+    cancel = plan.actions[0]
+    errors = review_plan(plan, [reviewed(cancel, cancelled_date=d(cancelled))]).errors
+    assert [(e.field, e.code) for e in errors] == ([] if ok else [("cancelledDate", "OutOfRange")])
+    if not ok:
+        assert "2026-10-31 and 2026-11-30" in errors[0].message
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Decimal("1E+999999999"),
+        Decimal("-1E+999999999"),
+        Decimal("1E-999999999"),
+        Decimal("0.0000000000001"),
+        Decimal("1.00000000000000000000000000000000001"),
+        Decimal("sNaN"),
+        Decimal("-Infinity"),
+    ],
+)
+@pytest.mark.parametrize("field", ["quantity", "unit_price", "unit_cost"])
+def test_absurd_numbers_are_field_errors_not_crashes(value: Decimal, field: str) -> None:
+    plan = sales_plan()
+    prorate = plan.actions[1]
+    outcome = review_plan(plan, [reviewed(prorate, **{field: value})])
+    api_name = {"quantity": "quantity", "unit_price": "unitPrice", "unit_cost": "unitCost"}
+    assert [(e.field, e.code) for e in outcome.errors] == [(api_name[field], "OutOfRange")]
+
+
+def test_twelve_decimals_are_accepted() -> None:
+    plan = sales_plan()
+    price = Decimal("19.123456789012")
+    assert errors_of(plan, reviewed(plan.actions[1], unit_price=price)) == []
+
+
+def cancellation_with_a_future_addition() -> Plan:
+    return plan_for(
+        order(OrderType.CANCELLATION, on="2026-11-20", lines=(line(type=LineType.CANCELLATION),)),
+        [addition(id=3002, quantity="7", effective="2026-12-01")],
+    )
+
+
+def test_a_delete_has_nothing_to_edit() -> None:
+    plan = cancellation_with_a_future_addition()
+    (delete,) = plan.actions
+    assert delete.action is Action.DELETE
+    assert editable_fields(Action.DELETE) == frozenset()
+    assert validate_plan(plan) == ()
+    assert errors_of(plan, reviewed(delete)) == []
+    edit = reviewed(delete, quantity=Decimal(1), cancelled_date=d("2026-11-30"))
+    assert errors_of(plan, edit) == [
+        (delete.key, "quantity", "ReadOnly"),
+        (delete.key, "cancelledDate", "ReadOnly"),
+    ]
+
+
+def test_a_changed_price_or_cost_makes_the_line_edited() -> None:
+    plan = sales_plan()
+    recurring, prorate, setup = plan.actions
+    outcome = review_plan(
+        plan,
+        [
+            reviewed(recurring, unit_price=Decimal("31.00")),
+            reviewed(prorate, unit_cost=Decimal("15.00")),
+            reviewed(setup, quantity=Decimal(2), unit_price=Decimal("50.000")),
+        ],
+    )
+    assert outcome.ok
+    assert [a.price_origin.value for a in outcome.plan.actions] == [
+        "edited",
+        "edited",
+        "marketplace",  # 50.000 is the planned 50.00
+    ]
