@@ -7,7 +7,7 @@ MPN as ``manufacturerPartNumber``. Anything else waits for the reseller to map i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -21,7 +21,7 @@ from psasync.adapters.connectwise import (
 )
 from psasync.adapters.connectwise.models import VendorCompany
 from psasync.adapters.http import AdapterError
-from psasync.domain.agreements import CatalogItem
+from psasync.domain.agreements import CatalogItem, ProductClass
 from psasync.services.context import Services
 from psasync.services.errors import Invalid
 from psasync.services.integrations import connectwise_for, upstream
@@ -46,6 +46,17 @@ class ProductMappingView:
     catalog_item_id: int | None
     identifier: str | None
     source: MappingSource | None
+    setup_catalog_item_id: int | None = None
+    setup_identifier: str | None = None
+
+
+@dataclass(frozen=True)
+class MappedCatalog:
+    """The catalog items of a plan's products: recurring by MPN, and setup-fee items where
+    mapped."""
+
+    items: dict[str, CatalogItem]
+    setup_items: dict[str, CatalogItem]
 
 
 def _same_name(company: VendorCompany, name: str) -> bool:
@@ -87,19 +98,24 @@ async def company_for(
 
 async def catalog_for(
     services: Services, user: UserSession, mpns: Iterable[str], connectwise: ConnectWiseClient
-) -> dict[str, CatalogItem]:
-    """The catalog item of each MPN that is mapped or can be matched; others are left out."""
+) -> MappedCatalog:
+    """The catalog item of each MPN that is mapped or can be matched (others are left out), and
+    the setup-fee item of each mapped one that has one."""
     wanted = sorted(set(mpns))
     async with services.db.session() as session:
         stored = await store.product_mappings(session, user.tenant_id, wanted)
-    catalog: dict[str, CatalogItem] = {}
+    catalog = MappedCatalog(items={}, setup_items={})
     for mpn in wanted:
-        if mpn in stored:
-            catalog[mpn] = await _mapped_item(connectwise, mpn, stored[mpn].catalog_item_id)
+        mapping = stored.get(mpn)
+        if mapping is not None:
+            catalog.items[mpn] = await _mapped_item(connectwise, mpn, mapping.catalog_item_id)
+            if mapping.setup_catalog_item_id is not None:
+                setup = mapping.setup_catalog_item_id
+                catalog.setup_items[mpn] = await _mapped_item(connectwise, mpn, setup)
             continue
         matches = await connectwise.catalog_by_mpn(mpn)
         if len(matches) == 1:
-            catalog[mpn] = matches[0]
+            catalog.items[mpn] = matches[0]
             await _remember_product(services, user, mpn, matches[0], MappingSource.AUTOMATIC)
     return catalog
 
@@ -114,6 +130,20 @@ async def _mapped_item(connectwise: ConnectWiseClient, mpn: str, item_id: int) -
             code="MappedItemMissing",
             details={"mpn": mpn, "catalogItemId": item_id},
         ) from None
+
+
+async def _setup_item(connectwise: ConnectWiseClient, mpn: str, item_id: int) -> CatalogItem:
+    """A setup-fee item to map: it must exist, and not be a Bundle (ConnectWise refuses bundles
+    as agreement additions)."""
+    item = await _mapped_item(connectwise, mpn, item_id)
+    if item.product_class is ProductClass.BUNDLE:
+        raise Invalid(
+            f"catalog item {item.identifier} (#{item_id}) is a Bundle; ConnectWise does not "
+            f"allow bundles as agreement additions: choose another setup-fee item for {mpn}.",
+            code="BundleItem",
+            details={"mpn": mpn, "setupCatalogItemId": item_id},
+        )
+    return item
 
 
 async def _remember_product(
@@ -270,6 +300,8 @@ async def product_mappings(services: Services, user: UserSession) -> list[Produc
             catalog_item_id=m.catalog_item_id,
             identifier=m.identifier,
             source=MappingSource(m.source),
+            setup_catalog_item_id=m.setup_catalog_item_id,
+            setup_identifier=m.setup_identifier,
         )
         for m in stored.values()
     ]
@@ -278,17 +310,36 @@ async def product_mappings(services: Services, user: UserSession) -> list[Produc
 
 
 async def map_products(
-    services: Services, user: UserSession, pairs: Sequence[tuple[str, int]]
+    services: Services,
+    user: UserSession,
+    pairs: Sequence[tuple[str, int]],
+    *,
+    setup_items: Mapping[str, int] | None = None,
 ) -> list[ProductMappingView]:
-    """Map MPNs to catalog items by hand; each item must exist and be active."""
+    """Map MPNs to catalog items by hand; each item must exist and be active.
+
+    ``setup_items`` gives an MPN's setup-fee item (its id), whose catalog price setup fees take
+    with ConnectWise prices; it must exist and not be a Bundle. An MPN without one has none:
+    each mapping is saved whole. Every item is checked before any mapping is stored.
+    """
     _no_repeats([mpn for mpn, _ in pairs], "mpn")
     blank = [mpn for mpn, _ in pairs if not mpn.strip()]
     if blank:
         raise Invalid("an MPN is empty", code="InvalidMpn")
+    setup_ids = dict(setup_items or {})
+    stray = sorted(setup_ids.keys() - {mpn for mpn, _ in pairs})
+    if stray:
+        raise Invalid(
+            f"setup-fee items given for MPNs not being mapped: {', '.join(stray)}",
+            code="InvalidMpn",
+            details={"mpns": stray},
+        )
     connectwise = await _connectwise(services, user)
     items = {mpn: await _mapped_item(connectwise, mpn, item_id) for mpn, item_id in pairs}
+    setups = {mpn: await _setup_item(connectwise, mpn, item) for mpn, item in setup_ids.items()}
     async with services.db.session() as session:
         for mpn, item in items.items():
+            setup = setups.get(mpn)
             await store.map_product(
                 session,
                 user.tenant_id,
@@ -298,6 +349,8 @@ async def map_products(
                 source=MappingSource.MANUAL,
                 by=user.username,
                 now=services.now(),
+                setup_catalog_item_id=setup.id if setup else None,
+                setup_identifier=setup.identifier if setup else None,
             )
     return await product_mappings(services, user)
 

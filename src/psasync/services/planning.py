@@ -1,5 +1,6 @@
 """Gathering what a plan needs — the task, its subscription, the customer's company, the
-agreement with its additions and the mapped catalog items — and calling the pure planner.
+agreement with its additions (and the day it is invoiced through) and the mapped catalog items,
+setup-fee items included — and calling the pure planner.
 
 Preview and Sync plan through the same function, so what the reseller reviewed is what is
 applied.
@@ -58,6 +59,7 @@ class TaskContext:
             billing_period=self.subscription.billing_period,
             currency=self.currency.code,
             first_effective_date=self.task.change_date,
+            next_period_start=self.task.period.end,
         )
 
 
@@ -206,13 +208,16 @@ async def prepare_plan(
         raise upstream(error) from None
     except AdapterError as error:
         raise upstream(error) from None
+    # The agreement carries the day ConnectWise has invoiced it through: the plan blocks any
+    # action inside that span before anything is written.
     plan = plan_additions(
         task=context.task,
         agreement=agreement,
         additions=additions,
-        catalog=catalog,
+        catalog=catalog.items,
         price_source=price_source,
         options=context.options,
+        setup_items=catalog.setup_items,
     )
     if reviewed is not None:
         plan = _reviewed(plan, reviewed)

@@ -24,7 +24,7 @@ from psasync.domain.orders import (
     Subscription,
     SubscriptionProduct,
 )
-from psasync.domain.plan import Action, AdditionKind, PlannedAddition, PriceSource
+from psasync.domain.plan import Action, AdditionKind, PlannedAddition, PriceOrigin, PriceSource
 
 Json = dict[str, Any]
 
@@ -181,6 +181,7 @@ def _action(action: PlannedAddition) -> Json:
         "billCustomer": action.bill_customer.value,
         "taxableFlag": action.taxable,
         "priceSource": action.price_source.value,
+        "priceOrigin": action.price_origin.value,
         "additionId": action.addition_id,
     }
 
@@ -203,4 +204,18 @@ def _read_action(item: Json) -> PlannedAddition:
         taxable=item["taxableFlag"],
         price_source=PriceSource(item["priceSource"]),
         addition_id=item["additionId"],
+        price_origin=_read_origin(item),
     )
+
+
+def _read_origin(item: Json) -> PriceOrigin:
+    """A journal written before price origins were kept: as planned then, marketplace prices
+    came from the order and ConnectWise ones from the existing addition or the catalog."""
+    stored = item.get("priceOrigin")
+    if stored is not None:
+        return PriceOrigin(stored)
+    if item["action"] != Action.CREATE.value:
+        return PriceOrigin.EXISTING_ADDITION
+    if item["priceSource"] == PriceSource.MARKETPLACE.value:
+        return PriceOrigin.MARKETPLACE
+    return PriceOrigin.CATALOG

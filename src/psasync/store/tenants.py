@@ -174,12 +174,20 @@ async def map_product(
     source: MappingSource,
     by: str,
     now: dt.datetime,
+    setup_catalog_item_id: int | None = None,
+    setup_identifier: str | None = None,
 ) -> ProductMapping:
+    """Map an MPN to its recurring catalog item and, optionally, its setup-fee item.
+
+    The mapping is replaced as a whole: no setup item given means the product has none.
+    """
     mapping = await session.get(ProductMapping, (tenant_id, mpn))
     if mapping is None:
         mapping = ProductMapping(tenant_id=tenant_id, mpn=mpn)
         session.add(mapping)
     mapping.catalog_item_id, mapping.identifier = catalog_item_id, identifier
+    mapping.setup_catalog_item_id = setup_catalog_item_id
+    mapping.setup_identifier = setup_identifier if setup_catalog_item_id is not None else None
     mapping.source, mapping.updated_by, mapping.updated_at = source.value, by, now
     await session.flush()
     return mapping

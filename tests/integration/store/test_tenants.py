@@ -180,3 +180,26 @@ async def test_product_mappings_are_filtered_removed_and_per_tenant(database: Da
         assert {mpn: m.catalog_item_id for mpn, m in others.items()} == {"E3": 1}
         rows = await session.scalars(select(Tenant.id).order_by(Tenant.id))
         assert list(rows) == sorted([mine, other])
+
+
+async def test_a_product_mapping_keeps_an_optional_setup_fee_item(database: Database) -> None:
+    tenant = await add_tenant(database, "1")
+    async with database.session() as session:
+        await store.map_product(
+            session, tenant, mpn="E3", catalog_item_id=9001, identifier="M365-E3",
+            source=MappingSource.MANUAL, by="anna", now=NOW,
+            setup_catalog_item_id=9101, setup_identifier="M365-ONBOARD",
+        )  # fmt: skip
+    async with database.session() as session:
+        mapping = (await store.product_mappings(session, tenant))["E3"]
+        assert (mapping.catalog_item_id, mapping.identifier) == (9001, "M365-E3")
+        assert (mapping.setup_catalog_item_id, mapping.setup_identifier) == (9101, "M365-ONBOARD")
+        # A mapping is replaced as a whole: saved without a setup item, it has none.
+        await store.map_product(
+            session, tenant, mpn="E3", catalog_item_id=9002, identifier="M365-E5",
+            source=MappingSource.MANUAL, by="anna", now=NOW, setup_identifier="ignored",
+        )  # fmt: skip
+    async with database.session() as session:
+        mapping = (await store.product_mappings(session, tenant))["E3"]
+        assert (mapping.catalog_item_id, mapping.setup_catalog_item_id) == (9002, None)
+        assert mapping.setup_identifier is None

@@ -20,9 +20,17 @@ from psasync.domain.orders import (
     Subscription,
     SubscriptionProduct,
 )
-from psasync.domain.plan import Action, AdditionKind, PlannedAddition, PriceSource
+from psasync.domain.plan import Action, AdditionKind, PlannedAddition, PriceOrigin, PriceSource
 from psasync.store import snapshots
-from tests.unit.domain.builders import BACKUP, NOVEMBER, line, order, plan_for, subscription
+from tests.unit.domain.builders import (
+    BACKUP,
+    NOVEMBER,
+    addition,
+    line,
+    order,
+    plan_for,
+    subscription,
+)
 
 decimals = st.decimals(allow_nan=False, allow_infinity=False, places=None)
 amounts = st.decimals(min_value=-(10**9), max_value=10**9, allow_nan=False, allow_infinity=False)
@@ -89,6 +97,7 @@ planned_additions = st.builds(
     taxable=st.booleans(),
     price_source=st.sampled_from(PriceSource),
     addition_id=st.none() | st.integers(1, 2**31 - 1),
+    price_origin=st.sampled_from(PriceOrigin),
 )
 
 subscriptions = st.builds(
@@ -147,3 +156,34 @@ def test_money_is_written_as_exact_text() -> None:
 def test_a_snapshot_that_is_not_an_object_is_refused() -> None:
     with pytest.raises(ValueError, match="not a JSON object"):
         snapshots.order_from_json("[1, 2]")
+
+
+def test_a_delete_and_price_origins_are_kept() -> None:
+    placed = order(OrderType.CANCELLATION, lines=(line(type=LineType.CANCELLATION),))
+    plan = plan_for(placed, [addition(id=3002, effective="2026-12-01")])
+    (delete,) = plan.actions
+    assert delete.action is Action.DELETE
+    text = snapshots.actions_to_json(plan.actions)
+    assert json.loads(text)["actions"][0]["priceOrigin"] == "existingAddition"
+    assert snapshots.actions_from_json(text) == plan.actions
+
+
+@pytest.mark.parametrize(
+    ("action", "source", "origin"),
+    [
+        ("create", "marketplace", PriceOrigin.MARKETPLACE),
+        ("create", "connectwise", PriceOrigin.CATALOG),
+        ("cancel", "marketplace", PriceOrigin.EXISTING_ADDITION),
+        ("update", "connectwise", PriceOrigin.EXISTING_ADDITION),
+    ],
+)
+def test_a_journal_written_before_price_origins_still_loads(
+    action: str, source: str, origin: PriceOrigin
+) -> None:
+    placed = order(lines=(line(quantity="5"),))
+    stored = json.loads(snapshots.actions_to_json(plan_for(placed).actions))
+    for item in stored["actions"]:
+        del item["priceOrigin"]
+        item["action"], item["priceSource"] = action, source
+    (read, _) = snapshots.actions_from_json(json.dumps(stored))
+    assert read.price_origin is origin
