@@ -46,8 +46,15 @@ async def test_a_setup_fee_item_is_saved_checked_and_prices_the_setup_fee(world:
     )
     assert (fee.product.id, fee.price_origin) == (SETUP_ITEM, PriceOrigin.CATALOG)
 
-    # Saved again without a setup item: the fee keeps the marketplace's 50.00, with a warning.
-    await mappings.map_products(world.services, user, [(BACKUP, 303)])
+    # Re-mapping only the recurring item (as the mappings page does) keeps the setup-fee item.
+    views = await mappings.map_products(world.services, user, [(BACKUP, 303)])
+    assert next(v for v in views if v.mpn == BACKUP).setup_catalog_item_id == SETUP_ITEM
+    # Removed: the fee keeps the marketplace's 50.00, with a warning.
+    views = await mappings.map_products(
+        world.services, user, [(BACKUP, 303)], setup_items={BACKUP: None}
+    )
+    row = next(v for v in views if v.mpn == BACKUP)
+    assert (row.setup_catalog_item_id, row.setup_identifier) == (None, None)
     plan = await planning.preview(
         world.services, user, task, agreement_id=CEDAR_RIDGE, price_source=PriceSource.CONNECTWISE
     )
@@ -70,7 +77,7 @@ async def test_a_setup_fee_item_is_saved_checked_and_prices_the_setup_fee(world:
     ],
 )
 async def test_a_setup_fee_item_must_exist_and_not_be_a_bundle(
-    world: World, setup_items: dict[str, int], code: str
+    world: World, setup_items: dict[str, int | None], code: str
 ) -> None:
     async with world.ready():
         pass

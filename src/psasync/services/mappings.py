@@ -27,7 +27,7 @@ from psasync.services.errors import Invalid
 from psasync.services.integrations import connectwise_for, upstream
 from psasync.services.sessions import UserSession
 from psasync.services.tasks import TaskView
-from psasync.store import MappingSource, SyncTask, TaskStatus, snapshots
+from psasync.store import MappingSource, ProductMapping, SyncTask, TaskStatus, snapshots
 from psasync.store import tenants as store
 
 
@@ -314,13 +314,14 @@ async def map_products(
     user: UserSession,
     pairs: Sequence[tuple[str, int]],
     *,
-    setup_items: Mapping[str, int] | None = None,
+    setup_items: Mapping[str, int | None] | None = None,
 ) -> list[ProductMappingView]:
     """Map MPNs to catalog items by hand; each item must exist and be active.
 
     ``setup_items`` gives an MPN's setup-fee item (its id), whose catalog price setup fees take
-    with ConnectWise prices; it must exist and not be a Bundle. An MPN without one has none:
-    each mapping is saved whole. Every item is checked before any mapping is stored.
+    with ConnectWise prices; it must exist and not be a Bundle. ``None`` for an MPN removes its
+    setup-fee item; an MPN left out keeps the one it had (a page that maps only the recurring
+    item loses nothing). Every item is checked before any mapping is stored.
     """
     _no_repeats([mpn for mpn, _ in pairs], "mpn")
     blank = [mpn for mpn, _ in pairs if not mpn.strip()]
@@ -336,10 +337,14 @@ async def map_products(
         )
     connectwise = await _connectwise(services, user)
     items = {mpn: await _mapped_item(connectwise, mpn, item_id) for mpn, item_id in pairs}
-    setups = {mpn: await _setup_item(connectwise, mpn, item) for mpn, item in setup_ids.items()}
+    setups = {
+        mpn: await _setup_item(connectwise, mpn, item) if item is not None else None
+        for mpn, item in setup_ids.items()
+    }
     async with services.db.session() as session:
+        stored = await store.product_mappings(session, user.tenant_id, items)
         for mpn, item in items.items():
-            setup = setups.get(mpn)
+            setup_id, setup_identifier = _setup_of(setups, stored.get(mpn), mpn)
             await store.map_product(
                 session,
                 user.tenant_id,
@@ -349,10 +354,22 @@ async def map_products(
                 source=MappingSource.MANUAL,
                 by=user.username,
                 now=services.now(),
-                setup_catalog_item_id=setup.id if setup else None,
-                setup_identifier=setup.identifier if setup else None,
+                setup_catalog_item_id=setup_id,
+                setup_identifier=setup_identifier,
             )
     return await product_mappings(services, user)
+
+
+def _setup_of(
+    setups: Mapping[str, CatalogItem | None], stored: ProductMapping | None, mpn: str
+) -> tuple[int | None, str | None]:
+    """The setup-fee item an MPN is saved with: the one given (or None), else the one it had."""
+    if mpn in setups:
+        setup = setups[mpn]
+        return (setup.id, setup.identifier) if setup is not None else (None, None)
+    if stored is None:
+        return None, None
+    return stored.setup_catalog_item_id, stored.setup_identifier
 
 
 @dataclass(frozen=True)
