@@ -66,6 +66,8 @@ class Services:
             db=Database(settings.database_url),
             http=http or httpx.AsyncClient(timeout=VENDOR_TIMEOUT),
             secret_box=SecretBox(secret) if secret else None,
+            sync_lease=dt.timedelta(seconds=settings.sync_lease_seconds),
+            unknown_outcome_quiet=dt.timedelta(seconds=settings.unknown_outcome_quiet_seconds),
         )
 
     async def aclose(self) -> None:
