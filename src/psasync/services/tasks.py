@@ -33,6 +33,9 @@ class TaskView:
     error: str | None
     agreement_id: int | None
     synced_at: dt.datetime | None
+    # While a sync run holds the task: until when its claim lasts without a heartbeat. A run
+    # that crashed leaves it in place; once it has passed, Sync may be tried again.
+    busy_until: dt.datetime | None = None
 
     @property
     def title(self) -> str:
@@ -58,6 +61,7 @@ class TaskView:
             error=task.error,
             agreement_id=task.agreement_id,
             synced_at=task.synced_at,
+            busy_until=task.claimed_until if task.claim_token is not None else None,
         )
 
 
