@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from psasync.adapters.connectwise import (
@@ -15,7 +16,9 @@ from psasync.adapters.connectwise import (
     agreement_record_url,
     discover_codebase,
 )
-from psasync.adapters.http import AdapterError
+from psasync.adapters.connectwise.errors import ConnectWiseNotFound
+from psasync.adapters.connectwise.site import outbound_site_root
+from psasync.adapters.http import AdapterError, RetryPolicy, Unreachable
 from psasync.services.context import Services
 from psasync.services.errors import Invalid, UpstreamFailed
 from psasync.services.sessions import UserSession
@@ -23,6 +26,11 @@ from psasync.store import ConnectWiseSettings, SecretKeyError
 from psasync.store import tenants as store
 
 log = logging.getLogger(__name__)
+
+# The settings check is interactive: the reseller waits for it, and a site that does not answer
+# twice in a row (a mistyped or unknown host) is better reported at once than after a minute.
+CHECK_ATTEMPTS = 2
+CHECK_MAX_DELAY = 1.0
 
 
 class IntegrationState(StrEnum):
@@ -130,34 +138,79 @@ async def configure_connectwise(
 
 
 def _site(form: ConnectWiseForm) -> ConnectWiseSite:
+    """The site of the form, refused before any network call if psasync may not send keys
+    there (DESIGN.md §7) or a value cannot travel in a header."""
     try:
         return ConnectWiseSite(
-            site_url=form.site_url.strip(),
+            site_url=outbound_site_root(form.site_url),
             company_id=form.company_id.strip(),
             public_key=form.public_key.strip(),
             private_key=form.private_key.strip(),
             client_id=form.client_id.strip(),
         )
     except SiteError as error:
-        raise Invalid(str(error), code="InvalidSettings") from None
+        raise Invalid(_sentence(str(error)), code="InvalidSettings") from None
+
+
+def check_policy(services: Services) -> RetryPolicy:
+    """The retry policy of the interactive settings check: short, the clock of ``services``."""
+    return replace(
+        services.retry,
+        attempts=min(services.retry.attempts, CHECK_ATTEMPTS),
+        max_delay=min(services.retry.max_delay, CHECK_MAX_DELAY),
+    )
 
 
 async def _verify(services: Services, site: ConnectWiseSite) -> str:
+    policy = check_policy(services)
     try:
-        codebase = await discover_codebase(services.http, site, policy=services.retry)
-        client = ConnectWiseClient(services.http, site, codebase=codebase, policy=services.retry)
+        codebase = await discover_codebase(services.http, site, policy=policy)
+        client = ConnectWiseClient(services.http, site, codebase=codebase, policy=policy)
         await client.check_credentials()
     except ConnectWiseAuthError as error:
         raise Invalid(
             f"ConnectWise refused the keys: {error.message}", code="ConnectWiseAuthFailed"
         ) from None
     except (ConnectWiseError, AdapterError, SiteError) as error:
-        message = getattr(error, "message", str(error))
-        raise Invalid(
-            f"ConnectWise could not be reached with these settings: {message}",
-            code="ConnectWiseUnreachable",
-        ) from None
+        raise _check_failed(site, error) from None
     return codebase
+
+
+def _check_failed(site: ConnectWiseSite, error: Exception) -> Invalid:
+    """Why the settings check failed, in the reseller's terms."""
+    message = getattr(error, "message", str(error))
+    if isinstance(error, ConnectWiseNotFound):
+        return Invalid(
+            f"{site.root} answered, but has no ConnectWise API there: check the site address "
+            f"({message})",
+            code="ConnectWiseNotFound",
+        )
+    if isinstance(error, ConnectWiseError) and error.status is not None:
+        # The site answered and refused the request: the client id or company is wrong.
+        return Invalid(f"ConnectWise refused these settings: {message}", code="ConnectWiseRefused")
+    if isinstance(error, Unreachable) and _name_not_found(error):
+        return Invalid(
+            f"No host named {site.root.split('://', 1)[1]} was found: check the site address.",
+            code="ConnectWiseUnknownHost",
+        )
+    return Invalid(
+        f"ConnectWise could not be reached with these settings: {message}",
+        code="ConnectWiseUnreachable",
+    )
+
+
+def _name_not_found(error: BaseException) -> bool:
+    """Whether a DNS lookup failed somewhere in the chain of causes."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 async def connectwise_for(services: Services, tenant_id: int) -> ConnectWiseClient:

@@ -8,6 +8,7 @@ against (without it the vendor answers with its latest models).
 from __future__ import annotations
 
 import base64
+import ipaddress
 import logging
 import re
 from dataclasses import dataclass, field
@@ -32,6 +33,19 @@ _CLOUD_DOMAIN = ".myconnectwise.net"
 _API_HOST_PREFIX = "api-"
 RECORD_PATH = "services/system_io/router/openrecord.rails"
 AGREEMENT_RECORD_TYPE = "AgreementFV"
+# The company id, public key and client id travel in HTTP headers: printable ASCII, bounded.
+_HEADER_TEXT = re.compile(r"[\x20-\x7e]{1,256}")
+# A host name: dot-separated labels of letters, digits and inner hyphens (no IDN: punycode).
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+MAX_SITE_URL = 300
+# An on-premise site may live under a path (https://psa.example.com/manage).
+_SITE_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)*/?")
+# "javascript:…", "mailto:…": a scheme without "//" (a bare "host:8443" is a host and port).
+_SCHEME_ONLY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?!\d+(/|$))")
+# Plain http is allowed only where nothing crosses a network: loopback addresses, and the
+# names RFC 6761 reserves (``localhost``, and ``.test`` for in-process test sandboxes).
+_LOCAL_NAMES = ("localhost",)
+_LOCAL_SUFFIXES = (".localhost", ".test")
 
 
 class SiteError(ValueError):
@@ -57,6 +71,13 @@ class ConnectWiseSite:
         for name in ("site_url", "company_id", "public_key", "private_key", "client_id"):
             if not str(getattr(self, name)).strip():
                 raise SiteError(f"the ConnectWise {name.replace('_', ' ')} is empty")
+        for name in ("company_id", "public_key", "private_key", "client_id"):
+            if not _HEADER_TEXT.fullmatch(getattr(self, name)):
+                raise SiteError(
+                    f"the ConnectWise {name.replace('_', ' ')} must be printable ASCII text "
+                    "of at most 256 characters"
+                )
+        _site_root(self.site_url)
         if self.codebase is not None:
             _checked_codebase(self.codebase)
 
@@ -144,9 +165,77 @@ def agreement_record_url(
     return f"{root}/{_checked_codebase(codebase)}/{RECORD_PATH}?{query}"
 
 
+def outbound_site_root(site_url: str) -> str:
+    """The root of a site a tenant typed, if psasync may send its keys there (DESIGN.md §7).
+
+    Checked before any network call: an ``https://`` host (a bare host means https), or
+    ``http://`` on loopback only (127.0.0.0/8, ::1, localhost; ``.test`` names are the
+    in-process sandboxes); a valid port; no user, query or fragment. Raises
+    :class:`SiteError` saying what is wrong.
+    """
+    root = _site_root(site_url)
+    parts = urlsplit(root)
+    if parts.scheme == "http" and not _is_local(parts.hostname or ""):
+        raise SiteError(
+            "the ConnectWise site must be an https:// address "
+            "(plain http:// only for this machine: localhost or 127.0.0.1)"
+        )
+    return root
+
+
 def _site_root(site_url: str) -> str:
+    """The site URL with a scheme, without a trailing slash; :class:`SiteError` if it is not
+    an http(s) address of a host."""
     url = site_url.strip().rstrip("/")
-    return url if "://" in url else f"https://{url}"
+    if not url.isascii() or not url.isprintable() or " " in url or len(url) > MAX_SITE_URL:
+        raise SiteError(
+            "the ConnectWise site url must be a web address such as https://api-na.myconnectwise.net"
+            " (ASCII, at most 300 characters; an international name in its xn-- form)"
+        )
+    if "://" not in url and _SCHEME_ONLY.match(url):
+        raise SiteError(
+            f"the ConnectWise site url must start with https://, not {url.split(':')[0]}:"
+        )
+    root = url if "://" in url else f"https://{url}"
+    _check_root(root)
+    return root
+
+
+def _check_root(root: str) -> None:
+    try:
+        parts = urlsplit(root)
+        port = parts.port
+    except ValueError:
+        raise SiteError(f"the ConnectWise site url {root!r} has an invalid host or port") from None
+    if parts.scheme not in ("https", "http"):
+        raise SiteError(f"the ConnectWise site url must start with https://, not {parts.scheme}:")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise SiteError("the ConnectWise site url must not carry a user name or password")
+    if not _SITE_PATH.fullmatch(parts.path) or parts.query or parts.fragment or "?" in root:
+        raise SiteError(
+            "the ConnectWise site url is the site's address (and an on-premise site's path), "
+            "without a query or fragment"
+        )
+    if port == 0 or not _valid_host(parts.hostname or ""):
+        raise SiteError(f"the ConnectWise site url {root!r} names no valid host")
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.removesuffix(".").split(".")
+        return len(host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
+    return True
+
+
+def _is_local(host: str) -> bool:
+    """Whether ``host`` is this machine (or a reserved test name that no DNS resolves)."""
+    host = host.lower().removesuffix(".")
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in _LOCAL_NAMES or host.endswith(_LOCAL_SUFFIXES)
 
 
 def _screens_root(root: str) -> str:

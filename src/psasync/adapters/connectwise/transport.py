@@ -14,7 +14,11 @@ import httpx
 
 from psasync.adapters.connectwise import jsonio
 from psasync.adapters.connectwise.conditions import Condition
-from psasync.adapters.connectwise.errors import ConnectWiseDataError, error_from_response
+from psasync.adapters.connectwise.errors import (
+    ConnectWiseDataError,
+    ConnectWiseError,
+    error_from_response,
+)
 from psasync.adapters.connectwise.paging import PAGE_SIZE, PagingError, next_page
 from psasync.adapters.connectwise.site import VENDOR, ConnectWiseSite
 from psasync.adapters.http import RetryPolicy, send_with_retries
@@ -133,6 +137,9 @@ class ConnectWiseApi:
         response = await send_with_retries(
             self.http, request, policy=self.policy, idempotent=idempotent, vendor=VENDOR
         )
+        if response.is_redirect or response.history:
+            await response.aread()
+            raise _redirected(response, what=f"{method} /{path.lstrip('/')}")
         if not response.is_success:
             await response.aread()
             raise error_from_response(response, what=f"{method} /{path.lstrip('/')}")
@@ -153,6 +160,22 @@ class ConnectWiseApi:
         if not isinstance(answer, list) or not all(isinstance(item, dict) for item in answer):
             raise ConnectWiseDataError(f"ConnectWise answered {path} without a list of objects")
         return answer
+
+
+def _redirected(response: httpx.Response, *, what: str) -> ConnectWiseError:
+    """A redirect is never followed (DESIGN.md §7: the keys must not travel to another host);
+    it is reported with where it pointed, so the reseller can correct the site address."""
+    first = response.history[0] if response.history else response
+    try:
+        target = httpx.URL(first.headers.get("Location", "")).host or "elsewhere"
+    except httpx.InvalidURL:
+        target = "an invalid address"
+    return ConnectWiseError(
+        f"ConnectWise answered {what} with a redirect ({first.status_code}) to {target}; "
+        "psasync does not follow redirects: enter the site's own API address",
+        status=first.status_code,
+        code="Redirected",
+    )
 
 
 def _list_params(
