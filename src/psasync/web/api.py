@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from psasync.services import auth, check_changes, history, integrations, mappings, planning
 from psasync.services import sync as sync_service
 from psasync.services import tasks as task_service
 from psasync.web import schemas
+from psasync.web.bounds import MAX_ID, MAX_LIMIT, MAX_OFFSET
 from psasync.web.schemas import (
     agreement_json,
     check_json,
@@ -21,6 +22,7 @@ from psasync.web.schemas import (
 from psasync.web.session import (
     CurrentUser,
     ServicesDep,
+    clean_query,
     clear_session_cookie,
     session_of,
     set_session_cookie,
@@ -39,7 +41,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router = APIRouter(prefix="/api/v1", responses=ERRORS, dependencies=[Depends(clean_query)])
+# Ids in paths and queries are ConnectWise's 32-bit record ids; anything else is a 422.
+TaskId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+Text = Annotated[str | None, Query(max_length=200)]
 
 
 @router.post("/auth/login", response_model=schemas.LoginResponse, tags=["auth"])
@@ -120,11 +127,11 @@ async def run_check_changes(user: CurrentUser, services: ServicesDep) -> dict[st
 async def list_tasks(
     user: CurrentUser,
     services: ServicesDep,
-    status: str | None = None,
-    order_type: Annotated[str | None, Query(alias="orderType")] = None,
-    q: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    status: Text = None,
+    order_type: Annotated[str | None, Query(alias="orderType", max_length=200)] = None,
+    q: Text = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """The tasks, newest order first; `q` searches customer name or id and order number."""
     wanted = task_service.task_filter(
@@ -135,20 +142,20 @@ async def list_tasks(
 
 
 @router.get("/connectwise/tasks/{task_id}", response_model=schemas.TaskDetailOut, tags=["tasks"])
-async def get_task(task_id: int, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+async def get_task(task_id: TaskId, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     detail = await task_service.get_task_detail(services, user, task_id)
     return {**task_json(detail.view), "order": order_json(detail.order)}
 
 
 @router.post("/connectwise/tasks/{task_id}/ignore", response_model=schemas.TaskItem, tags=["tasks"])
-async def ignore(task_id: int, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+async def ignore(task_id: TaskId, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     return task_json(await task_service.ignore_task(services, user, task_id))
 
 
 @router.post(
     "/connectwise/tasks/{task_id}/unignore", response_model=schemas.TaskItem, tags=["tasks"]
 )
-async def unignore(task_id: int, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+async def unignore(task_id: TaskId, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     return task_json(await task_service.unignore_task(services, user, task_id))
 
 
@@ -158,7 +165,7 @@ async def unignore(task_id: int, user: CurrentUser, services: ServicesDep) -> di
     tags=["sync"],
 )
 async def agreements(
-    task_id: int, user: CurrentUser, services: ServicesDep
+    task_id: TaskId, user: CurrentUser, services: ServicesDep
 ) -> list[dict[str, Any]]:
     """The customer's agreements; ineligible ones carry their reasons."""
     return [agreement_json(c) for c in await planning.agreements(services, user, task_id)]
@@ -168,7 +175,7 @@ async def agreements(
     "/connectwise/tasks/{task_id}/preview", response_model=schemas.PreviewOut, tags=["sync"]
 )
 async def preview(
-    task_id: int, body: schemas.PlanRequest, user: CurrentUser, services: ServicesDep
+    task_id: TaskId, body: schemas.PlanRequest, user: CurrentUser, services: ServicesDep
 ) -> dict[str, Any]:
     """What Sync would do, with the prorated and recurring amounts; nothing is written."""
     plan = await planning.preview(
@@ -184,7 +191,7 @@ async def preview(
 
 @router.post("/connectwise/tasks/{task_id}/sync", response_model=schemas.SyncOut, tags=["sync"])
 async def sync(
-    task_id: int, body: schemas.PlanRequest, user: CurrentUser, services: ServicesDep
+    task_id: TaskId, body: schemas.PlanRequest, user: CurrentUser, services: ServicesDep
 ) -> dict[str, Any]:
     """Apply the reviewed plan (`additions` omitted: as previewed). Repeated: 409."""
     outcome = await sync_service.sync(
@@ -214,7 +221,7 @@ async def customer_mappings(user: CurrentUser, services: ServicesDep) -> list[di
     tags=["mappings"],
 )
 async def map_customers(
-    body: list[schemas.CustomerMappingRequest], user: CurrentUser, services: ServicesDep
+    body: schemas.CustomerMappings, user: CurrentUser, services: ServicesDep
 ) -> list[dict[str, Any]]:
     pairs = [(item.customer_id, item.company_id) for item in body]
     return [_customer(view) for view in await mappings.map_customers(services, user, pairs)]
@@ -245,7 +252,7 @@ async def product_mappings(user: CurrentUser, services: ServicesDep) -> list[dic
     tags=["mappings"],
 )
 async def map_products(
-    body: list[schemas.ProductMappingRequest], user: CurrentUser, services: ServicesDep
+    body: schemas.ProductMappings, user: CurrentUser, services: ServicesDep
 ) -> list[dict[str, Any]]:
     pairs = [(item.mpn, item.catalog_item_id) for item in body]
     return [_product(view) for view in await mappings.map_products(services, user, pairs)]
@@ -264,9 +271,9 @@ def _product(view: mappings.ProductMappingView) -> dict[str, Any]:
 async def sync_history(
     user: CurrentUser,
     services: ServicesDep,
-    task_id: Annotated[int | None, Query(alias="taskId")] = None,
-    limit: int = 50,
-    offset: int = 0,
+    task_id: Annotated[int | None, Query(alias="taskId", ge=1, le=MAX_ID)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Who synced what, when, with which result; newest first."""
     page = await history.history(services, user, task_id=task_id, limit=limit, offset=offset)

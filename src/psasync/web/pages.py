@@ -10,17 +10,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from psasync.services import auth, check_changes, history, integrations, mappings
 from psasync.services import tasks as task_service
-from psasync.services.errors import Invalid, NotAuthenticated, ServiceError, UpstreamFailed
+from psasync.services.errors import (
+    BadRequest,
+    Invalid,
+    NotAuthenticated,
+    ServiceError,
+    UpstreamFailed,
+)
 from psasync.services.integrations import IntegrationState, IntegrationTile
 from psasync.services.sessions import UserSession
 from psasync.services.types import OrderType, TaskStatus
+from psasync.web.bounds import MAX_ID, MAX_OFFSET, clean_text
 from psasync.web.session import (
     check_csrf,
+    clean_query,
     clear_session_cookie,
     services_of,
     session_of,
@@ -28,7 +36,14 @@ from psasync.web.session import (
 )
 from psasync.web.templating import form_id, render, see_other, with_query
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(clean_query)])
+# Task ids in addresses are 32-bit record ids, offsets at most 10^9: beyond, a 422 page.
+TaskId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+Filter = Annotated[str | None, Query(max_length=200)]
+# Form fields naming a marketplace customer or product are at most this long (as in the API).
+MAX_CUSTOMER_ID = 64
+MAX_MPN = 200
 DASHBOARD = "/integrations/connectwise"
 SETTINGS = "/integrations/connectwise/settings"
 TASKS_PER_PAGE = 25
@@ -51,7 +66,21 @@ async def page_user(request: Request) -> UserSession:
         raise LoginRequired(request.url.path + query if request.method == "GET" else "")
     if request.method != "GET":
         await check_csrf(request, user)
+        await _clean_form(request)
     return user
+
+
+async def _clean_form(request: Request) -> None:
+    """A form with control characters in a field is refused (400) before any handler reads it."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return
+    for name, value in (await request.form()).multi_items():
+        if not clean_text(name) or (isinstance(value, str) and not clean_text(value)):
+            raise BadRequest(
+                "The form carries control characters; remove them and try again.",
+                code="InvalidForm",
+            )
 
 
 PageUser = Annotated[UserSession, Depends(page_user)]
@@ -193,23 +222,46 @@ async def settings_page(request: Request, user: PageUser) -> Response:
     return render(request, "settings.html", {"tile": tile, "values": values})
 
 
+# The settings form's fields and their longest values (as the API's, docs/api.md).
+SETTINGS_FIELDS = {
+    "site_url": 300,
+    "company_id": 100,
+    "public_key": 200,
+    "private_key": 200,
+    "client_id": 100,
+}
+
+
+def _settings_errors(values: dict[str, str]) -> dict[str, str]:
+    errors = {}
+    for name, longest in SETTINGS_FIELDS.items():
+        if not values[name]:
+            errors[name] = "Required."
+        elif len(values[name]) > longest:
+            errors[name] = f"At most {longest} characters."
+    return errors
+
+
 @router.post(SETTINGS)
 async def save_settings(request: Request, user: PageUser) -> Response:
     form = await request.form()
-    names = ("site_url", "company_id", "public_key", "private_key", "client_id")
-    values = {name: str(form.get(name) or "").strip() for name in names}
-    missing = [name for name in names if not values[name]]
+    values = {name: str(form.get(name) or "").strip() for name in SETTINGS_FIELDS}
     tile = await connectwise_tile(request, user)
-    if missing:
-        errors = {name: "Required." for name in missing}
+    errors = _settings_errors(values)
+    if errors:
+        missing = any(not values[name] for name in errors)
         return render(
             request,
             "settings.html",
             {
                 "tile": tile,
-                "values": values,
+                "values": {name: value[: SETTINGS_FIELDS[name]] for name, value in values.items()},
                 "field_errors": errors,
-                "error": "Fill in every field: ConnectWise needs all five to let psasync in.",
+                "error": (
+                    "Fill in every field: ConnectWise needs all five to let psasync in."
+                    if missing
+                    else "Some fields are too long for ConnectWise settings."
+                ),
             },
             status=422,
         )
@@ -238,11 +290,11 @@ _NOTICES = {
 async def dashboard(
     request: Request,
     user: PageUser,
-    status: str | None = None,
-    type: str | None = None,  # noqa: A002 - the query parameter the filter form sends
-    q: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    notice: str | None = None,
+    status: Filter = None,
+    type: Filter = None,  # noqa: A002 - the query parameter the filter form sends
+    q: Filter = None,
+    offset: Offset = 0,
+    notice: Filter = None,
 ) -> Response:
     tile = await connectwise_tile(request, user)
     if tile.state is IntegrationState.NOT_CONFIGURED:
@@ -332,13 +384,13 @@ async def run_check_changes(request: Request, user: PageUser) -> Response:
 
 
 @router.post(DASHBOARD + "/tasks/{task_id}/ignore")
-async def ignore_task(task_id: int, request: Request, user: PageUser) -> Response:
+async def ignore_task(task_id: TaskId, request: Request, user: PageUser) -> Response:
     await task_service.ignore_task(services_of(request), user, task_id)
     return see_other(_back_to_list(request), request)
 
 
 @router.post(DASHBOARD + "/tasks/{task_id}/unignore")
-async def unignore_task(task_id: int, request: Request, user: PageUser) -> Response:
+async def unignore_task(task_id: TaskId, request: Request, user: PageUser) -> Response:
     await task_service.unignore_task(services_of(request), user, task_id)
     form = await request.form()
     back = str(form.get("back") or "")
@@ -361,9 +413,9 @@ def _back_to_list(request: Request) -> str:
 async def mappings_page(
     request: Request,
     user: PageUser,
-    company_q: str = "",
-    catalog_q: str = "",
-    saved: str | None = None,
+    company_q: Annotated[str, Query(max_length=200)] = "",
+    catalog_q: Annotated[str, Query(max_length=200)] = "",
+    saved: Filter = None,
 ) -> Response:
     return await _mappings(request, user, company_q=company_q, catalog_q=catalog_q, saved=saved)
 
@@ -407,6 +459,8 @@ async def map_customer(request: Request, user: PageUser) -> Response:
     form = await request.form()
     customer_id = str(form.get("customer_id") or "")
     company_id = form_id(form, "company_id")
+    if not 1 <= len(customer_id) <= MAX_CUSTOMER_ID:
+        return await _mappings(request, user, error="Choose a marketplace customer.", status=422)
     if company_id is None:
         return await _mappings(request, user, error="Choose a ConnectWise company.", status=422)
     try:
@@ -421,6 +475,8 @@ async def map_product(request: Request, user: PageUser) -> Response:
     form = await request.form()
     mpn = str(form.get("mpn") or "")
     item_id = form_id(form, "catalog_item_id")
+    if not 1 <= len(mpn) <= MAX_MPN:
+        return await _mappings(request, user, error="Choose a marketplace product.", status=422)
     if item_id is None:
         return await _mappings(
             request, user, error="Choose a ConnectWise catalog item.", status=422
@@ -436,9 +492,7 @@ async def map_product(request: Request, user: PageUser) -> Response:
 
 
 @router.get(DASHBOARD + "/history")
-async def history_page(
-    request: Request, user: PageUser, offset: Annotated[int, Query(ge=0)] = 0
-) -> Response:
+async def history_page(request: Request, user: PageUser, offset: Offset = 0) -> Response:
     services = services_of(request)
     page = await history.history(services, user, limit=HISTORY_PER_PAGE, offset=offset)
     tile = await connectwise_tile(request, user)

@@ -9,10 +9,9 @@ even a number or a date is reported here, in the same shape, before the service 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from starlette.datastructures import FormData
 
@@ -23,7 +22,8 @@ from psasync.services.types import (
     ReviewedAddition,
     editable_fields,
 )
-from psasync.web.schemas import money
+from psasync.web.bounds import AMOUNT_RULE, OutOfBounds, check_date, parse_amount
+from psasync.web.schemas import MAX_ROWS, money
 
 FIELDS = (
     "description",
@@ -35,11 +35,12 @@ FIELDS = (
     "billCustomer",
     "taxableFlag",
 )
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 # Records a problem with one field of the row being read: (field, message).
 _Problem = Callable[[str, str], None]
-# Rows beyond this are not read: no plan has that many additions, a crafted form might.
-MAX_ROWS = 500
+# Rows beyond MAX_ROWS are not read: no plan has that many additions, a crafted form might.
+# A key or description longer than these is not one psasync wrote or ConnectWise could hold.
+MAX_KEY = 100
+MAX_DESCRIPTION = 1000
 
 
 @dataclass
@@ -82,7 +83,7 @@ def read_rows(form: FormData) -> list[Row]:
     rows = []
     for index in range(MAX_ROWS):
         key = form.get(f"additions-{index}-key")
-        if not isinstance(key, str):
+        if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY:
             break
         values = {}
         for name in FIELDS:
@@ -116,6 +117,8 @@ def _parse_row(row: Row) -> tuple[ReviewedAddition | None, list[FormProblem]]:
         problems.append(FormProblem(row.key, name, message))
 
     values = row.values
+    if len(values["description"]) > MAX_DESCRIPTION:
+        problem("description", f"At most {MAX_DESCRIPTION} characters.")
     quantity = _decimal(values["quantity"], "quantity", problem)
     unit_price = _decimal(values["unitPrice"], "unitPrice", problem)
     unit_cost = _decimal(values["unitCost"], "unitCost", problem)
@@ -147,13 +150,13 @@ def _parse_row(row: Row) -> tuple[ReviewedAddition | None, list[FormProblem]]:
 
 def _decimal(text: str, name: str, problem: _Problem) -> Decimal | None:
     cleaned = text.strip()
-    if not _NUMBER.match(cleaned):
-        problem(name, "Enter a number, such as 12 or 12.50." if cleaned else "Enter a number.")
+    if not cleaned:
+        problem(name, "Enter a number.")
         return None
     try:
-        return Decimal(cleaned)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
-        problem(name, "Enter a number, such as 12 or 12.50.")
+        return parse_amount(cleaned)
+    except OutOfBounds:
+        problem(name, f"Enter {AMOUNT_RULE}, such as 12 or 12.50.")
         return None
 
 
@@ -164,10 +167,12 @@ def _date(text: str, name: str, problem: _Problem, *, required: bool) -> dt.date
             problem(name, "Enter a date.")
         return None
     try:
-        return dt.date.fromisoformat(cleaned)
+        return check_date(dt.date.fromisoformat(cleaned))
+    except OutOfBounds as error:
+        problem(name, f"The date {error}.")
     except ValueError:
         problem(name, "Enter a date as YYYY-MM-DD, such as 2026-11-24.")
-        return None
+    return None
 
 
 def attach_errors(rows: Sequence[Row], problems: Sequence[FormProblem]) -> list[str]:

@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from psasync.services.check_changes import CheckResult
@@ -23,6 +23,10 @@ from psasync.services.types import (
     PriceSource,
     ReviewedAddition,
 )
+from psasync.web.bounds import Amount, BoundedDate, CleanText, Id
+
+# Rows of a reviewed plan beyond this are refused: no plan has that many additions.
+MAX_ROWS = 500
 
 
 class Schema(BaseModel):
@@ -44,45 +48,46 @@ def money(value: Decimal, decimals: int = 2) -> str:
 
 
 class LoginRequest(Schema):
-    marketplace: Annotated[str, Field(min_length=1, max_length=32)]
-    username: Annotated[str, Field(min_length=1, max_length=300)]
-    password: Annotated[str, Field(min_length=1, max_length=1000)]
+    marketplace: Annotated[CleanText, Field(min_length=1, max_length=32)]
+    username: Annotated[CleanText, Field(min_length=1, max_length=300)]
+    password: Annotated[CleanText, Field(min_length=1, max_length=1000)]
+
+    def __repr__(self) -> str:  # the password never reaches a log line
+        return f"LoginRequest(marketplace={self.marketplace!r}, username={self.username!r})"
 
 
 class ConnectWiseSettingsRequest(Schema):
-    site_url: Annotated[str, Field(min_length=1, max_length=300)]
-    company_id: Annotated[str, Field(min_length=1, max_length=100)]
-    public_key: Annotated[str, Field(min_length=1, max_length=200)]
-    private_key: Annotated[str, Field(min_length=1, max_length=200)]
-    client_id: Annotated[str, Field(min_length=1, max_length=100)]
+    """The site must be an https address (http only on this machine); the ids and keys travel
+    in HTTP headers, so they are printable ASCII (checked with the site, docs/api.md)."""
+
+    site_url: Annotated[CleanText, Field(min_length=1, max_length=300)]
+    company_id: Annotated[CleanText, Field(min_length=1, max_length=100)]
+    public_key: Annotated[CleanText, Field(min_length=1, max_length=200)]
+    private_key: Annotated[CleanText, Field(min_length=1, max_length=200)]
+    client_id: Annotated[CleanText, Field(min_length=1, max_length=100)]
 
     def __repr__(self) -> str:  # the private key never reaches a log line
         return f"ConnectWiseSettingsRequest(site_url={self.site_url!r})"
 
 
-def _exact_decimal(value: Any) -> Any:
-    # A JSON number arrives as a float; its shortest repr is the number the client wrote.
-    return str(value) if isinstance(value, float) else value
-
-
 class ReviewedAdditionRequest(Schema):
-    """One addition as the reseller confirmed it. Read-only preview fields may be sent back."""
+    """One addition as the reseller confirmed it. Read-only preview fields may be sent back.
+
+    Quantities and prices: plain-notation numbers below 10^9 with at most 6 decimal places;
+    dates in the years 1900 to 2999 (:mod:`psasync.web.bounds`).
+    """
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
-    key: Annotated[str, Field(min_length=1, max_length=100)]
-    description: str
-    quantity: Decimal
-    unit_price: Decimal
-    unit_cost: Decimal
-    effective_date: dt.date
-    cancelled_date: dt.date | None = None
+    key: Annotated[CleanText, Field(min_length=1, max_length=100)]
+    description: Annotated[CleanText, Field(max_length=1000)]
+    quantity: Amount
+    unit_price: Amount
+    unit_cost: Amount
+    effective_date: BoundedDate
+    cancelled_date: BoundedDate | None = None
     bill_customer: BillCustomer
     taxable_flag: bool
-
-    _decimals = field_validator("quantity", "unit_price", "unit_cost", mode="before")(
-        lambda value: _exact_decimal(value)
-    )
 
     def reviewed(self) -> ReviewedAddition:
         return ReviewedAddition(
@@ -99,22 +104,28 @@ class ReviewedAdditionRequest(Schema):
 
 
 class PlanRequest(Schema):
-    agreement_id: Annotated[int, Field(ge=1)]
+    agreement_id: Id
     price_source: PriceSource = PriceSource.MARKETPLACE
-    additions: list[ReviewedAdditionRequest] | None = None
+    additions: Annotated[list[ReviewedAdditionRequest], Field(max_length=MAX_ROWS)] | None = None
 
     def reviewed(self) -> list[ReviewedAddition] | None:
         return None if self.additions is None else [a.reviewed() for a in self.additions]
 
 
 class CustomerMappingRequest(Schema):
-    customer_id: Annotated[str, Field(min_length=1, max_length=64)]
-    company_id: Annotated[int, Field(ge=1)]
+    customer_id: Annotated[CleanText, Field(min_length=1, max_length=64)]
+    company_id: Id
 
 
 class ProductMappingRequest(Schema):
-    mpn: Annotated[str, Field(min_length=1, max_length=200)]
-    catalog_item_id: Annotated[int, Field(ge=1)]
+    mpn: Annotated[CleanText, Field(min_length=1, max_length=200)]
+    catalog_item_id: Id
+
+
+# A mapping PUT names at most this many rows: more customers or products than any reseller has.
+MAX_MAPPINGS = 5000
+CustomerMappings = Annotated[list[CustomerMappingRequest], Field(max_length=MAX_MAPPINGS)]
+ProductMappings = Annotated[list[ProductMappingRequest], Field(max_length=MAX_MAPPINGS)]
 
 
 # Responses --------------------------------------------------------------------------------------

@@ -1,14 +1,17 @@
 """The browser session: a signed, HttpOnly, SameSite=Lax cookie naming an in-memory session,
 and the CSRF rule for requests that change something.
 
-CSRF: SameSite=Lax already keeps the cookie off cross-site POSTs. On top of that, a form-encoded
-or plain-text request (what an HTML form on another site can send) must carry the session's
-token (``csrf_token`` field or ``X-CSRF-Token`` header), and a request whose ``Origin`` names
-another site is refused.
+CSRF (DESIGN.md §7): SameSite=Lax already keeps the cookie off cross-site POSTs. On top of that,
+every request that changes something and carries the session cookie must carry the session's
+token, whatever its Content-Type (none, JSON, a form, plain text, anything): the
+``X-CSRF-Token`` header (the API and htmx send it) or, in a form body, the ``csrf_token``
+field (plain HTML forms). A token presented in either place must be the right one. A request
+whose ``Origin`` names another site (or is ``null``, or unreadable) is refused.
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -16,14 +19,16 @@ from fastapi import Depends, Request, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from psasync.services import Services
-from psasync.services.errors import Forbidden, NotAuthenticated
+from psasync.services.errors import BadRequest, Forbidden, NotAuthenticated
 from psasync.services.sessions import UserSession
+from psasync.web.bounds import clean_text
 
 COOKIE = "psasync_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+# The bodies a csrf_token field can travel in (an HTML form's encodings).
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class CookieSigner:
@@ -76,21 +81,48 @@ async def current_user(request: Request) -> UserSession:
 
 
 async def check_csrf(request: Request, user: UserSession) -> None:
-    origin = request.headers.get("origin")
-    if origin and urlsplit(origin).netloc != request.url.netloc:
+    """Refuse a change that another site may have asked for (403); see the module docstring."""
+    if _foreign_origin(request):
         raise Forbidden("The request comes from another site.", code="CrossSiteRequest")
+    presented = [request.headers.get(CSRF_HEADER)]
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in _FORM_TYPES:
-        return
-    token = request.headers.get(CSRF_HEADER)
-    if token is None and content_type != "text/plain":
-        form = await request.form()
-        field = form.get(CSRF_FIELD)
-        token = field if isinstance(field, str) else None
-    if token != user.csrf_token:
+    if content_type in _FORM_TYPES:
+        field = (await request.form()).get(CSRF_FIELD)
+        presented.append(field if isinstance(field, str) else None)
+    tokens = [token for token in presented if token is not None]
+    if not tokens or not all(_same(token, user.csrf_token) for token in tokens):
         raise Forbidden(
-            "The form's security token is missing or stale; reload the page.", code="CsrfFailed"
+            "The security token (X-CSRF-Token header or csrf_token field) is missing or stale; "
+            "reload the page, or read it from GET /api/v1/auth/session.",
+            code="CsrfFailed",
         )
+
+
+def _foreign_origin(request: Request) -> bool:
+    """Whether the ``Origin`` header names a site other than this one."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # "http://[" and the like: nobody's origin
+        return True
+    return parts.netloc.lower() != request.url.netloc.lower()
+
+
+def _same(token: str, expected: str) -> bool:
+    return hmac.compare_digest(token.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+
+async def clean_query(request: Request) -> None:
+    """Refuse a query string with control characters (NUL among them: PostgreSQL cannot hold
+    it) before any handler sees it (400)."""
+    for name, value in request.query_params.multi_items():
+        if not (clean_text(name) and clean_text(value)):
+            raise BadRequest(
+                "The address carries control characters; remove them and try again.",
+                code="InvalidQuery",
+            )
 
 
 def set_session_cookie(request: Request, response: Response, user: UserSession) -> None:

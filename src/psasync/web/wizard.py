@@ -9,9 +9,9 @@ step comes back with errors.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from psasync.services import Services, history, mappings, planning
@@ -21,7 +21,15 @@ from psasync.services.errors import Conflict, Invalid, UpstreamFailed
 from psasync.services.integrations import IntegrationState
 from psasync.services.sessions import UserSession
 from psasync.services.types import NoticeCode, Plan, PriceSource, ReviewedAddition, TaskStatus
-from psasync.web.pages import DASHBOARD, SETTINGS, PageUser, connectwise_tile
+from psasync.web.bounds import MAX_ID
+from psasync.web.pages import (
+    DASHBOARD,
+    MAX_MPN,
+    SETTINGS,
+    PageUser,
+    TaskId,
+    connectwise_tile,
+)
 from psasync.web.review_form import (
     FormProblem,
     Row,
@@ -33,10 +41,10 @@ from psasync.web.review_form import (
     rows_of,
     service_problems,
 )
-from psasync.web.session import services_of
+from psasync.web.session import clean_query, services_of
 from psasync.web.templating import form_id, render, see_other, with_query
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(clean_query)])
 TASK = DASHBOARD + "/tasks/{task_id}"
 
 
@@ -53,13 +61,13 @@ def _price_source(value: str | None) -> PriceSource:
 
 @router.get(TASK)
 async def wizard(
-    task_id: int,
+    task_id: TaskId,
     request: Request,
     user: PageUser,
-    agreement: int | None = None,
-    source: str | None = None,
-    company_q: str = "",
-    catalog_q: str = "",
+    agreement: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    source: Annotated[str | None, Query(max_length=100)] = None,
+    company_q: Annotated[str, Query(max_length=200)] = "",
+    catalog_q: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     return await _wizard(
         request,
@@ -249,7 +257,7 @@ async def _submitted(
 
 
 @router.post(TASK + "/review")
-async def review(task_id: int, request: Request, user: PageUser) -> Response:
+async def review(task_id: TaskId, request: Request, user: PageUser) -> Response:
     """Recalculate with the edits; with ``intent=sync``, ask to confirm the Sync."""
     agreement_id, price_source, rows, reviewed, problems = await _submitted(request)
     intent = str((await request.form()).get("intent") or "preview")
@@ -267,7 +275,7 @@ async def review(task_id: int, request: Request, user: PageUser) -> Response:
 
 
 @router.post(TASK + "/sync")
-async def sync(task_id: int, request: Request, user: PageUser) -> Response:
+async def sync(task_id: TaskId, request: Request, user: PageUser) -> Response:
     agreement_id, price_source, rows, reviewed, problems = await _submitted(request)
     retry: dict[str, Any] = {
         "agreement_id": agreement_id,
@@ -307,7 +315,7 @@ async def sync(task_id: int, request: Request, user: PageUser) -> Response:
 
 
 @router.post(TASK + "/map-customer")
-async def map_customer(task_id: int, request: Request, user: PageUser) -> Response:
+async def map_customer(task_id: TaskId, request: Request, user: PageUser) -> Response:
     services = services_of(request)
     form = await request.form()
     company_id = form_id(form, "company_id")
@@ -324,7 +332,7 @@ async def map_customer(task_id: int, request: Request, user: PageUser) -> Respon
 
 
 @router.post(TASK + "/map-product")
-async def map_product(task_id: int, request: Request, user: PageUser) -> Response:
+async def map_product(task_id: TaskId, request: Request, user: PageUser) -> Response:
     services = services_of(request)
     form = await request.form()
     mpn = str(form.get("mpn") or "")
@@ -332,6 +340,9 @@ async def map_product(task_id: int, request: Request, user: PageUser) -> Respons
     agreement_id = form_id(form, "agreement_id")
     price_source = _price_source(str(form.get("price_source") or ""))
     back: dict[str, Any] = {"agreement_id": agreement_id, "price_source": price_source}
+    if not 1 <= len(mpn) <= MAX_MPN:
+        error = "Choose the product to map."
+        return await _wizard(request, user, task_id, **back, error=error, status=422)
     if item_id is None:
         return await _wizard(
             request, user, task_id, **back, error=f"Choose a catalog item for {mpn}.", status=422

@@ -103,3 +103,21 @@ def test_service_field_errors_are_read_from_the_details() -> None:
     assert service_problems(details) == [FormProblem("k1", "quantity", "Too many.")]
     assert service_problems(None) == []
     assert service_problems({"fieldErrors": "nope"}) == []
+
+
+def test_the_form_refuses_amounts_and_dates_beyond_the_bounds() -> None:
+    from psasync.web.review_form import Row, parse_rows
+
+    values = {
+        "description": "d",
+        "quantity": "1E+1000000000",
+        "unitPrice": "1000000000",
+        "unitCost": "0.0000001",
+        "effectiveDate": "9999-12-31",
+        "cancelledDate": "",
+        "billCustomer": "Billable",
+        "taxableFlag": "false",
+    }
+    reviewed, problems = parse_rows([Row(key="k", values=values)])
+    assert reviewed == []
+    assert {p.field for p in problems} == {"quantity", "unitPrice", "unitCost", "effectiveDate"}
