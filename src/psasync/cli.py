@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from psasync import __version__, cli_output, demo
-from psasync.config import Settings
+from psasync.config import Settings, hide_url_password
 from psasync.operator import (
     PASSWORD_ENV,
     USERNAME_ENV,
@@ -96,16 +96,12 @@ def show_config() -> None:
         console.print("[red]The configuration is invalid:[/red]")
         for problem in error.errors():
             where = ".".join(str(part) for part in problem["loc"]) or "settings"
-            console.print(f"  PSASYNC_{where.upper()}: {problem['msg']}")
+            message = escape(hide_url_password(problem["msg"]))
+            console.print(f"  PSASYNC_{where.upper()}: {message}")
         raise typer.Exit(code=2) from None
     table = Table("setting", "value", title="psasync configuration")
-    table.add_row("database_url", settings.database_url)
-    table.add_row("secret_key", "set" if settings.secret_key else "[yellow]not set[/yellow]")
-    table.add_row("check_lookback_days", str(settings.check_lookback_days))
-    for marketplace in settings.marketplaces or ():
-        table.add_row(f"marketplace {marketplace.code}", f"{marketplace.name} — {marketplace.url}")
-    if not settings.marketplaces:
-        table.add_row("marketplaces", "[yellow]none configured[/yellow]")
+    for name, shown in cli_output.config_rows(settings):
+        table.add_row(name, shown)
     console.print(table)
 
 

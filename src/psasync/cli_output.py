@@ -9,11 +9,13 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from psasync.config import MarketplaceSettings, Settings, hide_url_password
 from psasync.operator import Result, TaskRun, UsageProblem
 from psasync.services import ServiceError
 from psasync.services.check_changes import CheckResult
@@ -58,6 +60,39 @@ def show_usage_problem(console: Console, problem: UsageProblem) -> None:
     console.print(f"[red]Error:[/red] {escape(problem.message)}")
     if problem.hint:
         console.print(f"  {escape(problem.hint)}")
+
+
+def config_rows(settings: Settings) -> list[tuple[str, str]]:
+    """Every setting as (name, shown value), secrets hidden: a secret is only "set" or
+    "not set", and a password inside any URL (the database's, a mail server's) is ``***``.
+
+    Settings are listed from the model, so a new one shows without touching this function.
+    """
+    rows: list[tuple[str, str]] = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if name == "marketplaces":
+            rows.extend(_marketplace_rows(value))
+        else:
+            rows.append((name, _shown(value)))
+    return rows
+
+
+def _marketplace_rows(marketplaces: Sequence[MarketplaceSettings]) -> list[tuple[str, str]]:
+    if not marketplaces:
+        return [("marketplaces", "[yellow]none configured[/yellow]")]
+    return [
+        (f"marketplace {m.code}", escape(f"{m.name} — {hide_url_password(str(m.url))}"))
+        for m in marketplaces
+    ]
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, SecretStr):
+        return "set"
+    if value is None:
+        return "[yellow]not set[/yellow]"
+    return escape(hide_url_password(str(value)))
 
 
 def _table(*columns: str, title: str | None = None) -> Table:

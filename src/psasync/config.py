@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from collections.abc import Iterator
+from typing import Annotated, Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./psasync.db"
+HIDDEN = "***"
+# scheme://user:password@host… : the password is what lies between the first ":" after the
+# scheme's "//" and the last "@" before the host.
+_URL_PASSWORD = re.compile(
+    r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@]*:)(?P<secret>.*)(?P<tail>@[^@]*)$", re.DOTALL
+)
+# Query parameters that carry secrets (``?password=…``, ``&token=…``).
+_QUERY_SECRET = re.compile(
+    r"(?P<name>(?<=[?&;])(?:password|passwd|pass|pwd|secret|token|key|apikey|api_key)=)[^&;#]*",
+    re.IGNORECASE,
+)
+
+
+def hide_url_password(url: str) -> str:
+    """``postgresql://user:secret@host/db`` → ``postgresql://user:***@host/db``.
+
+    Any text that is not such a URL comes back unchanged. A password in the query string
+    (``?password=…``) is hidden too.
+    """
+    found = _URL_PASSWORD.match(url)
+    hidden = f"{found['head']}{HIDDEN}{found['tail']}" if found else url
+    return _QUERY_SECRET.sub(lambda found: f"{found['name']}{HIDDEN}", hidden)
 
 
 class MarketplaceSettings(BaseModel):
@@ -30,6 +54,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     marketplaces: list[MarketplaceSettings] = Field(default_factory=list)
     check_lookback_days: Annotated[int, Field(ge=1, le=3660)] = 31
+    # How long a sync run's claim on its task lasts without a heartbeat (DESIGN.md §6).
+    sync_lease_seconds: Annotated[int, Field(ge=1, le=86400)] = 300
+    # How long a create whose answer never came is looked for by its key before it may be
+    # written again: ConnectWise may apply a request long after the client gave up.
+    unknown_outcome_quiet_seconds: Annotated[int, Field(ge=0, le=3600)] = 75
 
     @model_validator(mode="after")
     def _marketplace_codes_are_unique(self) -> Settings:
@@ -38,6 +67,11 @@ class Settings(BaseSettings):
         if repeated:
             raise ValueError(f"marketplace codes must be unique; repeated: {', '.join(repeated)}")
         return self
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # A password inside a URL setting (the database's) never reaches a log line or a trace.
+        for name, value in super().__repr_args__():
+            yield name, (hide_url_password(value) if isinstance(value, str) else value)
 
     def marketplace(self, code: str) -> MarketplaceSettings | None:
         """The configured marketplace with this code, if any."""

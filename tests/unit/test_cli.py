@@ -39,6 +39,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "SECRET_KEY",
         "MARKETPLACES",
         "CHECK_LOOKBACK_DAYS",
+        "SYNC_LEASE_SECONDS",
+        "UNKNOWN_OUTCOME_QUIET_SECONDS",
         "MARKETPLACE_PASSWORD",
         "MARKETPLACE_USERNAME",
     ):
@@ -70,6 +72,21 @@ def test_config_shows_settings_without_secrets(monkeypatch: pytest.MonkeyPatch) 
     assert result.exit_code == 0
     assert "Cloud Marketplace US" in result.stdout
     assert "hush-hush" not in result.stdout and "sk-1" not in result.stdout
+
+
+def test_config_hides_passwords_inside_urls_and_shows_every_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PSASYNC_DATABASE_URL", "postgresql://psasync:pg-hunter2@db.example/psasync")
+    monkeypatch.setenv("PSASYNC_SYNC_LEASE_SECONDS", "120")
+    result = runner.invoke(app, ["config"], terminal_width=200)
+    assert result.exit_code == 0
+    assert "pg-hunter2" not in result.stdout
+    assert "postgresql://psasync:***@db.example/psasync" in result.stdout
+    for name in Settings.model_fields:
+        if name != "marketplaces":
+            assert name in result.stdout, name
+    assert "120" in result.stdout and "75" in result.stdout
 
 
 def test_config_without_marketplaces_says_so() -> None:
