@@ -9,6 +9,7 @@ even a number or a date is reported here, in the same shape, before the service 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,6 +41,8 @@ _Problem = Callable[[str, str], None]
 # Rows beyond MAX_ROWS are not read: no plan has that many additions, a crafted form might.
 # A key or description longer than these is not one psasync wrote or ConnectWise could hold.
 MAX_KEY = 100
+# A number, however large or precise: told apart from text that is not a number at all.
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 MAX_DESCRIPTION = 1000
 
 
@@ -156,7 +159,10 @@ def _decimal(text: str, name: str, problem: _Problem) -> Decimal | None:
     try:
         return parse_amount(cleaned)
     except OutOfBounds:
-        problem(name, f"Enter {AMOUNT_RULE}, such as 12 or 12.50.")
+        if _PLAIN_NUMBER.fullmatch(cleaned):
+            problem(name, f"Enter {AMOUNT_RULE}.")
+        else:
+            problem(name, "Enter a number, such as 12 or 12.50.")
         return None
 
 
