@@ -111,7 +111,9 @@ async def test_login_sets_a_signed_httponly_lax_cookie(world: World) -> None:
         assert answer.json()["reseller"] == {"id": "1000001", "name": "Northwind IT"}
         cookie = answer.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie
-        assert (await client.post("/api/v1/auth/logout")).status_code == 204
+        token = {"X-CSRF-Token": answer.json()["csrfToken"]}
+        assert (await client.post("/api/v1/auth/logout")).status_code == 403
+        assert (await client.post("/api/v1/auth/logout", headers=token)).status_code == 204
         assert (await client.get("/api/v1/integrations")).status_code == 401
 
 
@@ -150,19 +152,19 @@ async def test_check_changes_twice_creates_the_tasks_once(world: World) -> None:
         await client.put("/api/v1/integrations/connectwise", json=CONNECTWISE)
         first = (await client.post("/api/v1/connectwise/check-changes")).json()
         titles = {task["title"] for task in first["tasks"]}
-        assert first["created"] == len(first["tasks"]) == 10
+        assert first["created"] == len(first["tasks"]) == 12
         assert "Green Lane LLC 1000048531 — Change Order" in titles
         assert first["pending"] == 1, "Aspen's order is still processing"
         second = (await client.post("/api/v1/connectwise/check-changes")).json()
         assert (second["created"], second["tasks"]) == (0, [])
         listing = (await client.get("/api/v1/connectwise/tasks")).json()
-        assert listing["total"] == 10
+        assert listing["total"] == 12
 
 
 async def test_the_task_list_filters_searches_and_pages(world: World) -> None:
     async with world.ready() as client:
         changes = (await client.get("/api/v1/connectwise/tasks?orderType=change")).json()
-        assert changes["total"] == 5
+        assert changes["total"] == 6
         assert {item["orderType"] for item in changes["items"]} == {"change"}
         found = (await client.get("/api/v1/connectwise/tasks?q=green lane")).json()
         assert [item["orderNumber"] for item in found["items"]] == ["CH0000417"]
@@ -170,7 +172,7 @@ async def test_the_task_list_filters_searches_and_pages(world: World) -> None:
         assert item["customer"] == {"id": "1000048531", "name": "Green Lane LLC"}
         assert item["status"] == "new" and item["subscriptionId"]
         page = (await client.get("/api/v1/connectwise/tasks?limit=3&offset=9")).json()
-        assert (len(page["items"]), page["total"]) == (1, 10)
+        assert (len(page["items"]), page["total"]) == (3, 12)
         answer = await client.get("/api/v1/connectwise/tasks?status=done")
         assert answer.status_code == 400
 

@@ -120,7 +120,9 @@ async def send_with_retries(
     for attempt in range(1, policy.attempts + 1):
         last = attempt == policy.attempts
         try:
-            response = await client.send(request)
+            # A vendor never legitimately redirects an API call; following one could hand the
+            # credentials to another host.
+            response = await client.send(request, follow_redirects=False)
         except httpx.ConnectError as error:
             if last:
                 raise Unreachable(
