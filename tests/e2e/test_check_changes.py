@@ -45,7 +45,7 @@ async def total_tasks(world: World, user: UserSession) -> int:
 async def test_a_processing_order_holds_the_watermark_until_it_completes(world: World) -> None:
     user = await auth.login(world.services, marketplace="us", **NORTHWIND)
     first = await check_changes.check_changes(world.services, user)
-    assert (len(first.created), first.pending) == (10, 1)
+    assert (len(first.created), first.pending) == (12, 1)
     assert await watermark(world, user.tenant_id) == ASPEN_CREATED
 
     # Aspen's order completes: the marketplace now answers from a changed sandbox.
@@ -60,7 +60,7 @@ async def test_a_processing_order_holds_the_watermark_until_it_completes(world: 
     assert second.created[0].title == "Aspen Creative Studio 1000048539 — Sales Order"
     assert second.pending == 0
     assert await watermark(world, user.tenant_id) == NOW
-    assert await total_tasks(world, user) == 11
+    assert await total_tasks(world, user) == 13
 
 
 async def test_a_marketplace_failing_mid_way_leaves_no_tasks_and_the_watermark(
@@ -78,7 +78,7 @@ async def test_a_marketplace_failing_mid_way_leaves_no_tasks_and_the_watermark(
 
     world.sandbox.faults.configure(FaultSettings())
     result = await check_changes.check_changes(world.services, user)
-    assert len(result.created) == 10
+    assert len(result.created) == 12
 
 
 async def test_the_first_check_reaches_back_the_configured_lookback(world: World) -> None:

@@ -92,7 +92,7 @@ def test_the_demo_runs_the_whole_flow_and_starts_afresh_each_time(data_dir: Path
         browser = stack.enter_context(Browser.logged_in(run))
         assert browser.connect_connectwise(run)["state"] == "connected"
         checked = browser.call("POST", "/api/v1/connectwise/check-changes")
-        assert checked["created"] == 10
+        assert checked["created"] == 12
         [green_lane] = [t for t in checked["tasks"] if t["customer"]["name"] == "Green Lane LLC"]
         assert (green_lane["orderNumber"], green_lane["orderType"]) == ("CH0000417", "change")
         assert green_lane["title"] == "Green Lane LLC 1000048531 — Change Order"
@@ -114,7 +114,7 @@ def test_the_demo_runs_the_whole_flow_and_starts_afresh_each_time(data_dir: Path
         assert [tile["state"] for tile in tiles] == ["not_configured"], "an empty database"
         assert browser.call("GET", "/api/v1/connectwise/tasks")["total"] == 0
         browser.connect_connectwise(again)
-        assert browser.call("POST", "/api/v1/connectwise/check-changes")["created"] == 10
+        assert browser.call("POST", "/api/v1/connectwise/check-changes")["created"] == 12
         page = record_page(again, GREEN_LANE_MANAGED)
         assert "[psasync task:" not in page.text, "the sandbox starts from the fixture too"
     assert not Path(f"{again.database}-wal").exists(), "the app closed its database"

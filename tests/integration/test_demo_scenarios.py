@@ -21,7 +21,15 @@ from psasync.domain.agreements import Agreement
 from psasync.domain.eligibility import ReasonCode, SubscriptionTerms, check_eligibility
 from psasync.domain.money import Currency
 from psasync.domain.orders import Order, OrderStatus, Subscription
-from psasync.domain.plan import Action, AdditionKind, NoticeCode, Plan, PriceSource, Task
+from psasync.domain.plan import (
+    Action,
+    AdditionKind,
+    NoticeCode,
+    Plan,
+    PriceOrigin,
+    PriceSource,
+    Task,
+)
 from psasync.domain.planner import plan_additions
 from psasync.sandbox.fixture import DEMO_FIXTURE, load_fixture
 from psasync.sandbox.server import build_sandbox
@@ -57,7 +65,12 @@ class Demo:
         return Task.from_order(task_id=1, order=order, subscription=subscription), subscription
 
     async def plan(
-        self, number: str, *, agreement: str, price_source: PriceSource = PriceSource.MARKETPLACE
+        self,
+        number: str,
+        *,
+        agreement: str,
+        price_source: PriceSource = PriceSource.MARKETPLACE,
+        setup_items: dict[str, int] | None = None,
     ) -> Plan:
         task, _ = await self.task(number)
         company_id = await self.company_id(task.order.customer_id)
@@ -67,12 +80,17 @@ class Demo:
         for line in task.order.lines:
             (item,) = await self.connectwise.catalog_by_mpn(line.mpn)
             catalog[line.mpn] = item
+        setup = {
+            mpn: await self.connectwise.catalog_item(item_id)
+            for mpn, item_id in (setup_items or {}).items()
+        }
         return plan_additions(
             task=task,
             agreement=chosen,
             additions=await self.connectwise.additions(chosen.id),
             catalog=catalog,
             price_source=price_source,
+            setup_items=setup,
         )
 
     async def reasons(self, number: str) -> dict[str, set[ReasonCode]]:
@@ -84,6 +102,7 @@ class Demo:
             billing_period=subscription.billing_period,
             currency="USD",
             first_effective_date=task.change_date,
+            next_period_start=task.period.end,
         )
         return {
             name: {reason.code for reason in check_eligibility(agreement, terms=terms).reasons}
@@ -186,6 +205,43 @@ async def test_cedar_ridge_new_subscription_with_a_setup_fee(demo: Demo) -> None
     assert recurring.effective_date == dt.date(2026, 12, 1)
 
 
+async def test_cedar_ridge_setup_fee_priced_from_its_setup_fee_item(demo: Demo) -> None:
+    # Cloud Backup's setup-fee item is "Cloud Backup onboarding" (#307, 55.00 / 20.00): with
+    # ConnectWise prices the fee bills it, not the monthly item's 16.00 / 9.00.
+    plan = await demo.plan(
+        "SO0000392",
+        agreement="Cedar Ridge - Managed Services",
+        price_source=PriceSource.CONNECTWISE,
+        setup_items={"BKP-CLOUD-500": 307},
+    )
+    (setup,) = [a for a in plan.actions if a.kind is AdditionKind.ONE_TIME]
+    assert (setup.action, setup.quantity, setup.unit_price, setup.unit_cost) == (
+        Action.CREATE,
+        Decimal(1),
+        Decimal("55.00"),
+        Decimal("20.00"),
+    )
+    assert (setup.product.id, setup.price_origin) == (307, PriceOrigin.CATALOG)
+    assert NoticeCode.SETUP_PRICE_FROM_MARKETPLACE not in {n.code for n in plan.notices}
+    assert not plan.blocked
+    # The recurring seats keep the monthly item: 5 × 16.00 from 1 Dec.
+    assert amounts(plan) == (Decimal("0.00"), Decimal("0.00"), Decimal("80.00"))
+
+    # Without a setup-fee item the fee keeps the marketplace's price, and the plan says so.
+    plan = await demo.plan(
+        "SO0000392",
+        agreement="Cedar Ridge - Managed Services",
+        price_source=PriceSource.CONNECTWISE,
+    )
+    (setup,) = [a for a in plan.actions if a.kind is AdditionKind.ONE_TIME]
+    assert (setup.unit_price, setup.unit_cost, setup.product.id) == (
+        Decimal("50.00"),
+        Decimal("20.00"),
+        303,
+    )
+    assert NoticeCode.SETUP_PRICE_FROM_MARKETPLACE in {n.code for n in plan.notices}
+
+
 async def test_summit_usage_is_billed_once_for_october(demo: Demo) -> None:
     plan = await demo.plan("BO0000076", agreement="Summit PT - Cloud Services")
     usage = [(a.quantity, plan.extended_price(a)) for a in plan.actions]
@@ -236,3 +292,50 @@ async def test_willow_creek_needs_its_company_mapped_by_hand(demo: Demo) -> None
     assert await demo.company_id(order.customer_id) is None
     (company,) = await demo.connectwise.companies(conditions=field("name").like("Willow Creek%"))
     assert company.name == "Willow Creek Farms, Inc."
+
+
+async def test_lakeside_is_invoiced_through_the_period_so_its_change_is_blocked(
+    demo: Demo,
+) -> None:
+    # Invoiced in advance on 25 Oct for the month to 24 Nov (nextInvoiceDate 25 Nov); +2 seats
+    # on 30 Oct would bill 26 of 31 days at 12.50 = 10.48 a seat inside that invoiced month.
+    assert await demo.reasons("CH0000416") == {"Lakeside - Managed Cloud": set()}
+    plan = await demo.plan("CH0000416", agreement="Lakeside - Managed Cloud")
+    assert plan.invoiced_through == dt.date(2026, 11, 24)
+    assert summary(plan) == [
+        (Action.CANCEL, AdditionKind.RECURRING, Decimal(6), Decimal("12.50")),
+        (Action.CREATE, AdditionKind.RECURRING, Decimal(8), Decimal("12.50")),
+        (Action.CREATE, AdditionKind.PRORATE, Decimal(2), Decimal("10.48")),
+    ]
+    assert plan.blocked
+    (invoiced,) = [n for n in plan.notices if n.code is NoticeCode.PERIOD_INVOICED]
+    assert invoiced.line == 1 and "task:1:line1:prorate" in invoiced.message
+    assert "2026-11-24" in invoiced.message
+    # Ending the six seats on the last invoiced day, and the eight from 25 Nov, are fine.
+    cancel, recurring, _ = plan.actions
+    assert (cancel.cancelled_date, recurring.effective_date) == (
+        dt.date(2026, 11, 24),
+        dt.date(2026, 11, 25),
+    )
+
+
+async def test_lakeside_agreement_reads_as_invoiced_and_nothing_was_written(demo: Demo) -> None:
+    (agreement,) = (await demo.agreements(261)).values()
+    assert agreement.invoiced_through == dt.date(2026, 11, 24)
+    assert [(a.id, a.quantity) for a in await demo.connectwise.additions(1311)] == [
+        (9111, Decimal(6))
+    ]
+
+
+async def test_harborview_cancellation_deletes_the_addition_that_has_not_started(
+    demo: Demo,
+) -> None:
+    # June's change left 12 devices to 31 Jan 2027 and 15 from 1 Feb 2027; cancelled on
+    # 29 Oct, the 15 never bill: deleted, not "cancelled" on their own start date.
+    plan = await demo.plan("CA0000031", agreement="Harborview - Annual Security")
+    assert summary(plan) == [(Action.DELETE, AdditionKind.RECURRING, Decimal(15), Decimal(36))]
+    (delete,) = plan.actions
+    assert (delete.addition_id, delete.key) == (9122, "task:1:line1:delete")
+    assert amounts(plan) == (Decimal("0.00"), Decimal("540.00"), Decimal("0.00"))
+    assert not plan.notices
+    assert await demo.reasons("CA0000031") == {"Harborview - Annual Security": set()}
