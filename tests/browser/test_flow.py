@@ -48,7 +48,7 @@ def to_dashboard_with_tasks(page: Page, demo: DemoRun) -> None:
     page.get_by_role("button", name="Check Changes").click()
     expect(page.get_by_text("Checking the Cloud Marketplace for new orders")).to_be_visible()
     expect(page.get_by_role("button", name="Check Changes")).to_be_disabled()
-    expect(page.get_by_text("Found 10 new orders.")).to_be_visible()
+    expect(page.get_by_text("Found 12 new orders.")).to_be_visible()
     expect(page.get_by_text("Checking the Cloud Marketplace for new orders")).to_be_hidden()
     httpx.put(f"{demo.sandbox_url}/_sandbox/faults", json={}).raise_for_status()
 

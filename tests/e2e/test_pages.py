@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from decimal import Decimal
 from html import unescape
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -16,7 +18,8 @@ import pytest
 
 from psasync.config import Settings
 from psasync.sandbox.faults import FaultSettings
-from psasync.services import Services
+from psasync.services import Services, planning
+from psasync.services.types import Action, Plan
 from psasync.web.app import create_app
 from tests.e2e.conftest import CONNECTWISE, NORTHWIND, World, task_id
 
@@ -203,7 +206,7 @@ async def test_check_changes_lists_the_new_orders_and_the_task_list_filters(
         await log_in(client)
         await connect(client)
         first = await check_changes(client)
-        assert "Found 10 new orders" in text_of(first.text)
+        assert "Found 12 new orders" in text_of(first.text)
         assert "Green Lane LLC 1000048531 — Change Order" in text_of(first.text)
         again = await check_changes(client)
         assert "No new orders" in text_of(again.text)
@@ -443,3 +446,60 @@ async def test_a_company_that_is_not_a_record_id_is_asked_for_again(world: World
             )
             assert answer.status_code == 422
             assert "Choose a ConnectWise company." in text_of(answer.text)
+
+
+def review_row(html: str, index: int) -> str:
+    rows = re.findall(r'<tr class="action-[a-z]+">.*?</tr>', html, re.S)
+    assert len(rows) > index, "the review table has fewer rows"
+    return str(rows[index])
+
+
+async def test_the_review_says_where_each_price_came_from(world: World) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        async with world.login() as api:
+            task = await task_id(api, GREEN_LANE_CHANGE)
+        url = f"/integrations/connectwise/tasks/{task}"
+        wizard = await client.get(url)
+        assert "Price from" in text_of(wizard.text)
+        shown = [text_of(review_row(wizard.text, i)) for i in range(3)]
+        assert "Existing addition" in shown[0]  # the cancel keeps the ongoing addition's price
+        assert "Cloud Marketplace" in shown[1] and "Cloud Marketplace" in shown[2]
+
+        fields = form_fields(wizard.text, f"{url}/review")
+        price = next(n for n, v in fields if n == "additions-1-unitPrice")
+        edited = await post_form(client, f"{url}/review", replaced(fields, price, "13.00"))
+        assert edited.status_code == 200
+        assert "Edited" in text_of(review_row(edited.text, 1))
+
+
+async def test_a_delete_reads_never_billed_and_has_no_field_to_edit(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The demo's Green Lane change has a cancel; shown as the delete a cancellation plans for
+    # an addition that has not started, the review must offer nothing to edit on it.
+    original = planning.preview
+
+    async def with_a_delete(*args: Any, **kwargs: Any) -> Plan:
+        plan = await original(*args, **kwargs)
+        actions = tuple(
+            replace(a, action=Action.DELETE) if a.action is Action.CANCEL else a
+            for a in plan.actions
+        )
+        return replace(plan, actions=actions)
+
+    monkeypatch.setattr(planning, "preview", with_a_delete)
+    async with browser(world) as client:
+        await ready(client)
+        async with world.login() as api:
+            task = await task_id(api, GREEN_LANE_CHANGE)
+        url = f"/integrations/connectwise/tasks/{task}"
+        wizard = await client.get(url)
+        assert wizard.status_code == 200
+        row = review_row(wizard.text, 0)
+        assert "Delete (never billed)" in text_of(row)
+        assert not re.search(r"<(select|textarea)|<input(?![^>]*type=\"hidden\")", row), row
+
+        fields = form_fields(wizard.text, f"{url}/review")
+        confirm = await post_form(client, f"{url}/review", [*fields, ("intent", "sync")])
+        assert "1 to delete (never billed)" in text_of(confirm.text)
