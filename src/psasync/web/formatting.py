@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from psasync.services.types import OrderType, TaskStatus
+from psasync.services.types import Action, OrderType, TaskStatus
 
 # Symbols for the currencies marketplaces bill in; any other currency shows its ISO code.
 _SYMBOLS = {
@@ -72,3 +72,40 @@ _STATUS_LABELS = {
 
 def status_label(value: TaskStatus | str) -> str:
     return _STATUS_LABELS[TaskStatus(value)]
+
+
+_ACTION_LABELS = {
+    Action.CREATE: "Create",
+    Action.UPDATE: "Update",
+    Action.CANCEL: "Cancel",
+    # A delete only ever removes an addition that has not started: it never billed.
+    Action.DELETE: "Delete (never billed)",
+}
+
+
+def action_label(value: Action | str) -> str:
+    """What an action does, in the words of the review and result tables."""
+    try:
+        return _ACTION_LABELS[Action(value)]
+    except ValueError:
+        return str(value).capitalize()
+
+
+# By the values of the planner's PriceOrigin (the API's ``priceOrigin``).
+_PRICE_ORIGIN_LABELS = {
+    "marketplace": "Cloud Marketplace",
+    "existingAddition": "Existing addition",
+    "catalog": "ConnectWise Catalog",
+    "edited": "Edited",
+}
+
+
+def price_origin_label(value: object) -> str:
+    """Where a line's unit price and cost came from, in plain words."""
+    text = str(getattr(value, "value", value))
+    return _PRICE_ORIGIN_LABELS.get(text, text)
+
+
+def busy_until_label(value: dt.datetime) -> str:
+    """``14:05 UTC``: when a sync run's claim on a task lapses."""
+    return f"{value.astimezone(dt.UTC):%H:%M} UTC"

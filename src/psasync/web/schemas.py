@@ -223,6 +223,7 @@ def addition_json(plan: Plan, action: PlannedAddition) -> dict[str, Any]:
         "taxableFlag": action.taxable,
         "extPrice": money(plan.extended_price(action)),
         "priceSource": action.price_source.value,
+        "priceOrigin": action.price_origin.value,
     }
 
 
@@ -409,6 +410,8 @@ class AdditionOut(Schema):
     taxable_flag: bool
     ext_price: str
     price_source: str
+    # Where the unit price and cost came from: marketplace | existingAddition | catalog | edited.
+    price_origin: str
 
 
 class RecurringOut(Schema):

@@ -26,6 +26,9 @@ TEMPLATES.env.filters.update(
     instant=formatting.format_instant,
     order_type=formatting.order_type_label,
     status=formatting.status_label,
+    action=formatting.action_label,
+    price_origin=formatting.price_origin_label,
+    hour_utc=formatting.busy_until_label,
 )
 TEMPLATES.env.globals.update(version=__version__)
 
