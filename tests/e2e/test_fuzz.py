@@ -100,7 +100,9 @@ BODIES: dict[str, Any] = {
     },
     "/api/v1/connectwise/tasks/{task_id}/sync": {"agreementId": 1201, "additions": [ADDITION]},
     "/api/v1/connectwise/mappings/customers": [{"customerId": "1000048531", "companyId": 260}],
-    "/api/v1/connectwise/mappings/products": [{"mpn": "M365-BUS-STD", "catalogItemId": 301}],
+    "/api/v1/connectwise/mappings/products": [
+        {"mpn": "M365-BUS-STD", "catalogItemId": 301, "setupCatalogItemId": 306}
+    ],
 }
 # Fields the page forms read.
 FORM_FIELDS = [
@@ -111,6 +113,7 @@ FORM_FIELDS = [
     "client_id",
     "customer_id",
     "catalog_item_id",
+    "setup_catalog_item_id",
     "mpn",
     "agreement_id",
     "price_source",

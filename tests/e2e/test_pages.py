@@ -503,3 +503,33 @@ async def test_a_delete_reads_never_billed_and_has_no_field_to_edit(
         fields = form_fields(wizard.text, f"{url}/review")
         confirm = await post_form(client, f"{url}/review", [*fields, ("intent", "sync")])
         assert "1 to delete (never billed)" in text_of(confirm.text)
+
+
+async def test_the_mappings_page_maps_a_setup_fee_item_and_refuses_a_bundle(world: World) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        page = await client.get("/integrations/connectwise/mappings")
+        assert "Setup-fee item" in text_of(page.text)
+        url = "/integrations/connectwise/mappings/products"
+        form = {"csrf_token": csrf_of(page.text), "mpn": "BKP-CLOUD-500", "catalog_item_id": "303"}
+        saved = await client.post(
+            url, data={**form, "setup_catalog_item_id": "306"}, follow_redirects=True
+        )
+        assert "Product mapping saved." in text_of(saved.text)
+        backup = re.search(r"<tr>\s*<td>BKP-CLOUD-500</td>.*?</tr>", saved.text, re.S)
+        assert backup and 'class="setup-item">EPP-ANNUAL (#306)' in backup.group(0)
+        setup_select = re.search(r'<select id="setup-item-.*?</select>', backup.group(0), re.S)
+        assert setup_select and re.search(r'<option value="306"\s*selected', setup_select.group(0))
+
+        bundle = await client.post(url, data={**form, "setup_catalog_item_id": "390"})
+        assert bundle.status_code == 422
+        assert "is a Bundle" in text_of(bundle.text)
+        recurring_bundle = await client.post(url, data={**form, "catalog_item_id": "390"})
+        assert recurring_bundle.status_code == 422
+        assert "is a Bundle" in text_of(recurring_bundle.text)
+
+        removed = await client.post(
+            url, data={**form, "setup_catalog_item_id": ""}, follow_redirects=True
+        )
+        backup = re.search(r"<tr>\s*<td>BKP-CLOUD-500</td>.*?</tr>", removed.text, re.S)
+        assert backup and 'class="setup-item">—' in backup.group(0)

@@ -132,16 +132,19 @@ async def _mapped_item(connectwise: ConnectWiseClient, mpn: str, item_id: int) -
         ) from None
 
 
-async def _setup_item(connectwise: ConnectWiseClient, mpn: str, item_id: int) -> CatalogItem:
-    """A setup-fee item to map: it must exist, and not be a Bundle (ConnectWise refuses bundles
-    as agreement additions)."""
+async def _item_to_map(
+    connectwise: ConnectWiseClient, mpn: str, item_id: int, *, setup: bool = False
+) -> CatalogItem:
+    """A recurring or setup-fee item to map: it must exist, and not be a Bundle (ConnectWise
+    refuses bundles as agreement additions)."""
     item = await _mapped_item(connectwise, mpn, item_id)
     if item.product_class is ProductClass.BUNDLE:
+        what, key = ("setup-fee item", "setupCatalogItemId") if setup else ("item", "catalogItemId")
         raise Invalid(
             f"catalog item {item.identifier} (#{item_id}) is a Bundle; ConnectWise does not "
-            f"allow bundles as agreement additions: choose another setup-fee item for {mpn}.",
+            f"allow bundles as agreement additions: choose another {what} for {mpn}.",
             code="BundleItem",
-            details={"mpn": mpn, "setupCatalogItemId": item_id},
+            details={"mpn": mpn, key: item_id},
         )
     return item
 
@@ -316,7 +319,7 @@ async def map_products(
     *,
     setup_items: Mapping[str, int | None] | None = None,
 ) -> list[ProductMappingView]:
-    """Map MPNs to catalog items by hand; each item must exist and be active.
+    """Map MPNs to catalog items by hand; each item must exist and not be a Bundle.
 
     ``setup_items`` gives an MPN's setup-fee item (its id), whose catalog price setup fees take
     with ConnectWise prices; it must exist and not be a Bundle. ``None`` for an MPN removes its
@@ -336,9 +339,9 @@ async def map_products(
             details={"mpns": stray},
         )
     connectwise = await _connectwise(services, user)
-    items = {mpn: await _mapped_item(connectwise, mpn, item_id) for mpn, item_id in pairs}
+    items = {mpn: await _item_to_map(connectwise, mpn, item_id) for mpn, item_id in pairs}
     setups = {
-        mpn: await _setup_item(connectwise, mpn, item) if item is not None else None
+        mpn: await _item_to_map(connectwise, mpn, item, setup=True) if item is not None else None
         for mpn, item in setup_ids.items()
     }
     async with services.db.session() as session:

@@ -255,7 +255,9 @@ async def map_products(
     body: schemas.ProductMappings, user: CurrentUser, services: ServicesDep
 ) -> list[dict[str, Any]]:
     pairs = [(item.mpn, item.catalog_item_id) for item in body]
-    return [_product(view) for view in await mappings.map_products(services, user, pairs)]
+    setup_items = {item.mpn: item.setup_catalog_item_id for item in body if item.names_setup_item}
+    views = await mappings.map_products(services, user, pairs, setup_items=setup_items)
+    return [_product(view) for view in views]
 
 
 def _product(view: mappings.ProductMappingView) -> dict[str, Any]:
@@ -264,6 +266,8 @@ def _product(view: mappings.ProductMappingView) -> dict[str, Any]:
         "catalogItemId": view.catalog_item_id,
         "identifier": view.identifier,
         "source": view.source.value if view.source else None,
+        "setupCatalogItemId": view.setup_catalog_item_id,
+        "setupIdentifier": view.setup_identifier,
     }
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from psasync.services import auth, check_changes, history, integrations, mappings
 from psasync.services import tasks as task_service
@@ -481,11 +482,30 @@ async def map_product(request: Request, user: PageUser) -> Response:
         return await _mappings(
             request, user, error="Choose a ConnectWise catalog item.", status=422
         )
+    setup_items, setup_error = setup_item_of(form, mpn)
+    if setup_error:
+        return await _mappings(request, user, error=setup_error, status=422)
     try:
-        await mappings.map_products(services_of(request), user, [(mpn, item_id)])
+        await mappings.map_products(
+            services_of(request), user, [(mpn, item_id)], setup_items=setup_items
+        )
     except (Invalid, UpstreamFailed) as error:
         return await _mappings(request, user, error=error.message, status=422)
     return see_other(with_query(DASHBOARD + "/mappings", saved="products"), request)
+
+
+def setup_item_of(form: FormData, mpn: str) -> tuple[dict[str, int | None], str | None]:
+    """The setup-fee item a product form names: absent, the product keeps the one it has;
+    empty, it has none; else a catalog item id. A value that is no record id is an error."""
+    if "setup_catalog_item_id" not in form:
+        return {}, None
+    value = form.get("setup_catalog_item_id")
+    if not (isinstance(value, str) and value.strip()):
+        return {mpn: None}, None
+    item_id = form_id(form, "setup_catalog_item_id")
+    if item_id is None:
+        return {}, f"Choose a ConnectWise catalog item as the setup-fee item of {mpn}, or none."
+    return {mpn: item_id}, None
 
 
 # History ---------------------------------------------------------------------------------------

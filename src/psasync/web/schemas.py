@@ -118,8 +118,16 @@ class CustomerMappingRequest(Schema):
 
 
 class ProductMappingRequest(Schema):
+    """An MPN's recurring catalog item and, optionally, its setup-fee item: ``null`` removes
+    the setup-fee item, leaving the key out keeps the one the product had."""
+
     mpn: Annotated[CleanText, Field(min_length=1, max_length=200)]
     catalog_item_id: Id
+    setup_catalog_item_id: Id | None = None
+
+    @property
+    def names_setup_item(self) -> bool:
+        return "setup_catalog_item_id" in self.model_fields_set
 
 
 # A mapping PUT names at most this many rows: more customers or products than any reseller has.
@@ -481,6 +489,8 @@ class ProductMappingOut(Schema):
     catalog_item_id: int | None
     identifier: str | None
     source: str | None
+    setup_catalog_item_id: int | None
+    setup_identifier: str | None
 
 
 class HistoryItem(SyncOut):

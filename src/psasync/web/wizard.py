@@ -29,6 +29,7 @@ from psasync.web.pages import (
     PageUser,
     TaskId,
     connectwise_tile,
+    setup_item_of,
 )
 from psasync.web.review_form import (
     FormProblem,
@@ -347,8 +348,11 @@ async def map_product(task_id: TaskId, request: Request, user: PageUser) -> Resp
         return await _wizard(
             request, user, task_id, **back, error=f"Choose a catalog item for {mpn}.", status=422
         )
+    setup_items, setup_error = setup_item_of(form, mpn)
+    if setup_error:
+        return await _wizard(request, user, task_id, **back, error=setup_error, status=422)
     try:
-        await mappings.map_products(services, user, [(mpn, item_id)])
+        await mappings.map_products(services, user, [(mpn, item_id)], setup_items=setup_items)
     except (Invalid, UpstreamFailed) as failure:
         return await _wizard(request, user, task_id, **back, error=failure.message, status=422)
     return see_other(task_url(task_id, agreement=agreement_id, source=price_source.value), request)
