@@ -153,6 +153,7 @@ def task_json(task: TaskView) -> dict[str, Any]:
         "error": task.error,
         "agreementId": task.agreement_id,
         "syncedAt": task.synced_at.isoformat() if task.synced_at else None,
+        "busyUntil": task.busy_until.isoformat() if task.busy_until else None,
     }
 
 
@@ -280,6 +281,15 @@ def sync_json(outcome: SyncOutcome) -> dict[str, Any]:
                 }
                 for result in outcome.actions
             ],
+            "events": [
+                {
+                    "kind": event.kind,
+                    "key": event.key,
+                    "additionId": event.addition_id,
+                    "message": event.message,
+                }
+                for event in outcome.events
+            ],
         },
         "currency": outcome.currency,
         "proratedAmount": money(outcome.prorated_amount),
@@ -332,6 +342,8 @@ class TaskItem(Schema):
     error: str | None
     agreement_id: int | None
     synced_at: dt.datetime | None
+    # While a sync run holds the task: until when its claim lasts without a heartbeat.
+    busy_until: dt.datetime | None
 
 
 class MoneyOut(Schema):
@@ -460,12 +472,23 @@ class ActionResultOut(Schema):
     error: str | None
 
 
+class RunEventOut(Schema):
+    """What verification found or did after the run: surplus_deleted | surplus_kept | missing
+    | differs | unverified."""
+
+    kind: str
+    key: str | None
+    addition_id: int | None
+    message: str
+
+
 class RunOut(Schema):
     id: int
     agreement_id: int
     agreement_name: str
     resumed: bool
     actions: list[ActionResultOut]
+    events: list[RunEventOut]
 
 
 class SyncOut(Schema):

@@ -8,6 +8,7 @@ step comes back with errors.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from psasync.services import tasks as task_service
 from psasync.services.errors import Conflict, Invalid, UpstreamFailed
 from psasync.services.integrations import IntegrationState
 from psasync.services.sessions import UserSession
+from psasync.services.tasks import TaskView
 from psasync.services.types import NoticeCode, Plan, PriceSource, ReviewedAddition, TaskStatus
 from psasync.web.bounds import MAX_ID
 from psasync.web.pages import (
@@ -131,6 +133,7 @@ async def _wizard(
             "company_q": company_q,
             "catalog_q": catalog_q,
             "error": error,
+            "busy_until": _busy_until(services, view),
         },
     )
     step.status = status
@@ -197,6 +200,13 @@ async def _wizard(
         step.status = 422
     step.context["confirm"] = confirm and not step.context["has_errors"] and not plan.blocked
     return step.page()
+
+
+def _busy_until(services: Services, view: TaskView) -> dt.datetime | None:
+    """When a run's claim on the task lapses, while it lies ahead: Sync may be tried then."""
+    if view.busy_until is not None and view.busy_until > services.now():
+        return view.busy_until
+    return None
 
 
 async def _review(
