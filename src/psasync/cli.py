@@ -118,11 +118,26 @@ def sandbox(
     rate_drop: Annotated[
         float, typer.Option(help="Share of requests handled, then cut off mid-answer.")
     ] = 0.0,
+    rate_late: Annotated[
+        float,
+        typer.Option(
+            help="Share of requests held before they take effect, whether or not the client "
+            "still waits (a late apply)."
+        ),
+    ] = 0.0,
+    late_apply_seconds: Annotated[
+        float, typer.Option(help="How long a late apply is held, in seconds (0 to 600).")
+    ] = 5.0,
 ) -> None:
     """Serve the ConnectWise and Cloud Marketplace emulators on one port."""
     try:
         faults = FaultSettings(
-            latency_ms=latency_ms, rate_429=rate_429, rate_5xx=rate_5xx, rate_drop=rate_drop
+            latency_ms=latency_ms,
+            rate_429=rate_429,
+            rate_5xx=rate_5xx,
+            rate_drop=rate_drop,
+            rate_late=rate_late,
+            late_apply_seconds=late_apply_seconds,
         )
         built = build_sandbox(load_fixture(fixture), faults=faults)
     except (FixtureError, ValidationError) as error:

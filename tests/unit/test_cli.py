@@ -469,3 +469,26 @@ def test_sync_stops_before_any_task_when_connectwise_is_not_connected(
     result = runner.invoke(app, ["sync", "5", "--agreement", "1201", "--username", "u"])
     assert result.exit_code == 1
     assert "not connected" in result.stderr and vendor["synced"] == []
+
+
+def test_sandbox_passes_late_applies_to_the_fault_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[Any] = []
+
+    def build(_fixture: Any, *, faults: Any) -> SimpleNamespace:
+        built.append(faults)
+        return SimpleNamespace(app=object(), marketplace_codes=["us"])
+
+    monkeypatch.setattr(cli, "build_sandbox", build)
+    monkeypatch.setattr(cli, "hide_dropped_connection_tracebacks", lambda: None)
+    monkeypatch.setattr(uvicorn, "run", lambda *_args, **_kwargs: None)
+    result = runner.invoke(
+        app, ["sandbox", "--rate-drop", "0.1", "--rate-late", "0.2", "--late-apply-seconds", "45"]
+    )
+    assert result.exit_code == 0, result.output
+    (faults,) = built
+    assert (faults.rate_drop, faults.rate_late, faults.late_apply_seconds) == (0.1, 0.2, 45.0)
+
+    refused = runner.invoke(app, ["sandbox", "--late-apply-seconds", "601"])
+    assert refused.exit_code == 2 and "Cannot start the sandbox" in refused.output
