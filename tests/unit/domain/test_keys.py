@@ -164,3 +164,14 @@ def test_a_target_that_vanished_is_not_applied() -> None:
     cancel = plan.actions[0]
     assert find_applied(plan.with_actions([replace(cancel, addition_id=None)]), []) == {}
     assert find_applied(plan, []) == {}
+
+
+def test_an_update_without_a_description_leaves_the_invoice_text_out_of_the_comparison() -> None:
+    plan = upgrade_plan(PlanOptions(change_strategy=ChangeStrategy.UPDATE_IN_PLACE))
+    update = next(a for a in plan.actions if a.action is Action.UPDATE)
+    silent = replace(update, description="")
+    target = replace(addition(id=3001, quantity="7"), invoice_description="kept as it is")
+    assert written_differences(silent, target) == ()
+    assert written_differences(replace(silent, description="new text"), target) == (
+        "invoiceDescription",
+    )
