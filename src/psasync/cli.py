@@ -347,7 +347,7 @@ def check_changes_command(
 
     async def check() -> check_service.CheckResult:
         async with logged_in(settings, login) as (services, user):
-            return await check_service.check_changes(services, user)
+            return await check_service.check_changes(services, user.actor)
 
     result = _run(check(), json_output=json_output)
     if json_output:
@@ -386,7 +386,7 @@ def tasks_command(
 
     async def listing() -> task_service.TaskPage:
         async with logged_in(settings, login) as (services, user):
-            return await task_service.list_tasks(services, user, wanted)
+            return await task_service.list_tasks(services, user.actor, wanted)
 
     page = _run(listing(), json_output=json_output)
     if json_output:

@@ -195,7 +195,7 @@ async def new_tasks(services: Services, user: UserSession) -> list[TaskView]:
         wanted = task_service.task_filter(
             status="new", limit=task_service.MAX_PAGE, offset=len(found)
         )
-        page = await task_service.list_tasks(services, user, wanted)
+        page = await task_service.list_tasks(services, user.actor, wanted)
         found.extend(page.items)
         if not page.items or len(found) >= page.total:
             break
@@ -205,7 +205,7 @@ async def new_tasks(services: Services, user: UserSession) -> list[TaskView]:
 async def single_eligible_agreement(services: Services, user: UserSession, task_id: int) -> int:
     """The one agreement the task can go to; none or several is a skip with the reason."""
     try:
-        choices = await planning.agreements(services, user, task_id)
+        choices = await planning.agreements(services, user.actor, task_id)
     except ServiceError as error:
         if error.code != "CustomerNotMapped":
             raise
@@ -242,11 +242,11 @@ async def sync_task(
     chosen = agreement_id
     try:
         if task is None:
-            task = await task_service.get_task(services, user, task_id)
+            task = await task_service.get_task(services, user.actor, task_id)
         if chosen is None:
             chosen = await single_eligible_agreement(services, user, task_id)
         outcome = await sync_service.sync(
-            services, user, task_id, agreement_id=chosen, price_source=price_source
+            services, user.actor, task_id, agreement_id=chosen, price_source=price_source
         )
     except _Skip as skip:
         return TaskRun(task_id, Result.SKIPPED, task, message=skip.message, details=skip.details)

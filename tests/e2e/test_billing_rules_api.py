@@ -223,7 +223,7 @@ async def test_a_setup_fee_bills_its_setup_fee_items_price(world: World) -> None
         # The mappings API does not take setupCatalogItemId yet: mapped through the service.
         user = await auth.login(world.services, marketplace="us", **NORTHWIND)
         await mappings.map_products(
-            world.services, user, [(BACKUP, 303)], setup_items={BACKUP: ONBOARDING}
+            world.services, user.actor, [(BACKUP, 303)], setup_items={BACKUP: ONBOARDING}
         )
         answer = await preview(client, task, CEDAR_RIDGE, priceSource="connectwise")
         assert answer.status_code == 200, answer.text

@@ -38,13 +38,13 @@ async def watermark(world: World, tenant_id: int) -> dt.datetime | None:
 
 
 async def total_tasks(world: World, user: UserSession) -> int:
-    page = await task_service.list_tasks(world.services, user, task_service.task_filter())
+    page = await task_service.list_tasks(world.services, user.actor, task_service.task_filter())
     return page.total
 
 
 async def test_a_processing_order_holds_the_watermark_until_it_completes(world: World) -> None:
     user = await auth.login(world.services, marketplace="us", **NORTHWIND)
-    first = await check_changes.check_changes(world.services, user)
+    first = await check_changes.check_changes(world.services, user.actor)
     assert (len(first.created), first.pending) == (12, 1)
     assert await watermark(world, user.tenant_id) == ASPEN_CREATED
 
@@ -55,7 +55,7 @@ async def test_a_processing_order_holds_the_watermark_until_it_completes(world: 
     ) as http:
         world.services.http = http
         user = await auth.login(world.services, marketplace="us", **NORTHWIND)
-        second = await check_changes.check_changes(world.services, user)
+        second = await check_changes.check_changes(world.services, user.actor)
     assert [task.order_number for task in second.created] == ["SO0000394"]
     assert second.created[0].title == "Aspen Creative Studio 1000048539 — Sales Order"
     assert second.pending == 0
@@ -72,19 +72,19 @@ async def test_a_marketplace_failing_mid_way_leaves_no_tasks_and_the_watermark(
         FaultSettings(rate_5xx=1.0, path_prefix="/marketplace/us/customers")
     )
     with pytest.raises(UpstreamFailed):
-        await check_changes.check_changes(world.services, user)
+        await check_changes.check_changes(world.services, user.actor)
     assert await total_tasks(world, user) == 0
     assert await watermark(world, user.tenant_id) is None
 
     world.sandbox.faults.configure(FaultSettings())
-    result = await check_changes.check_changes(world.services, user)
+    result = await check_changes.check_changes(world.services, user.actor)
     assert len(result.created) == 12
 
 
 async def test_the_first_check_reaches_back_the_configured_lookback(world: World) -> None:
     user = await auth.login(world.services, marketplace="us", **NORTHWIND)
-    result = await check_changes.check_changes(world.services, user)
+    result = await check_changes.check_changes(world.services, user.actor)
     assert result.checked_from == NOW - dt.timedelta(days=31)
-    later = await check_changes.check_changes(world.services, user)
+    later = await check_changes.check_changes(world.services, user.actor)
     assert later.checked_from == ASPEN_CREATED - world.services.check_overlap
     assert (len(later.created), later.already_known, later.pending) == (0, 0, 1)

@@ -26,7 +26,7 @@ async def test_a_setup_fee_item_is_saved_checked_and_prices_the_setup_fee(world:
         task = await task_id(client, "SO0000392")
     user = await auth.login(world.services, marketplace="us", **NORTHWIND)
     views = await mappings.map_products(
-        world.services, user, [(BACKUP, 303)], setup_items={BACKUP: SETUP_ITEM}
+        world.services, user.actor, [(BACKUP, 303)], setup_items={BACKUP: SETUP_ITEM}
     )
     row = next(view for view in views if view.mpn == BACKUP)
     assert (row.catalog_item_id, row.setup_catalog_item_id, row.setup_identifier) == (
@@ -36,7 +36,11 @@ async def test_a_setup_fee_item_is_saved_checked_and_prices_the_setup_fee(world:
     )
 
     plan = await planning.preview(
-        world.services, user, task, agreement_id=CEDAR_RIDGE, price_source=PriceSource.CONNECTWISE
+        world.services,
+        user.actor,
+        task,
+        agreement_id=CEDAR_RIDGE,
+        price_source=PriceSource.CONNECTWISE,
     )
     (fee,) = (a for a in plan.actions if a.kind is AdditionKind.ONE_TIME)
     assert (fee.action, fee.unit_price, fee.unit_cost) == (
@@ -47,16 +51,20 @@ async def test_a_setup_fee_item_is_saved_checked_and_prices_the_setup_fee(world:
     assert (fee.product.id, fee.price_origin) == (SETUP_ITEM, PriceOrigin.CATALOG)
 
     # Re-mapping only the recurring item (as the mappings page does) keeps the setup-fee item.
-    views = await mappings.map_products(world.services, user, [(BACKUP, 303)])
+    views = await mappings.map_products(world.services, user.actor, [(BACKUP, 303)])
     assert next(v for v in views if v.mpn == BACKUP).setup_catalog_item_id == SETUP_ITEM
     # Removed: the fee keeps the marketplace's 50.00, with a warning.
     views = await mappings.map_products(
-        world.services, user, [(BACKUP, 303)], setup_items={BACKUP: None}
+        world.services, user.actor, [(BACKUP, 303)], setup_items={BACKUP: None}
     )
     row = next(v for v in views if v.mpn == BACKUP)
     assert (row.setup_catalog_item_id, row.setup_identifier) == (None, None)
     plan = await planning.preview(
-        world.services, user, task, agreement_id=CEDAR_RIDGE, price_source=PriceSource.CONNECTWISE
+        world.services,
+        user.actor,
+        task,
+        agreement_id=CEDAR_RIDGE,
+        price_source=PriceSource.CONNECTWISE,
     )
     (fee,) = (a for a in plan.actions if a.kind is AdditionKind.ONE_TIME)
     assert (fee.unit_price, fee.product.id, fee.price_origin) == (
@@ -83,7 +91,11 @@ async def test_a_setup_fee_item_must_exist_and_not_be_a_bundle(
         pass
     user = await auth.login(world.services, marketplace="us", **NORTHWIND)
     with pytest.raises(Invalid) as refused:
-        await mappings.map_products(world.services, user, [(BACKUP, 303)], setup_items=setup_items)
+        await mappings.map_products(
+            world.services, user.actor, [(BACKUP, 303)], setup_items=setup_items
+        )
     assert refused.value.code == code
-    stored = {view.mpn: view for view in await mappings.product_mappings(world.services, user)}
+    stored = {
+        view.mpn: view for view in await mappings.product_mappings(world.services, user.actor)
+    }
     assert BACKUP not in stored or stored[BACKUP].setup_catalog_item_id is None

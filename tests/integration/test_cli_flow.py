@@ -64,7 +64,7 @@ async def connect_connectwise(site_url: str) -> None:
             private_key="demoPrivateKey01",
             client_id="5b1c2a6e-3f4d-4e8a-9c1b-7d2e6f8a9b0c",
         )
-        await integrations.configure_connectwise(services, user, form)
+        await integrations.configure_connectwise(services, user.actor, form)
     finally:
         await services.aclose()
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from psasync.adapters.marketplace import MarketplaceError, MarketplaceSession, Skipped
+from psasync.adapters.marketplace import MarketplaceError, Skipped
 from psasync.domain.orders import Order, OrderStatus
+from psasync.services.actor import Actor, MarketplaceAccess
 from psasync.services.context import Services
 from psasync.services.errors import Conflict, NotFound
 from psasync.services.integrations import upstream
-from psasync.services.sessions import UserSession
 from psasync.services.tasks import TaskView
 from psasync.store import SyncTask, TaskStatus, snapshots
 from psasync.store import tasks as task_store
@@ -44,46 +44,46 @@ class CheckResult:
     checked_through: dt.datetime
 
 
-async def check_changes(services: Services, user: UserSession) -> CheckResult:
+async def check_changes(services: Services, actor: Actor) -> CheckResult:
     """Turn the reseller's new completed orders into tasks (see the module docstring)."""
-    lock = services.tenant_lock("check-changes", user.tenant_id)
+    lock = services.tenant_lock("check-changes", actor.tenant_id)
     if lock.locked():
         raise Conflict("Check Changes is already running for this account", code="CheckRunning")
     async with lock:
-        return await _check(services, user)
+        return await _check(services, actor)
 
 
-async def _check(services: Services, user: UserSession) -> CheckResult:
+async def _check(services: Services, actor: Actor) -> CheckResult:
     now = services.now()
     async with services.db.session() as session:
-        tenant = await tenant_store.get_tenant(session, user.tenant_id)
+        tenant = await tenant_store.get_tenant(session, actor.tenant_id)
         if tenant is None:
             raise NotFound("the account is not known any more; log in again", code="NoTenant")
         watermark = tenant.orders_checked_through
     lookback = dt.timedelta(days=services.settings.check_lookback_days)
     since = watermark - services.check_overlap if watermark else now - lookback
-    marketplace = user.marketplace_session
+    marketplace = actor.reads_marketplace()
     try:
         listing = await marketplace.list_orders(created_from=since, created_to=now)
         orders = listing.items
         completed = [order for order in orders if order.status is OrderStatus.COMPLETED]
         async with services.db.session() as session:
             known = await task_store.existing_order_ids(
-                session, user.tenant_id, (order.id for order in completed)
+                session, actor.tenant_id, (order.id for order in completed)
             )
             new = [order for order in completed if order.id not in known]
             names = await tenant_store.customer_names(
-                session, user.tenant_id, (order.customer_id for order in new)
+                session, actor.tenant_id, (order.customer_id for order in new)
             )
         names.update(await _read_customer_names(marketplace, _missing(new, names)))
     except MarketplaceError as error:
         raise upstream(error) from None
     pending = [order for order in orders if order.status.is_pending]
     through = min([now, *(order.created_at for order in pending)])
-    created = await _store(services, user, new=new, names=names, through=through)
+    created = await _store(services, actor, new=new, names=names, through=through)
     log.info(
         "check changes for tenant %s: %d new tasks, %d known, %d pending",
-        user.tenant_id,
+        actor.tenant_id,
         len(created),
         len(completed) - len(new),
         len(pending),
@@ -102,7 +102,7 @@ def _missing(orders: Iterable[Order], names: dict[str, str]) -> set[str]:
     return {order.customer_id for order in orders if order.customer_id not in names}
 
 
-async def _read_customer_names(marketplace: MarketplaceSession, ids: set[str]) -> dict[str, str]:
+async def _read_customer_names(marketplace: MarketplaceAccess, ids: set[str]) -> dict[str, str]:
     if not ids:
         return {}
     if len(ids) <= SINGLE_CUSTOMER_READS:
@@ -116,24 +116,24 @@ async def _read_customer_names(marketplace: MarketplaceSession, ids: set[str]) -
 
 async def _store(
     services: Services,
-    user: UserSession,
+    actor: Actor,
     *,
     new: Sequence[Order],
     names: dict[str, str],
     through: dt.datetime,
 ) -> list[TaskView]:
     now = services.now()
-    rows = [_task_row(user.tenant_id, order, names[order.customer_id], now) for order in new]
+    rows = [_task_row(actor.tenant_id, order, names[order.customer_id], now) for order in new]
     try:
         async with services.db.session() as session:
             await tenant_store.remember_customers(
                 session,
-                user.tenant_id,
+                actor.tenant_id,
                 {order.customer_id: names[order.customer_id] for order in new},
                 now=now,
             )
             stored = await task_store.add_tasks(session, rows)
-            tenant = await tenant_store.get_tenant(session, user.tenant_id)
+            tenant = await tenant_store.get_tenant(session, actor.tenant_id)
             if tenant is not None:
                 tenant.orders_checked_through = through
             return [TaskView.of(row) for row in stored]

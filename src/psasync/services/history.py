@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from psasync.services.actor import Actor
 from psasync.services.context import Services
 from psasync.services.errors import BadRequest
-from psasync.services.sessions import UserSession
 from psasync.services.sync import SyncOutcome, run_outcome
 from psasync.services.tasks import MAX_PAGE, TaskView, load_task
 from psasync.store import SyncRun, journal
@@ -34,7 +34,7 @@ class HistoryPage:
 
 async def history(
     services: Services,
-    user: UserSession,
+    actor: Actor,
     *,
     task_id: int | None = None,
     limit: int = 50,
@@ -46,12 +46,12 @@ async def history(
         )
     async with services.db.session() as session:
         if task_id is not None:
-            await load_task(session, user.tenant_id, task_id)
+            await load_task(session, actor.tenant_id, task_id)
         runs, total = await journal.history(
-            session, user.tenant_id, task_id=task_id, limit=limit, offset=offset
+            session, actor.tenant_id, task_id=task_id, limit=limit, offset=offset
         )
         items = []
         for run in runs:
-            task = TaskView.of(await load_task(session, user.tenant_id, run.task_id))
+            task = TaskView.of(await load_task(session, actor.tenant_id, run.task_id))
             items.append(HistoryEntry(outcome=run_outcome(run, task), run=run))
     return HistoryPage(items=items, total=total)

@@ -19,9 +19,9 @@ from psasync.adapters.connectwise import (
 from psasync.adapters.connectwise.errors import ConnectWiseNotFound
 from psasync.adapters.connectwise.site import outbound_site_root
 from psasync.adapters.http import AdapterError, RetryPolicy, Unreachable
+from psasync.services.actor import Actor
 from psasync.services.context import Services
 from psasync.services.errors import Invalid, UpstreamFailed
-from psasync.services.sessions import UserSession
 from psasync.store import ConnectWiseSettings, SecretKeyError
 from psasync.store import tenants as store
 
@@ -77,9 +77,9 @@ class ConnectWiseForm:
         return f"ConnectWiseForm(site_url={self.site_url!r}, company_id={self.company_id!r})"
 
 
-async def integrations(services: Services, user: UserSession) -> list[IntegrationTile]:
+async def integrations(services: Services, actor: Actor) -> list[IntegrationTile]:
     async with services.db.session() as session:
-        stored = await store.connectwise_settings(session, user.tenant_id)
+        stored = await store.connectwise_settings(session, actor.tenant_id)
     return [connectwise_tile(stored)]
 
 
@@ -104,7 +104,7 @@ def connectwise_tile(stored: ConnectWiseSettings | None) -> IntegrationTile:
 
 
 async def configure_connectwise(
-    services: Services, user: UserSession, form: ConnectWiseForm
+    services: Services, actor: Actor, form: ConnectWiseForm
 ) -> IntegrationTile:
     """Check the keys against ConnectWise, then store them (private key encrypted).
 
@@ -118,7 +118,7 @@ async def configure_connectwise(
     async with services.db.session() as session:
         stored = await store.save_connectwise_settings(
             session,
-            user.tenant_id,
+            actor.tenant_id,
             {
                 "site_url": site.root,
                 "company_id": form.company_id.strip(),
@@ -129,11 +129,11 @@ async def configure_connectwise(
                 "verified_at": now,
                 "last_error": None,
                 "updated_at": now,
-                "updated_by": user.username,
+                "updated_by": actor.name,
             },
         )
         tile = connectwise_tile(stored)
-    log.info("tenant %s connected ConnectWise company %s", user.tenant_id, form.company_id)
+    log.info("tenant %s connected ConnectWise company %s", actor.tenant_id, form.company_id)
     return tile
 
 

@@ -22,10 +22,10 @@ from psasync.adapters.connectwise import (
 from psasync.adapters.connectwise.models import VendorCompany
 from psasync.adapters.http import AdapterError
 from psasync.domain.agreements import CatalogItem, ProductClass
+from psasync.services.actor import Actor
 from psasync.services.context import Services
 from psasync.services.errors import Invalid
 from psasync.services.integrations import connectwise_for, upstream
-from psasync.services.sessions import UserSession
 from psasync.services.tasks import TaskView
 from psasync.store import MappingSource, ProductMapping, SyncTask, TaskStatus, snapshots
 from psasync.store import tenants as store
@@ -64,12 +64,12 @@ def _same_name(company: VendorCompany, name: str) -> bool:
 
 
 async def company_for(
-    services: Services, user: UserSession, view: TaskView, connectwise: ConnectWiseClient
+    services: Services, actor: Actor, view: TaskView, connectwise: ConnectWiseClient
 ) -> int | None:
     """The ConnectWise company of the task's customer, matching it by name the first time."""
     customer_id, customer_name = view.customer_id, view.customer_name
     async with services.db.session() as session:
-        mapping = await store.customer_mapping(session, user.tenant_id, customer_id)
+        mapping = await store.customer_mapping(session, actor.tenant_id, customer_id)
     if mapping is not None:
         return mapping.company_id
     try:
@@ -83,12 +83,12 @@ async def company_for(
         async with services.db.session() as session:
             await store.map_customer(
                 session,
-                user.tenant_id,
+                actor.tenant_id,
                 customer_id=customer_id,
                 company_id=matches[0].id,
                 company_name=matches[0].name,
                 source=MappingSource.AUTOMATIC,
-                by=user.username,
+                by=actor.name,
                 now=services.now(),
             )
     except IntegrityError:
@@ -97,13 +97,13 @@ async def company_for(
 
 
 async def catalog_for(
-    services: Services, user: UserSession, mpns: Iterable[str], connectwise: ConnectWiseClient
+    services: Services, actor: Actor, mpns: Iterable[str], connectwise: ConnectWiseClient
 ) -> MappedCatalog:
     """The catalog item of each MPN that is mapped or can be matched (others are left out), and
     the setup-fee item of each mapped one that has one."""
     wanted = sorted(set(mpns))
     async with services.db.session() as session:
-        stored = await store.product_mappings(session, user.tenant_id, wanted)
+        stored = await store.product_mappings(session, actor.tenant_id, wanted)
     catalog = MappedCatalog(items={}, setup_items={})
     for mpn in wanted:
         mapping = stored.get(mpn)
@@ -116,7 +116,7 @@ async def catalog_for(
         matches = await connectwise.catalog_by_mpn(mpn)
         if len(matches) == 1:
             catalog.items[mpn] = matches[0]
-            await _remember_product(services, user, mpn, matches[0], MappingSource.AUTOMATIC)
+            await _remember_product(services, actor, mpn, matches[0], MappingSource.AUTOMATIC)
     return catalog
 
 
@@ -150,18 +150,18 @@ async def _item_to_map(
 
 
 async def _remember_product(
-    services: Services, user: UserSession, mpn: str, item: CatalogItem, source: MappingSource
+    services: Services, actor: Actor, mpn: str, item: CatalogItem, source: MappingSource
 ) -> None:
     try:
         async with services.db.session() as session:
             await store.map_product(
                 session,
-                user.tenant_id,
+                actor.tenant_id,
                 mpn=mpn,
                 catalog_item_id=item.id,
                 identifier=item.identifier,
                 source=source,
-                by=user.username,
+                by=actor.name,
                 now=services.now(),
             )
     except IntegrityError:
@@ -171,16 +171,16 @@ async def _remember_product(
 # Customer mappings ------------------------------------------------------------------------------
 
 
-async def customer_mappings(services: Services, user: UserSession) -> list[CustomerMappingView]:
+async def customer_mappings(services: Services, actor: Actor) -> list[CustomerMappingView]:
     """Every customer psasync has seen, with its company; unmapped ones matched if possible."""
     async with services.db.session() as session:
-        seen = await store.customers(session, user.tenant_id)
-        mapped = await store.customer_mappings(session, user.tenant_id)
+        seen = await store.customers(session, actor.tenant_id)
+        mapped = await store.customer_mappings(session, actor.tenant_id)
     unmapped = [customer for customer in seen if customer.customer_id not in mapped]
     if unmapped:
-        await _match_customers(services, user, [(c.customer_id, c.name) for c in unmapped])
+        await _match_customers(services, actor, [(c.customer_id, c.name) for c in unmapped])
         async with services.db.session() as session:
-            mapped = await store.customer_mappings(session, user.tenant_id)
+            mapped = await store.customer_mappings(session, actor.tenant_id)
     views = []
     for customer in seen:
         mapping = mapped.get(customer.customer_id)
@@ -197,10 +197,10 @@ async def customer_mappings(services: Services, user: UserSession) -> list[Custo
 
 
 async def _match_customers(
-    services: Services, user: UserSession, customers: Sequence[tuple[str, str]]
+    services: Services, actor: Actor, customers: Sequence[tuple[str, str]]
 ) -> None:
     try:
-        connectwise = await _connectwise(services, user)
+        connectwise = await _connectwise(services, actor)
         companies = await connectwise.companies()
     except (Invalid, AdapterError):
         return  # not connected or unreachable: the list shows them unmapped
@@ -213,28 +213,28 @@ async def _match_customers(
             if len(matches) == 1:
                 await store.map_customer(
                     session,
-                    user.tenant_id,
+                    actor.tenant_id,
                     customer_id=customer_id,
                     company_id=matches[0].id,
                     company_name=matches[0].name,
                     source=MappingSource.AUTOMATIC,
-                    by=user.username,
+                    by=actor.name,
                     now=services.now(),
                 )
 
 
-async def _connectwise(services: Services, user: UserSession) -> ConnectWiseClient:
-    return await connectwise_for(services, user.tenant_id)
+async def _connectwise(services: Services, actor: Actor) -> ConnectWiseClient:
+    return await connectwise_for(services, actor.tenant_id)
 
 
 async def map_customers(
-    services: Services, user: UserSession, pairs: Sequence[tuple[str, int]]
+    services: Services, actor: Actor, pairs: Sequence[tuple[str, int]]
 ) -> list[CustomerMappingView]:
     """Map customers to companies by hand; every pair is checked before any is stored."""
     _no_repeats([customer_id for customer_id, _ in pairs], "customerId")
-    connectwise = await _connectwise(services, user)
+    connectwise = await _connectwise(services, actor)
     async with services.db.session() as session:
-        known = {c.customer_id: c for c in await store.customers(session, user.tenant_id)}
+        known = {c.customer_id: c for c in await store.customers(session, actor.tenant_id)}
     unknown = [customer_id for customer_id, _ in pairs if customer_id not in known]
     if unknown:
         raise Invalid(
@@ -249,15 +249,15 @@ async def map_customers(
         for customer_id, company_id in pairs:
             await store.map_customer(
                 session,
-                user.tenant_id,
+                actor.tenant_id,
                 customer_id=customer_id,
                 company_id=company_id,
                 company_name=companies[company_id].name,
                 source=MappingSource.MANUAL,
-                by=user.username,
+                by=actor.name,
                 now=services.now(),
             )
-    return await customer_mappings(services, user)
+    return await customer_mappings(services, actor)
 
 
 async def _company(connectwise: ConnectWiseClient, company_id: int) -> VendorCompany:
@@ -286,13 +286,13 @@ def _no_repeats(values: Sequence[str], name: str) -> None:
 # Product mappings -------------------------------------------------------------------------------
 
 
-async def product_mappings(services: Services, user: UserSession) -> list[ProductMappingView]:
+async def product_mappings(services: Services, actor: Actor) -> list[ProductMappingView]:
     """Stored product mappings, and the MPNs of open tasks that have none yet."""
     async with services.db.session() as session:
-        stored = await store.product_mappings(session, user.tenant_id)
+        stored = await store.product_mappings(session, actor.tenant_id)
         open_orders = await session.scalars(
             select(SyncTask.order_json).where(
-                SyncTask.tenant_id == user.tenant_id,
+                SyncTask.tenant_id == actor.tenant_id,
                 SyncTask.status.in_([TaskStatus.NEW.value, TaskStatus.FAILED.value]),
             )
         )
@@ -314,7 +314,7 @@ async def product_mappings(services: Services, user: UserSession) -> list[Produc
 
 async def map_products(
     services: Services,
-    user: UserSession,
+    actor: Actor,
     pairs: Sequence[tuple[str, int]],
     *,
     setup_items: Mapping[str, int | None] | None = None,
@@ -338,29 +338,29 @@ async def map_products(
             code="InvalidMpn",
             details={"mpns": stray},
         )
-    connectwise = await _connectwise(services, user)
+    connectwise = await _connectwise(services, actor)
     items = {mpn: await _item_to_map(connectwise, mpn, item_id) for mpn, item_id in pairs}
     setups = {
         mpn: await _item_to_map(connectwise, mpn, item, setup=True) if item is not None else None
         for mpn, item in setup_ids.items()
     }
     async with services.db.session() as session:
-        stored = await store.product_mappings(session, user.tenant_id, items)
+        stored = await store.product_mappings(session, actor.tenant_id, items)
         for mpn, item in items.items():
             setup_id, setup_identifier = _setup_of(setups, stored.get(mpn), mpn)
             await store.map_product(
                 session,
-                user.tenant_id,
+                actor.tenant_id,
                 mpn=mpn,
                 catalog_item_id=item.id,
                 identifier=item.identifier,
                 source=MappingSource.MANUAL,
-                by=user.username,
+                by=actor.name,
                 now=services.now(),
                 setup_catalog_item_id=setup_id,
                 setup_identifier=setup_identifier,
             )
-    return await product_mappings(services, user)
+    return await product_mappings(services, actor)
 
 
 def _setup_of(
@@ -397,11 +397,9 @@ class CatalogChoice:
 CHOICES_SHOWN = 50
 
 
-async def find_companies(
-    services: Services, user: UserSession, text: str = ""
-) -> list[CompanyChoice]:
+async def find_companies(services: Services, actor: Actor, text: str = "") -> list[CompanyChoice]:
     """Companies whose name or identifier contains ``text`` (all, if empty), by name."""
-    connectwise = await _connectwise(services, user)
+    connectwise = await _connectwise(services, actor)
     try:
         found = await connectwise.find_companies(text, limit=CHOICES_SHOWN)
     except (ConnectWiseError, AdapterError) as error:
@@ -413,10 +411,10 @@ async def find_companies(
 
 
 async def find_catalog_items(
-    services: Services, user: UserSession, text: str = ""
+    services: Services, actor: Actor, text: str = ""
 ) -> list[CatalogChoice]:
     """Active catalog items whose identifier, description or MPN contains ``text``."""
-    connectwise = await _connectwise(services, user)
+    connectwise = await _connectwise(services, actor)
     try:
         found = await connectwise.find_catalog_items(text, limit=CHOICES_SHOWN)
     except (ConnectWiseError, AdapterError) as error:

@@ -24,6 +24,7 @@ from psasync.domain.plan import ChangeStrategy, Plan, PlanOptions, PriceSource, 
 from psasync.domain.planner import plan_additions
 from psasync.domain.review import ReviewedAddition, review_plan
 from psasync.services import mappings
+from psasync.services.actor import Actor
 from psasync.services.context import Services
 from psasync.services.errors import Invalid, NotFound
 from psasync.services.integrations import (
@@ -32,7 +33,6 @@ from psasync.services.integrations import (
     note_connectwise_error,
     upstream,
 )
-from psasync.services.sessions import UserSession
 from psasync.services.tasks import TaskView, load_task
 from psasync.store import snapshots
 from psasync.store import tenants as tenant_store
@@ -79,26 +79,26 @@ class PreparedPlan:
     plan: Plan
 
 
-async def task_context(services: Services, user: UserSession, task_id: int) -> TaskContext:
+async def task_context(services: Services, actor: Actor, task_id: int) -> TaskContext:
     """Load the task, its subscription (read once, then kept) and the customer's company.
 
     The task is looked up first: another tenant's task is 404 before anything is said about
     this tenant's ConnectWise settings.
     """
     async with services.db.session() as session:
-        row = await load_task(session, user.tenant_id, task_id)
+        row = await load_task(session, actor.tenant_id, task_id)
         view = TaskView.of(row)
         order = snapshots.order_from_json(row.order_json)
         stored_subscription = row.subscription_json
-        tenant = await tenant_store.get_tenant(session, user.tenant_id)
-        settings = await tenant_store.connectwise_settings(session, user.tenant_id)
+        tenant = await tenant_store.get_tenant(session, actor.tenant_id)
+        settings = await tenant_store.connectwise_settings(session, actor.tenant_id)
     if settings is None:
         raise not_configured()
     connectwise = connectwise_from(services, settings)
     subscription = (
         snapshots.subscription_from_json(stored_subscription)
         if stored_subscription
-        else await _read_subscription(services, user, task_id, order.subscription_id)
+        else await _read_subscription(services, actor, task_id, order.subscription_id)
     )
     try:
         task = Task.from_order(task_id=view.id, order=order, subscription=subscription)
@@ -106,7 +106,7 @@ async def task_context(services: Services, user: UserSession, task_id: int) -> T
         raise Invalid(
             f"order {order.number} cannot be planned: {error}", code="OrderUnusable"
         ) from None
-    company_id = await mappings.company_for(services, user, view, connectwise)
+    company_id = await mappings.company_for(services, actor, view, connectwise)
     currency_code = (tenant.currency if tenant else None) or _order_currency(task)
     options = PlanOptions(
         change_strategy=ChangeStrategy(settings.change_strategy),
@@ -132,27 +132,27 @@ def _order_currency(task: Task) -> str:
 
 
 async def _read_subscription(
-    services: Services, user: UserSession, task_id: int, subscription_id: str | None
+    services: Services, actor: Actor, task_id: int, subscription_id: str | None
 ) -> Subscription:
     if subscription_id is None:
         raise Invalid(
             "the order names no subscription, so it cannot be planned", code="NoSubscription"
         )
     try:
-        subscription = await user.marketplace_session.get_subscription(subscription_id)
+        subscription = await actor.reads_marketplace().get_subscription(subscription_id)
     except UnsupportedSubscription as error:
         raise Invalid(error.message, code="UnsupportedSubscription") from None
     except MarketplaceError as error:
         raise upstream(error) from None
     async with services.db.session() as session:
-        row = await load_task(session, user.tenant_id, task_id)
+        row = await load_task(session, actor.tenant_id, task_id)
         row.subscription_json = snapshots.subscription_to_json(subscription)
     return subscription
 
 
-async def agreements(services: Services, user: UserSession, task_id: int) -> list[AgreementChoice]:
+async def agreements(services: Services, actor: Actor, task_id: int) -> list[AgreementChoice]:
     """The customer's agreements, each with the reasons it cannot take this task (if any)."""
-    context = await task_context(services, user, task_id)
+    context = await task_context(services, actor, task_id)
     connectwise = context.connectwise
     if context.company_id is None:
         raise _customer_not_mapped(context.view)
@@ -161,7 +161,7 @@ async def agreements(services: Services, user: UserSession, task_id: int) -> lis
             context.company_id, default_currency=context.currency
         )
     except ConnectWiseError as error:
-        await note_connectwise_error(services, user.tenant_id, error)
+        await note_connectwise_error(services, actor.tenant_id, error)
         raise upstream(error) from None
     except AdapterError as error:
         raise upstream(error) from None
@@ -182,7 +182,7 @@ def _customer_not_mapped(view: TaskView) -> Invalid:
 
 async def prepare_plan(
     services: Services,
-    user: UserSession,
+    actor: Actor,
     task_id: int,
     *,
     agreement_id: int,
@@ -194,7 +194,7 @@ async def prepare_plan(
     An ineligible agreement or invalid edits raise :class:`Invalid` with the reasons or field
     errors in ``details``.
     """
-    context = await task_context(services, user, task_id)
+    context = await task_context(services, actor, task_id)
     connectwise = context.connectwise
     if context.company_id is None:
         raise _customer_not_mapped(context.view)
@@ -202,9 +202,9 @@ async def prepare_plan(
         agreement = await _agreement(connectwise, agreement_id, context.currency)
         _check_eligible(agreement, context)
         additions = tuple(await connectwise.additions(agreement.id))
-        catalog = await mappings.catalog_for(services, user, _mpns(context), connectwise)
+        catalog = await mappings.catalog_for(services, actor, _mpns(context), connectwise)
     except ConnectWiseError as error:
-        await note_connectwise_error(services, user.tenant_id, error)
+        await note_connectwise_error(services, actor.tenant_id, error)
         raise upstream(error) from None
     except AdapterError as error:
         raise upstream(error) from None
@@ -279,7 +279,7 @@ def _reviewed(plan: Plan, reviewed: Sequence[ReviewedAddition]) -> Plan:
 
 async def preview(
     services: Services,
-    user: UserSession,
+    actor: Actor,
     task_id: int,
     *,
     agreement_id: int,
@@ -289,7 +289,7 @@ async def preview(
     """What Sync would do to the agreement, with the amounts (nothing is written)."""
     prepared = await prepare_plan(
         services,
-        user,
+        actor,
         task_id,
         agreement_id=agreement_id,
         price_source=price_source,

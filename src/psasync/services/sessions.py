@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from psasync.adapters.marketplace import MarketplaceSession
+from psasync.services.actor import Actor
 
 DEFAULT_IDLE_TIMEOUT = dt.timedelta(hours=8)
 
@@ -29,6 +30,13 @@ class UserSession:
     marketplace_session: MarketplaceSession = field(repr=False)
     csrf_token: str = field(repr=False)
     last_seen: dt.datetime
+
+    @property
+    def actor(self) -> Actor:
+        """The user as the use cases see them: tenant, name and marketplace access."""
+        return Actor(
+            tenant_id=self.tenant_id, name=self.username, marketplace=self.marketplace_session
+        )
 
 
 class SessionRegistry:

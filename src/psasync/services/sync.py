@@ -42,12 +42,12 @@ from psasync.domain.agreements import Addition
 from psasync.domain.keys import Located, locate_actions
 from psasync.domain.plan import Action, PlannedAddition, PriceSource
 from psasync.domain.review import ReviewedAddition
+from psasync.services.actor import Actor
 from psasync.services.claims import TaskClaim
 from psasync.services.context import Services
 from psasync.services.errors import Conflict, Invalid, UpstreamFailed
 from psasync.services.integrations import connectwise_for, note_connectwise_error
 from psasync.services.planning import PreparedPlan, prepare_plan
-from psasync.services.sessions import UserSession
 from psasync.services.tasks import TaskView, load_task
 from psasync.services.verification import verify_run
 from psasync.store import (
@@ -108,7 +108,7 @@ class SyncOutcome:
 
 async def sync(
     services: Services,
-    user: UserSession,
+    actor: Actor,
     task_id: int,
     *,
     agreement_id: int,
@@ -116,29 +116,29 @@ async def sync(
     reviewed: Sequence[ReviewedAddition] | None = None,
 ) -> SyncOutcome:
     """Apply the task's plan to the agreement (see the module docstring)."""
-    async with TaskClaim(services, tenant_id=user.tenant_id, task_id=task_id) as claim:
+    async with TaskClaim(services, tenant_id=actor.tenant_id, task_id=task_id) as claim:
         run, prepared = await _run_to_apply(
             services,
-            user,
+            actor,
             claim,
             agreement_id=agreement_id,
             price_source=price_source,
             reviewed=reviewed,
         )
         if prepared is not None:
-            applier = _Applier(services, user, claim, prepared.context.connectwise, run)
+            applier = _Applier(services, actor, claim, prepared.context.connectwise, run)
             await applier.apply(found={})
         else:
-            connectwise = await connectwise_for(services, user.tenant_id)
-            applier = _Applier(services, user, claim, connectwise, run)
+            connectwise = await connectwise_for(services, actor.tenant_id)
+            applier = _Applier(services, actor, claim, connectwise, run)
             await applier.apply(found=await applier.locate_done())
         await applier.verify_and_finish()
-    return await _outcome(services, user, run.id, resumed=prepared is None)
+    return await _outcome(services, actor, run.id, resumed=prepared is None)
 
 
 async def _run_to_apply(
     services: Services,
-    user: UserSession,
+    actor: Actor,
     claim: TaskClaim,
     *,
     agreement_id: int,
@@ -151,7 +151,7 @@ async def _run_to_apply(
     resumed run: its agreement must be read again).
     """
     async with services.db.session() as session:
-        unfinished = await journal.unfinished_run(session, user.tenant_id, claim.task_id)
+        unfinished = await journal.unfinished_run(session, actor.tenant_id, claim.task_id)
     if unfinished is not None:
         if unfinished.agreement_id != agreement_id:
             done = sum(action.outcome in DONE for action in unfinished.actions)
@@ -166,14 +166,14 @@ async def _run_to_apply(
         return unfinished, None
     prepared = await prepare_plan(
         services,
-        user,
+        actor,
         claim.task_id,
         agreement_id=agreement_id,
         price_source=price_source,
         reviewed=reviewed,
     )
     _check_not_blocked(prepared)
-    claim.run = await _start_run(services, user, claim, prepared, price_source)
+    claim.run = await _start_run(services, actor, claim, prepared, price_source)
     return claim.run, prepared
 
 
@@ -194,19 +194,19 @@ def _check_not_blocked(prepared: PreparedPlan) -> None:
 
 async def _start_run(
     services: Services,
-    user: UserSession,
+    actor: Actor,
     claim: TaskClaim,
     prepared: PreparedPlan,
     price_source: PriceSource,
 ) -> SyncRun:
     plan = prepared.plan
     run = SyncRun(
-        tenant_id=user.tenant_id,
+        tenant_id=actor.tenant_id,
         task_id=plan.task_id,
         agreement_id=prepared.agreement.id,
         agreement_name=prepared.agreement.name,
         price_source=price_source.value,
-        user=user.username,
+        user=actor.name,
         started_at=services.now(),
         outcome=RunOutcome.RUNNING.value,
         currency=plan.currency.code,
@@ -237,13 +237,13 @@ class _Applier:
     def __init__(
         self,
         services: Services,
-        user: UserSession,
+        actor: Actor,
         claim: TaskClaim,
         connectwise: ConnectWiseClient,
         run: SyncRun,
     ) -> None:
         self.services = services
-        self.user = user
+        self.actor = actor
         self.claim = claim
         self.connectwise = connectwise
         self.run = run
@@ -362,7 +362,7 @@ class _Applier:
 
     async def _fail(self, step: SyncAction, error: AdapterError) -> None:
         if isinstance(error, ConnectWiseError):
-            await note_connectwise_error(self.services, self.user.tenant_id, error)
+            await note_connectwise_error(self.services, self.actor.tenant_id, error)
         message = f"{step.key}: {error.message}"
         async with self.claim.fenced() as session:
             await journal.record_action(
@@ -381,7 +381,7 @@ class _Applier:
             return await call
         except (ConnectWiseError, AdapterError) as error:
             if isinstance(error, ConnectWiseError):
-                await note_connectwise_error(self.services, self.user.tenant_id, error)
+                await note_connectwise_error(self.services, self.actor.tenant_id, error)
             async with self.claim.fenced() as session:
                 await self._finish_in(session, succeeded=False, error=error.message)
             raise _vendor_failure(error, self.run) from None
@@ -461,14 +461,12 @@ def _vendor_failure(error: AdapterError, run: SyncRun) -> UpstreamFailed:
     )
 
 
-async def _outcome(
-    services: Services, user: UserSession, run_id: int, *, resumed: bool
-) -> SyncOutcome:
+async def _outcome(services: Services, actor: Actor, run_id: int, *, resumed: bool) -> SyncOutcome:
     async with services.db.session() as session:
-        run = await journal.get_run(session, user.tenant_id, run_id)
+        run = await journal.get_run(session, actor.tenant_id, run_id)
         if run is None:  # the journal lost a row it just wrote: a broken database
             raise RuntimeError(f"sync run {run_id} is missing from the journal")
-        task = TaskView.of(await load_task(session, user.tenant_id, run.task_id))
+        task = TaskView.of(await load_task(session, actor.tenant_id, run.task_id))
         return run_outcome(run, task, resumed=resumed)
 
 

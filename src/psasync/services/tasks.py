@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psasync.domain.orders import Order, OrderType, task_title
+from psasync.services.actor import Actor
 from psasync.services.context import Services
 from psasync.services.errors import BadRequest, Conflict, NotFound
-from psasync.services.sessions import UserSession
 from psasync.store import SyncTask, TaskFilter, TaskStatus, snapshots
 from psasync.store import tasks as store
 
@@ -101,15 +101,15 @@ def task_filter(
     )
 
 
-async def list_tasks(services: Services, user: UserSession, wanted: TaskFilter) -> TaskPage:
+async def list_tasks(services: Services, actor: Actor, wanted: TaskFilter) -> TaskPage:
     async with services.db.session() as session:
-        items, total = await store.list_tasks(session, user.tenant_id, wanted)
+        items, total = await store.list_tasks(session, actor.tenant_id, wanted)
     return TaskPage(items=[TaskView.of(task) for task in items], total=total)
 
 
-async def get_task(services: Services, user: UserSession, task_id: int) -> TaskView:
+async def get_task(services: Services, actor: Actor, task_id: int) -> TaskView:
     async with services.db.session() as session:
-        return TaskView.of(await load_task(session, user.tenant_id, task_id))
+        return TaskView.of(await load_task(session, actor.tenant_id, task_id))
 
 
 @dataclass(frozen=True)
@@ -120,9 +120,9 @@ class TaskDetail:
     order: Order
 
 
-async def get_task_detail(services: Services, user: UserSession, task_id: int) -> TaskDetail:
+async def get_task_detail(services: Services, actor: Actor, task_id: int) -> TaskDetail:
     async with services.db.session() as session:
-        task = await load_task(session, user.tenant_id, task_id)
+        task = await load_task(session, actor.tenant_id, task_id)
         return TaskDetail(view=TaskView.of(task), order=snapshots.order_from_json(task.order_json))
 
 
@@ -134,10 +134,10 @@ async def load_task(session: AsyncSession, tenant_id: int, task_id: int) -> Sync
     return task
 
 
-async def ignore_task(services: Services, user: UserSession, task_id: int) -> TaskView:
+async def ignore_task(services: Services, actor: Actor, task_id: int) -> TaskView:
     """Hide a task the reseller will not sync; a synced or syncing task cannot be ignored."""
     async with services.db.session() as session:
-        task = await load_task(session, user.tenant_id, task_id)
+        task = await load_task(session, actor.tenant_id, task_id)
         if task.status == TaskStatus.SYNCED.value:
             raise Conflict(f"task {task_id} is already synced", code="TaskSynced")
         if task.claimed_until is not None and task.claimed_until > services.now():
@@ -146,9 +146,9 @@ async def ignore_task(services: Services, user: UserSession, task_id: int) -> Ta
         return TaskView.of(task)
 
 
-async def unignore_task(services: Services, user: UserSession, task_id: int) -> TaskView:
+async def unignore_task(services: Services, actor: Actor, task_id: int) -> TaskView:
     async with services.db.session() as session:
-        task = await load_task(session, user.tenant_id, task_id)
+        task = await load_task(session, actor.tenant_id, task_id)
         if task.status != TaskStatus.IGNORED.value:
             raise Conflict(f"task {task_id} is not ignored", code="TaskNotIgnored")
         await store.set_ignored(session, task, ignored=False, now=services.now())

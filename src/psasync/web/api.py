@@ -88,7 +88,7 @@ async def whoami(user: CurrentUser) -> dict[str, Any]:
 @router.get("/integrations", response_model=list[schemas.Tile], tags=["integrations"])
 async def list_integrations(user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
     """The PSA tiles with their state."""
-    return [_tile(tile) for tile in await integrations.integrations(services, user)]
+    return [_tile(tile) for tile in await integrations.integrations(services, user.actor)]
 
 
 def _tile(tile: integrations.IntegrationTile) -> dict[str, Any]:
@@ -114,13 +114,13 @@ async def configure_connectwise(
         private_key=body.private_key,
         client_id=body.client_id,
     )
-    return _tile(await integrations.configure_connectwise(services, user, form))
+    return _tile(await integrations.configure_connectwise(services, user.actor, form))
 
 
 @router.post("/connectwise/check-changes", response_model=schemas.CheckChangesOut, tags=["tasks"])
 async def run_check_changes(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """New completed marketplace orders become tasks; `created` counts them."""
-    return check_json(await check_changes.check_changes(services, user))
+    return check_json(await check_changes.check_changes(services, user.actor))
 
 
 @router.get("/connectwise/tasks", response_model=schemas.TaskPageOut, tags=["tasks"])
@@ -137,26 +137,26 @@ async def list_tasks(
     wanted = task_service.task_filter(
         status=status, order_type=order_type, query=q, limit=limit, offset=offset
     )
-    page = await task_service.list_tasks(services, user, wanted)
+    page = await task_service.list_tasks(services, user.actor, wanted)
     return {"items": [task_json(task) for task in page.items], "total": page.total}
 
 
 @router.get("/connectwise/tasks/{task_id}", response_model=schemas.TaskDetailOut, tags=["tasks"])
 async def get_task(task_id: TaskId, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    detail = await task_service.get_task_detail(services, user, task_id)
+    detail = await task_service.get_task_detail(services, user.actor, task_id)
     return {**task_json(detail.view), "order": order_json(detail.order)}
 
 
 @router.post("/connectwise/tasks/{task_id}/ignore", response_model=schemas.TaskItem, tags=["tasks"])
 async def ignore(task_id: TaskId, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    return task_json(await task_service.ignore_task(services, user, task_id))
+    return task_json(await task_service.ignore_task(services, user.actor, task_id))
 
 
 @router.post(
     "/connectwise/tasks/{task_id}/unignore", response_model=schemas.TaskItem, tags=["tasks"]
 )
 async def unignore(task_id: TaskId, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    return task_json(await task_service.unignore_task(services, user, task_id))
+    return task_json(await task_service.unignore_task(services, user.actor, task_id))
 
 
 @router.get(
@@ -168,7 +168,7 @@ async def agreements(
     task_id: TaskId, user: CurrentUser, services: ServicesDep
 ) -> list[dict[str, Any]]:
     """The customer's agreements; ineligible ones carry their reasons."""
-    return [agreement_json(c) for c in await planning.agreements(services, user, task_id)]
+    return [agreement_json(c) for c in await planning.agreements(services, user.actor, task_id)]
 
 
 @router.post(
@@ -180,7 +180,7 @@ async def preview(
     """What Sync would do, with the prorated and recurring amounts; nothing is written."""
     plan = await planning.preview(
         services,
-        user,
+        user.actor,
         task_id,
         agreement_id=body.agreement_id,
         price_source=body.price_source,
@@ -196,7 +196,7 @@ async def sync(
     """Apply the reviewed plan (`additions` omitted: as previewed). Repeated: 409."""
     outcome = await sync_service.sync(
         services,
-        user,
+        user.actor,
         task_id,
         agreement_id=body.agreement_id,
         price_source=body.price_source,
@@ -212,7 +212,7 @@ async def sync(
 )
 async def customer_mappings(user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
     """Every customer seen, with its ConnectWise company (matched by exact name if possible)."""
-    return [_customer(view) for view in await mappings.customer_mappings(services, user)]
+    return [_customer(view) for view in await mappings.customer_mappings(services, user.actor)]
 
 
 @router.put(
@@ -224,7 +224,7 @@ async def map_customers(
     body: schemas.CustomerMappings, user: CurrentUser, services: ServicesDep
 ) -> list[dict[str, Any]]:
     pairs = [(item.customer_id, item.company_id) for item in body]
-    return [_customer(view) for view in await mappings.map_customers(services, user, pairs)]
+    return [_customer(view) for view in await mappings.map_customers(services, user.actor, pairs)]
 
 
 def _customer(view: mappings.CustomerMappingView) -> dict[str, Any]:
@@ -243,7 +243,7 @@ def _customer(view: mappings.CustomerMappingView) -> dict[str, Any]:
     tags=["mappings"],
 )
 async def product_mappings(user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
-    return [_product(view) for view in await mappings.product_mappings(services, user)]
+    return [_product(view) for view in await mappings.product_mappings(services, user.actor)]
 
 
 @router.put(
@@ -256,7 +256,7 @@ async def map_products(
 ) -> list[dict[str, Any]]:
     pairs = [(item.mpn, item.catalog_item_id) for item in body]
     setup_items = {item.mpn: item.setup_catalog_item_id for item in body if item.names_setup_item}
-    views = await mappings.map_products(services, user, pairs, setup_items=setup_items)
+    views = await mappings.map_products(services, user.actor, pairs, setup_items=setup_items)
     return [_product(view) for view in views]
 
 
@@ -280,7 +280,7 @@ async def sync_history(
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """Who synced what, when, with which result; newest first."""
-    page = await history.history(services, user, task_id=task_id, limit=limit, offset=offset)
+    page = await history.history(services, user.actor, task_id=task_id, limit=limit, offset=offset)
     return {
         "items": [
             {

@@ -206,13 +206,13 @@ async def logout(request: Request, user: PageUser) -> Response:
 
 
 async def connectwise_tile(request: Request, user: UserSession) -> IntegrationTile:
-    tiles = await integrations.integrations(services_of(request), user)
+    tiles = await integrations.integrations(services_of(request), user.actor)
     return next(tile for tile in tiles if tile.id == "connectwise")
 
 
 @router.get("/integrations")
 async def integrations_page(request: Request, user: PageUser) -> Response:
-    tiles = await integrations.integrations(services_of(request), user)
+    tiles = await integrations.integrations(services_of(request), user.actor)
     return render(request, "integrations.html", {"tiles": tiles})
 
 
@@ -268,7 +268,7 @@ async def save_settings(request: Request, user: PageUser) -> Response:
         )
     try:
         await integrations.configure_connectwise(
-            services_of(request), user, integrations.ConnectWiseForm(**values)
+            services_of(request), user.actor, integrations.ConnectWiseForm(**values)
         )
     except (Invalid, UpstreamFailed) as error:
         return render(
@@ -335,7 +335,7 @@ async def _dashboard(
             limit=TASKS_PER_PAGE,
             offset=offset,
         )
-        page = await task_service.list_tasks(services_of(request), user, wanted)
+        page = await task_service.list_tasks(services_of(request), user.actor, wanted)
         filter_error = None
     except ServiceError as error:
         page, filter_error = task_service.TaskPage(items=[], total=0), error.message
@@ -365,7 +365,7 @@ async def _dashboard(
 async def run_check_changes(request: Request, user: PageUser) -> Response:
     tile = await connectwise_tile(request, user)
     try:
-        result = await check_changes.check_changes(services_of(request), user)
+        result = await check_changes.check_changes(services_of(request), user.actor)
         error, status = None, 200
     except ServiceError as failure:
         result, error = None, failure.message
@@ -386,13 +386,13 @@ async def run_check_changes(request: Request, user: PageUser) -> Response:
 
 @router.post(DASHBOARD + "/tasks/{task_id}/ignore")
 async def ignore_task(task_id: TaskId, request: Request, user: PageUser) -> Response:
-    await task_service.ignore_task(services_of(request), user, task_id)
+    await task_service.ignore_task(services_of(request), user.actor, task_id)
     return see_other(_back_to_list(request), request)
 
 
 @router.post(DASHBOARD + "/tasks/{task_id}/unignore")
 async def unignore_task(task_id: TaskId, request: Request, user: PageUser) -> Response:
-    await task_service.unignore_task(services_of(request), user, task_id)
+    await task_service.unignore_task(services_of(request), user.actor, task_id)
     form = await request.form()
     back = str(form.get("back") or "")
     return see_other(_safe_next(back) if back else _back_to_list(request), request)
@@ -444,10 +444,10 @@ async def _mappings(
         "error": error,
     }
     try:
-        context["customers"] = await mappings.customer_mappings(services, user)
-        context["products"] = await mappings.product_mappings(services, user)
-        context["companies"] = await mappings.find_companies(services, user, company_q)
-        context["catalog"] = await mappings.find_catalog_items(services, user, catalog_q)
+        context["customers"] = await mappings.customer_mappings(services, user.actor)
+        context["products"] = await mappings.product_mappings(services, user.actor)
+        context["companies"] = await mappings.find_companies(services, user.actor, company_q)
+        context["catalog"] = await mappings.find_catalog_items(services, user.actor, catalog_q)
     except UpstreamFailed as failure:
         context.update(customers=[], products=[], companies=[], catalog=[])
         context["error"] = failure.message
@@ -465,7 +465,7 @@ async def map_customer(request: Request, user: PageUser) -> Response:
     if company_id is None:
         return await _mappings(request, user, error="Choose a ConnectWise company.", status=422)
     try:
-        await mappings.map_customers(services_of(request), user, [(customer_id, company_id)])
+        await mappings.map_customers(services_of(request), user.actor, [(customer_id, company_id)])
     except (Invalid, UpstreamFailed) as error:
         return await _mappings(request, user, error=error.message, status=422)
     return see_other(with_query(DASHBOARD + "/mappings", saved="customers"), request)
@@ -487,7 +487,7 @@ async def map_product(request: Request, user: PageUser) -> Response:
         return await _mappings(request, user, error=setup_error, status=422)
     try:
         await mappings.map_products(
-            services_of(request), user, [(mpn, item_id)], setup_items=setup_items
+            services_of(request), user.actor, [(mpn, item_id)], setup_items=setup_items
         )
     except (Invalid, UpstreamFailed) as error:
         return await _mappings(request, user, error=error.message, status=422)
@@ -514,7 +514,7 @@ def setup_item_of(form: FormData, mpn: str) -> tuple[dict[str, int | None], str 
 @router.get(DASHBOARD + "/history")
 async def history_page(request: Request, user: PageUser, offset: Offset = 0) -> Response:
     services = services_of(request)
-    page = await history.history(services, user, limit=HISTORY_PER_PAGE, offset=offset)
+    page = await history.history(services, user.actor, limit=HISTORY_PER_PAGE, offset=offset)
     tile = await connectwise_tile(request, user)
     return render(
         request,

@@ -119,7 +119,7 @@ async def _wizard(
     tile = await connectwise_tile(request, user)
     if tile.state is IntegrationState.NOT_CONFIGURED:
         return see_other(SETTINGS, request)
-    detail = await task_service.get_task_detail(services, user, task_id)
+    detail = await task_service.get_task_detail(services, user.actor, task_id)
     view = detail.view
     step = _Step(
         request,
@@ -138,18 +138,18 @@ async def _wizard(
     )
     step.status = status
     if view.status in (TaskStatus.SYNCED, TaskStatus.FAILED):
-        step.context["runs"] = (await history.history(services, user, task_id=task_id)).items
+        step.context["runs"] = (await history.history(services, user.actor, task_id=task_id)).items
     if view.status in (TaskStatus.SYNCED, TaskStatus.IGNORED):
         return step.page()
 
     try:
-        choices = await planning.agreements(services, user, task_id)
+        choices = await planning.agreements(services, user.actor, task_id)
     except Invalid as failure:
         if failure.code != "CustomerNotMapped":
             step.fail(failure.message, 422)
             return step.page()
         step.context["customer_unmapped"] = failure.message
-        step.context["companies"] = await mappings.find_companies(services, user, company_q)
+        step.context["companies"] = await mappings.find_companies(services, user.actor, company_q)
         return step.page()
     except UpstreamFailed as failure:
         step.fail(failure.message, 502)
@@ -187,7 +187,7 @@ async def _wizard(
         step.context["unmapped_mpns"] = sorted(
             {line.mpn for line in detail.order.lines if line.number in unmapped_lines}
         )
-        step.context["catalog"] = await mappings.find_catalog_items(services, user, catalog_q)
+        step.context["catalog"] = await mappings.find_catalog_items(services, user.actor, catalog_q)
     step.context.update(
         plan=plan,
         lines=[
@@ -226,7 +226,7 @@ async def _review(
     async def plan_with(edits: Sequence[ReviewedAddition] | None) -> Plan:
         return await planning.preview(
             services,
-            user,
+            user.actor,
             task_id,
             agreement_id=agreement_id,
             price_source=price_source,
@@ -303,7 +303,7 @@ async def sync(task_id: TaskId, request: Request, user: PageUser) -> Response:
     try:
         await sync_service.sync(
             services_of(request),
-            user,
+            user.actor,
             task_id,
             agreement_id=agreement_id,
             price_source=price_source,
@@ -330,13 +330,13 @@ async def map_customer(task_id: TaskId, request: Request, user: PageUser) -> Res
     services = services_of(request)
     form = await request.form()
     company_id = form_id(form, "company_id")
-    view = await task_service.get_task(services, user, task_id)
+    view = await task_service.get_task(services, user.actor, task_id)
     back: dict[str, Any] = {"agreement_id": None, "price_source": PriceSource.MARKETPLACE}
     if company_id is None:
         error = "Choose the ConnectWise company of this customer."
         return await _wizard(request, user, task_id, **back, error=error, status=422)
     try:
-        await mappings.map_customers(services, user, [(view.customer_id, company_id)])
+        await mappings.map_customers(services, user.actor, [(view.customer_id, company_id)])
     except (Invalid, UpstreamFailed) as failure:
         return await _wizard(request, user, task_id, **back, error=failure.message, status=422)
     return see_other(task_url(task_id), request)
@@ -362,7 +362,7 @@ async def map_product(task_id: TaskId, request: Request, user: PageUser) -> Resp
     if setup_error:
         return await _wizard(request, user, task_id, **back, error=setup_error, status=422)
     try:
-        await mappings.map_products(services, user, [(mpn, item_id)], setup_items=setup_items)
+        await mappings.map_products(services, user.actor, [(mpn, item_id)], setup_items=setup_items)
     except (Invalid, UpstreamFailed) as failure:
         return await _wizard(request, user, task_id, **back, error=failure.message, status=422)
     return see_other(task_url(task_id, agreement=agreement_id, source=price_source.value), request)
