@@ -25,6 +25,7 @@ from psasync.config import Settings
 from psasync.services import ServiceError, Services, UserSession, auth, integrations, planning
 from psasync.services import sync as sync_service
 from psasync.services import tasks as task_service
+from psasync.services.errors import CustomerNotMapped
 from psasync.services.sync import SyncOutcome
 from psasync.services.tasks import TaskView
 from psasync.services.types import PriceSource
@@ -206,9 +207,7 @@ async def single_eligible_agreement(services: Services, user: UserSession, task_
     """The one agreement the task can go to; none or several is a skip with the reason."""
     try:
         choices = await planning.agreements(services, user.actor, task_id)
-    except ServiceError as error:
-        if error.code != "CustomerNotMapped":
-            raise
+    except CustomerNotMapped as error:
         raise _Skip(error.message, error.details) from None
     eligible = [choice.agreement for choice in choices if choice.eligibility.eligible]
     if len(eligible) == 1:

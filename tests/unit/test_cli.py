@@ -24,6 +24,7 @@ from psasync.services import check_changes as check_service
 from psasync.services import sync as sync_service
 from psasync.services import tasks as task_service
 from psasync.services.check_changes import CheckResult
+from psasync.services.errors import CustomerNotMapped
 from psasync.services.sync import SyncOutcome
 from psasync.services.tasks import TaskPage, TaskView
 from psasync.services.types import OrderType, TaskStatus
@@ -423,7 +424,7 @@ def test_bulk_sync_picks_the_one_eligible_agreement_and_goes_on_after_failures(
         1: [choice(11), choice(12, "WrongCurrency")],
         2: [choice(21), choice(22)],
         3: [choice(31, "WrongBillingCycle")],
-        4: Invalid("not mapped", code="CustomerNotMapped"),
+        4: CustomerNotMapped("not mapped"),
         5: [choice(51)],
         6: [choice(61)],
     }

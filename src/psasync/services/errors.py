@@ -51,3 +51,9 @@ class UpstreamFailed(ServiceError):
     """A vendor API failed or refused; ``details.vendor`` says which."""
 
     code = "UpstreamFailed"
+
+
+class CustomerNotMapped(Invalid):
+    """The task's marketplace customer has no ConnectWise company yet: map it, then plan."""
+
+    code = "CustomerNotMapped"

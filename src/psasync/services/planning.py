@@ -26,7 +26,7 @@ from psasync.domain.review import ReviewedAddition, review_plan
 from psasync.services import mappings
 from psasync.services.actor import Actor
 from psasync.services.context import Services
-from psasync.services.errors import Invalid, NotFound
+from psasync.services.errors import CustomerNotMapped, Invalid, NotFound
 from psasync.services.integrations import (
     connectwise_from,
     not_configured,
@@ -171,11 +171,10 @@ async def agreements(services: Services, actor: Actor, task_id: int) -> list[Agr
     ]
 
 
-def _customer_not_mapped(view: TaskView) -> Invalid:
-    return Invalid(
+def _customer_not_mapped(view: TaskView) -> CustomerNotMapped:
+    return CustomerNotMapped(
         f"{view.customer_name} ({view.customer_id}) is not mapped to a ConnectWise company, and "
         "no company has exactly that name: map the customer first.",
-        code="CustomerNotMapped",
         details={"customerId": view.customer_id, "customerName": view.customer_name},
     )
 

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from psasync.services import Services, history, mappings, planning
 from psasync.services import sync as sync_service
 from psasync.services import tasks as task_service
-from psasync.services.errors import Conflict, Invalid, UpstreamFailed
+from psasync.services.errors import Conflict, CustomerNotMapped, Invalid, UpstreamFailed
 from psasync.services.integrations import IntegrationState
 from psasync.services.sessions import UserSession
 from psasync.services.tasks import TaskView
@@ -144,12 +144,12 @@ async def _wizard(
 
     try:
         choices = await planning.agreements(services, user.actor, task_id)
-    except Invalid as failure:
-        if failure.code != "CustomerNotMapped":
-            step.fail(failure.message, 422)
-            return step.page()
+    except CustomerNotMapped as failure:
         step.context["customer_unmapped"] = failure.message
         step.context["companies"] = await mappings.find_companies(services, user.actor, company_q)
+        return step.page()
+    except Invalid as failure:
+        step.fail(failure.message, 422)
         return step.page()
     except UpstreamFailed as failure:
         step.fail(failure.message, 502)
