@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from psasync.demo import DemoRun, start_demo
+from psasync.entrypoints.demo import DemoRun, start_demo
 
 CHROMIUM = os.environ.get("PSASYNC_CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking switches chromium keeps calling home on a closed network.

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
-from psasync.demo import DemoRun
+from psasync.entrypoints.demo import DemoRun
 
 GREEN_LANE = "Green Lane LLC 1000048531 — Change Order"
 

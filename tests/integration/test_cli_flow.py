@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from psasync.cli import app
 from psasync.config import Settings
+from psasync.entrypoints.cli import app
 from psasync.sandbox.fixture import DEMO_FIXTURE, load_fixture
 from psasync.sandbox.server import Sandbox, build_sandbox, serve_in_thread
 from psasync.services import Services, auth, integrations

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from psasync import demo
 from psasync.adapters.connectwise import agreement_record_url
-from psasync.cli import app
-from psasync.demo import DemoRun, start_demo
+from psasync.entrypoints import demo
+from psasync.entrypoints.cli import app
+from psasync.entrypoints.demo import DemoRun, start_demo
 
 runner = CliRunner()
 GREEN_LANE_MANAGED = 1201

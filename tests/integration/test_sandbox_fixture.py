@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from psasync.cli import app
+from psasync.entrypoints.cli import app
 from psasync.sandbox.fixture import DEMO_FIXTURE, FixtureError, load_fixture, parse_fixture
 from psasync.sandbox.generate import generate_fixture
 

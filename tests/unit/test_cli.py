@@ -15,10 +15,10 @@ import typer
 import uvicorn
 from typer.testing import CliRunner
 
-from psasync import __version__, cli, operator
-from psasync.cli import app
+from psasync import __version__
 from psasync.config import Settings
-from psasync.operator import Login, UsageProblem, marketplace_code
+from psasync.entrypoints.cli import app, common, operations
+from psasync.entrypoints.cli.common import Login, UsageProblem, marketplace_code
 from psasync.services import Invalid, NotAuthenticated, UpstreamFailed, integrations, planning
 from psasync.services import check_changes as check_service
 from psasync.services import sync as sync_service
@@ -236,8 +236,8 @@ def logins(monkeypatch: pytest.MonkeyPatch) -> list[Login]:
         attempted.append(login)
         yield SimpleNamespace(), SimpleNamespace(tenant_id=1, actor=SimpleNamespace(tenant_id=1))
 
-    monkeypatch.setattr(cli, "logged_in", logged_in)
-    monkeypatch.setattr(operator, "logged_in", logged_in)
+    monkeypatch.setattr(operations, "logged_in", logged_in)
+    monkeypatch.setattr(common, "logged_in", logged_in)
     return attempted
 
 
@@ -481,8 +481,8 @@ def test_sandbox_passes_late_applies_to_the_fault_settings(
         built.append(faults)
         return SimpleNamespace(app=object(), marketplace_codes=["us"])
 
-    monkeypatch.setattr(cli, "build_sandbox", build)
-    monkeypatch.setattr(cli, "hide_dropped_connection_tracebacks", lambda: None)
+    monkeypatch.setattr(operations, "build_sandbox", build)
+    monkeypatch.setattr(operations, "hide_dropped_connection_tracebacks", lambda: None)
     monkeypatch.setattr(uvicorn, "run", lambda *_args, **_kwargs: None)
     result = runner.invoke(
         app, ["sandbox", "--rate-drop", "0.1", "--rate-late", "0.2", "--late-apply-seconds", "45"]

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from psasync.config import Settings
-from psasync.demo import (
+from psasync.entrypoints.demo import (
     DATABASE_NAME,
     MAX_LOOKBACK_DAYS,
     WINDOW_DAYS,

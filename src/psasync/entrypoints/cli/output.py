@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from psasync.config import MarketplaceSettings, Settings, hide_url_password
-from psasync.operator import Result, TaskRun, UsageProblem
+from psasync.entrypoints.cli.common import Result, TaskRun, UsageProblem
 from psasync.services import ServiceError
 from psasync.services.check_changes import CheckResult
 from psasync.services.sync import SyncOutcome

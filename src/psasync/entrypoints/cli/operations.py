@@ -18,9 +18,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from psasync import __version__, cli_output, demo
+from psasync import __version__
 from psasync.config import Settings, hide_url_password
-from psasync.operator import (
+from psasync.entrypoints import demo
+from psasync.entrypoints.cli import output as cli_output
+from psasync.entrypoints.cli.common import (
     PASSWORD_ENV,
     USERNAME_ENV,
     Login,

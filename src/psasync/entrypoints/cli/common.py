@@ -2,7 +2,7 @@
 session on freshly built :class:`Services`, and bulk sync.
 
 The commands themselves (``psasync check-changes``, ``tasks``, ``sync``, ``db upgrade``) live in
-``cli.py``; the tables and JSON they print are in ``cli_output.py``.
+``operations.py``; the tables and JSON they print are in ``output.py``.
 """
 
 from __future__ import annotations
