@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from psasync import __version__
 from psasync.config import Settings
-from psasync.entrypoints.cli import app, common, operations
+from psasync.entrypoints.cli import app, operations, sandbox
 from psasync.entrypoints.cli.common import Login, UsageProblem, marketplace_code
 from psasync.services import Invalid, NotAuthenticated, UpstreamFailed, integrations, planning
 from psasync.services import check_changes as check_service
@@ -237,7 +237,6 @@ def logins(monkeypatch: pytest.MonkeyPatch) -> list[Login]:
         yield SimpleNamespace(), SimpleNamespace(tenant_id=1, actor=SimpleNamespace(tenant_id=1))
 
     monkeypatch.setattr(operations, "logged_in", logged_in)
-    monkeypatch.setattr(common, "logged_in", logged_in)
     return attempted
 
 
@@ -397,7 +396,7 @@ def vendor(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         world["synced"].append((task_id, agreement_id, price_source))
         return outcome(task_id, agreement_id)
 
-    monkeypatch.setattr(integrations, "connectwise_for", connectwise_for)
+    monkeypatch.setattr(integrations, "psa_for", connectwise_for)
     monkeypatch.setattr(task_service, "list_tasks", list_tasks)
     monkeypatch.setattr(task_service, "get_task", get_task)
     monkeypatch.setattr(planning, "agreements", agreements)
@@ -466,7 +465,7 @@ def test_sync_stops_before_any_task_when_connectwise_is_not_connected(
     async def not_connected(_services: object, _tenant_id: int) -> object:
         raise Invalid("ConnectWise is not connected yet", code="NotConfigured")
 
-    monkeypatch.setattr(integrations, "connectwise_for", not_connected)
+    monkeypatch.setattr(integrations, "psa_for", not_connected)
     result = runner.invoke(app, ["sync", "5", "--agreement", "1201", "--username", "u"])
     assert result.exit_code == 1
     assert "not connected" in result.stderr and vendor["synced"] == []
@@ -481,8 +480,8 @@ def test_sandbox_passes_late_applies_to_the_fault_settings(
         built.append(faults)
         return SimpleNamespace(app=object(), marketplace_codes=["us"])
 
-    monkeypatch.setattr(operations, "build_sandbox", build)
-    monkeypatch.setattr(operations, "hide_dropped_connection_tracebacks", lambda: None)
+    monkeypatch.setattr(sandbox, "build_sandbox", build)
+    monkeypatch.setattr(sandbox, "hide_dropped_connection_tracebacks", lambda: None)
     monkeypatch.setattr(uvicorn, "run", lambda *_args, **_kwargs: None)
     result = runner.invoke(
         app, ["sandbox", "--rate-drop", "0.1", "--rate-late", "0.2", "--late-apply-seconds", "45"]

@@ -1,5 +1,12 @@
-"""The ``psasync`` command: ``app`` (Typer) and ``main`` (the console script)."""
+"""The ``psasync`` command: :data:`app` (Typer) and :func:`main` (the console script).
 
-from psasync.entrypoints.cli.operations import app, main
+``app.py`` holds the Typer app, the root options and ``psasync config``; ``sandbox.py`` the
+emulators and the demo; ``operations.py`` what an operator runs (``db upgrade``, ``serve``,
+``check-changes``, ``tasks``, ``sync``); ``common.py`` their settings and login; ``output.py``
+the tables and JSON they print.
+"""
 
-__all__ = ["app", "main"]
+from psasync.entrypoints.cli import operations, sandbox
+from psasync.entrypoints.cli.app import app, main
+
+__all__ = ["app", "main", "operations", "sandbox"]

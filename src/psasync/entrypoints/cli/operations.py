@@ -1,239 +1,45 @@
-"""The ``psasync`` command."""
+"""What an operator runs against the database and the vendors: ``psasync db upgrade``,
+``serve``, ``check-changes``, ``tasks`` and ``sync``.
+
+Each command logs in as the web app would (:mod:`.common`), runs one use case and prints its
+result as tables (:mod:`.output`) or, with ``--json``, in the REST API's shapes.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import json
-import logging
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
-import yaml
-from pydantic import ValidationError
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from psasync import __version__
-from psasync.config import Settings, hide_url_password
-from psasync.entrypoints import demo
+from psasync.config import Settings
 from psasync.entrypoints.cli import output as cli_output
+from psasync.entrypoints.cli.app import app, console, db_app, err_console
 from psasync.entrypoints.cli.common import (
     PASSWORD_ENV,
     USERNAME_ENV,
     Login,
-    Result,
     UsageProblem,
     create_services,
     load_settings,
     logged_in,
     marketplace_password,
     migrated_services,
-    sync_run,
     upgrade,
 )
-from psasync.sandbox.faults import FaultSettings, hide_dropped_connection_tracebacks
-from psasync.sandbox.fixture import DEMO_FIXTURE, FixtureError, load_fixture
-from psasync.sandbox.generate import generate_fixture
-from psasync.sandbox.server import build_sandbox
 from psasync.services import ServiceError
+from psasync.services import bulk_sync as bulk_service
 from psasync.services import check_changes as check_service
 from psasync.services import tasks as task_service
+from psasync.services.bulk_sync import BulkSyncOptions, BulkSyncResult
 from psasync.services.types import OrderType, PriceSource, TaskStatus
 from psasync.web.schemas import check_json, task_json
 
-app = typer.Typer(
-    help="psasync keeps Cloud Marketplace subscriptions and ConnectWise PSA agreements in step.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-db_app = typer.Typer(
-    help="The database psasync keeps its tasks and journal in.", no_args_is_help=True
-)
-app.add_typer(db_app, name="db")
-console = Console()
-err_console = Console(stderr=True)
 T = TypeVar("T")
 # Bulk syncs of more tasks than this show a progress bar.
 PROGRESS_FROM = 5
-
-
-def _show_version(value: bool) -> None:
-    if value:
-        console.print(f"psasync {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def root(
-    _version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
-        ),
-    ] = False,
-    verbose: Annotated[
-        bool,
-        typer.Option(
-            "--verbose", "-v", help="Log what psasync does (vendor calls, retries) on stderr."
-        ),
-    ] = False,
-) -> None:
-    """psasync: Cloud Marketplace ⇄ ConnectWise PSA synchronization."""
-    if verbose:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("psasync").setLevel(logging.INFO)
-
-
-@app.command("config")
-def show_config() -> None:
-    """Check the PSASYNC_* environment and print the effective settings, secrets hidden."""
-    try:
-        settings = Settings()
-    except ValidationError as error:
-        console.print("[red]The configuration is invalid:[/red]")
-        for problem in error.errors():
-            where = ".".join(str(part) for part in problem["loc"]) or "settings"
-            message = escape(hide_url_password(problem["msg"]))
-            console.print(f"  PSASYNC_{where.upper()}: {message}")
-        raise typer.Exit(code=2) from None
-    table = Table("setting", "value", title="psasync configuration")
-    for name, shown in cli_output.config_rows(settings):
-        table.add_row(name, shown)
-    console.print(table)
-
-
-@app.command("sandbox")
-def sandbox(
-    fixture: Annotated[
-        Path, typer.Option(help="Fixture file (YAML or JSON) seeding both emulators.")
-    ] = DEMO_FIXTURE,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
-    latency_ms: Annotated[int, typer.Option(help="Latency added to every request.")] = 0,
-    rate_429: Annotated[float, typer.Option(help="Share of requests refused with 429.")] = 0.0,
-    rate_5xx: Annotated[float, typer.Option(help="Share of requests answered 503.")] = 0.0,
-    rate_drop: Annotated[
-        float, typer.Option(help="Share of requests handled, then cut off mid-answer.")
-    ] = 0.0,
-    rate_late: Annotated[
-        float,
-        typer.Option(
-            help="Share of requests held before they take effect, whether or not the client "
-            "still waits (a late apply)."
-        ),
-    ] = 0.0,
-    late_apply_seconds: Annotated[
-        float, typer.Option(help="How long a late apply is held, in seconds (0 to 600).")
-    ] = 5.0,
-) -> None:
-    """Serve the ConnectWise and Cloud Marketplace emulators on one port."""
-    try:
-        faults = FaultSettings(
-            latency_ms=latency_ms,
-            rate_429=rate_429,
-            rate_5xx=rate_5xx,
-            rate_drop=rate_drop,
-            rate_late=rate_late,
-            late_apply_seconds=late_apply_seconds,
-        )
-        built = build_sandbox(load_fixture(fixture), faults=faults)
-    except (FixtureError, ValidationError) as error:
-        console.print(f"[red]Cannot start the sandbox:[/red] {error}")
-        raise typer.Exit(code=2) from None
-    base = f"http://{host}:{port}"
-    console.print(f"ConnectWise sandbox: {base}  (codebase v4_6_release)")
-    for code in built.marketplace_codes:
-        console.print(f"Cloud Marketplace sandbox '{code}': {base}/marketplace/{code}")
-    hide_dropped_connection_tracebacks()
-    uvicorn.run(built.app, host=host, port=port, log_level="warning")
-
-
-@app.command("demo")
-def demo_command(
-    host: Annotated[
-        str, typer.Option(help="Interface the app and sandboxes listen on.")
-    ] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option(min=0, max=65535, help="Port of the app (0: any free one).")
-    ] = 8000,
-    sandbox_port: Annotated[
-        int, typer.Option(min=0, max=65535, help="Port of the sandboxes (0: any free one).")
-    ] = 8001,
-    fixture: Annotated[
-        Path,
-        typer.Option(
-            help="Fixture file (YAML or JSON) seeding both sandboxes.",
-            show_default="the built-in demo data",
-        ),
-    ] = DEMO_FIXTURE,
-    data_dir: Annotated[
-        Path, typer.Option(help="Where the demo database goes; it starts empty on every run.")
-    ] = Path("psasync-demo"),
-) -> None:
-    """Run the whole product on the demo data: both sandboxes and the app, on a fresh SQLite
-    database. Prints the URL, the logins and the ConnectWise settings; Ctrl+C stops it."""
-    try:
-        with demo.start_demo(
-            fixture_path=fixture, data_dir=data_dir, host=host, port=port, sandbox_port=sandbox_port
-        ) as run:
-            demo.show_demo(console, run)
-            demo.wait_for_stop()
-            console.print("Stopping…")
-    except (FixtureError, demo.DataDirError) as error:
-        err_console.print(f"[red]Cannot start the demo:[/red] {escape(str(error))}", soft_wrap=True)
-        raise typer.Exit(code=2) from None
-    except demo.DemoError as error:
-        err_console.print(
-            f"[red]Cannot start the demo:[/red] {escape(str(error))}\n"
-            "  Is another program using the port? Choose others with --port and --sandbox-port.",
-            soft_wrap=True,
-        )
-        raise typer.Exit(code=1) from None
-    console.print("The demo has stopped.")
-
-
-@app.command("generate-fixture")
-def generate_fixture_command(
-    out: Annotated[Path, typer.Option(help="Where to write the fixture (.json or .yaml).")],
-    customers: Annotated[int, typer.Option(min=1, help="Customers (and companies).")] = 2000,
-    subscriptions: Annotated[int, typer.Option(min=1, help="Subscriptions.")] = 10000,
-    orders: Annotated[int, typer.Option(min=0, help="New orders, one per subscription.")] = 5000,
-    month: Annotated[
-        str | None, typer.Option(help="Billing month of the orders, YYYY-MM (default: this one).")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same fixture.")] = 0,
-) -> None:
-    """Write a generated sandbox fixture for benchmarks and load tests."""
-    try:
-        first_day = (
-            dt.date.fromisoformat(f"{month}-01") if month else dt.datetime.now(dt.UTC).date()
-        ).replace(day=1)
-        data = generate_fixture(
-            customers=customers,
-            subscriptions=subscriptions,
-            orders=orders,
-            month=first_day,
-            seed=seed,
-        )
-    except ValueError as error:
-        console.print(f"[red]Cannot generate the fixture:[/red] {error}")
-        raise typer.Exit(code=2) from None
-    if out.suffix.lower() == ".json":
-        out.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    else:
-        out.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    console.print(
-        f"Wrote {out}: {customers} customers, {subscriptions} subscriptions, {orders} orders "
-        f"in {first_day:%B %Y}."
-    )
-
-
-# Operator commands ------------------------------------------------------------------------------
 
 MarketplaceOption = Annotated[
     str | None,
@@ -424,7 +230,7 @@ def sync_command(
         int,
         typer.Option(
             min=1,
-            max=20,
+            max=bulk_service.MAX_CONCURRENCY,
             help="Tasks synced at the same time. Above 1, two first syncs of one customer or "
             "product can collide while storing its mapping (reported as that task's failure).",
         ),
@@ -446,34 +252,28 @@ def sync_command(
         raise typer.Exit(code=2)
     settings = _settings()
     login = _login(marketplace, username)
-
-    def bar(total: int) -> cli_output.ProgressBar:
-        enabled = not json_output and total >= PROGRESS_FROM
-        return cli_output.progress_bar(err_console, total=total, label="Syncing", enabled=enabled)
-
-    runs = _run(
-        sync_run(
-            settings,
-            login,
-            task_ids=list(dict.fromkeys(task_ids or [])),
-            agreement_id=agreement,
-            price_source=price_source,
-            concurrency=concurrency,
-            progress_bar=bar,
-        ),
-        json_output=json_output,
+    options = BulkSyncOptions(
+        task_ids=tuple(task_ids or ()),
+        agreement_id=agreement,
+        price_source=price_source,
+        concurrency=concurrency,
     )
+
+    async def sync_all() -> BulkSyncResult:
+        async with logged_in(settings, login) as (services, user):
+            with cli_output.progress_bar(
+                err_console, label="Syncing", enabled=not json_output, show_from=PROGRESS_FROM
+            ) as progress:
+                return await bulk_service.bulk_sync(
+                    services, user.actor, options, progress=progress
+                )
+
+    result = _run(sync_all(), json_output=json_output)
     if json_output:
-        cli_output.print_json(cli_output.sync_json(runs))
-    elif runs:
-        cli_output.show_sync(console, runs)
+        cli_output.print_json(cli_output.sync_json(result))
+    elif result.runs:
+        cli_output.show_sync(console, result)
     else:
         console.print("There are no new tasks to sync.")
-    if any(run.result is Result.FAILED for run in runs):
+    if result.any_failed:
         raise typer.Exit(code=1)
-
-
-def main() -> None:
-    # Failures reach the operator as messages; the log lines behind them only with --verbose.
-    logging.getLogger("psasync").setLevel(logging.ERROR)
-    app()

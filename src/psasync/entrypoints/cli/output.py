@@ -5,19 +5,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 import typer
 from pydantic import SecretStr
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from psasync.config import MarketplaceSettings, Settings, hide_url_password
-from psasync.entrypoints.cli.common import Result, TaskRun, UsageProblem
+from psasync.entrypoints.cli.common import UsageProblem
 from psasync.services import ServiceError
+from psasync.services.bulk_sync import BulkSyncProgress, BulkSyncResult, Result, SkipReason, TaskRun
 from psasync.services.check_changes import CheckResult
 from psasync.services.sync import SyncOutcome
 from psasync.services.tasks import TaskPage
@@ -148,9 +156,9 @@ def show_tasks(console: Console, page: TaskPage, *, offset: int) -> None:
     console.print(f"Tasks {offset + 1}–{offset + len(page.items)} of {page.total}.")
 
 
-def show_sync(console: Console, runs: Sequence[TaskRun]) -> None:
+def show_sync(console: Console, result: BulkSyncResult) -> None:
     table = _table("Task", "Order number", "Result", "Customer / what happened")
-    for run in runs:
+    for run in result.runs:
         style = RESULT_STYLE[run.result]
         table.add_row(
             str(run.task_id),
@@ -159,22 +167,28 @@ def show_sync(console: Console, runs: Sequence[TaskRun]) -> None:
             _what_happened(run),
         )
     console.print(table)
-    if len(runs) == 1 and runs[0].outcome is not None:
-        console.print(_actions_table(runs[0].outcome))
-    counts = {result: sum(run.result is result for run in runs) for result in Result}
+    if len(result.runs) == 1 and result.runs[0].outcome is not None:
+        console.print(_actions_table(result.runs[0].outcome))
     console.print(
-        f"[green]{counts[Result.SYNCED]} synced[/green], "
-        f"[yellow]{counts[Result.SKIPPED]} skipped[/yellow], "
-        f"[red]{counts[Result.FAILED]} failed[/red]."
+        f"[green]{result.count(Result.SYNCED)} synced[/green], "
+        f"[yellow]{result.count(Result.SKIPPED)} skipped[/yellow], "
+        f"[red]{result.count(Result.FAILED)} failed[/red]."
     )
+
+
+def run_message(run: TaskRun) -> str:
+    """What happened to the task, with what to do next where the command line can help."""
+    if run.skip_reason is SkipReason.SEVERAL_ELIGIBLE_AGREEMENTS:
+        return f"{run.message}: sync it with --agreement"
+    return run.message
 
 
 def _what_happened(run: TaskRun) -> str:
     who = escape(f"{run.task.customer_name} — {run.task.order_type.label}") if run.task else ""
     outcome = run.outcome
     if outcome is None:
-        code = f" [dim]({escape(run.code)})[/dim]" if run.code else ""
-        return f"{who}\n{escape(run.message)}{code}".strip()
+        code = f" [dim]({escape(run.code)})[/dim]" if run.code and not run.skip_reason else ""
+        return f"{who}\n{escape(run_message(run))}{code}".strip()
     return (
         f"{who}\n→ #{outcome.agreement_id} {escape(outcome.agreement_name)}: "
         f"{escape(run.message)}; prorated {outcome.prorated_amount} {outcome.currency}; "
@@ -197,32 +211,41 @@ def _actions_table(outcome: SyncOutcome) -> Table:
     return table
 
 
-ProgressBar = AbstractContextManager[Callable[[TaskRun], None]]
-
-
 @contextmanager
 def progress_bar(
-    console: Console, *, total: int, label: str, enabled: bool
-) -> Iterator[Callable[[TaskRun], None]]:
-    """A progress bar (when ``enabled``) and the callback that advances it by one task."""
-    with Progress(
+    console: Console, *, label: str, enabled: bool, show_from: int
+) -> Iterator[Callable[[BulkSyncProgress], None]]:
+    """The callback a bulk sync reports its progress to: a progress bar, shown (when
+    ``enabled``) once the sync says it has at least ``show_from`` tasks; gone at the end."""
+    progress = Progress(
         TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=True,
-        disable=not enabled,
-    ) as progress:
-        bar = progress.add_task(label, total=total)
-        yield lambda _run: progress.advance(bar)
+    )
+    bar: list[TaskID] = []
+
+    def report(update: BulkSyncProgress) -> None:
+        if not enabled or update.total < show_from:
+            return
+        if not bar:
+            progress.start()
+            bar.append(progress.add_task(label, total=update.total))
+        progress.update(bar[0], completed=update.done)
+
+    try:
+        yield report
+    finally:
+        progress.stop()
 
 
 # JSON -------------------------------------------------------------------------------------------
 
 
-def sync_json(runs: Sequence[TaskRun]) -> dict[str, Any]:
-    counts = {result.value: sum(run.result is result for run in runs) for result in Result}
+def sync_json(result: BulkSyncResult) -> dict[str, Any]:
+    counts = {kind.value: result.count(kind) for kind in Result}
     return {
         **counts,
         "results": [
@@ -231,12 +254,12 @@ def sync_json(runs: Sequence[TaskRun]) -> dict[str, Any]:
                 "result": run.result.value,
                 "task": task_json(run.task) if run.task else None,
                 "agreementId": run.agreement_id,
-                "message": run.message,
+                "message": run_message(run),
                 "code": run.code,
                 "details": run.details,
                 "sync": outcome_json(run.outcome) if run.outcome else None,
             }
-            for run in runs
+            for run in result.runs
         ],
     }
 
