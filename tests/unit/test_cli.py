@@ -1,3 +1,4 @@
+import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
@@ -17,18 +18,20 @@ from typer.testing import CliRunner
 
 from psasync import __version__
 from psasync.config import Settings
-from psasync.entrypoints.cli import app, operations, sandbox
+from psasync.entrypoints.cli import app, operations, output, sandbox
 from psasync.entrypoints.cli.common import Login, UsageProblem, marketplace_code
 from psasync.services import Invalid, NotAuthenticated, UpstreamFailed, integrations, planning
 from psasync.services import check_changes as check_service
 from psasync.services import sync as sync_service
 from psasync.services import tasks as task_service
+from psasync.services.bulk_sync import BulkSyncOptions, BulkSyncProgress, Result, bulk_sync
 from psasync.services.check_changes import CheckResult
 from psasync.services.errors import CustomerNotMapped
 from psasync.services.sync import SyncOutcome
 from psasync.services.tasks import TaskPage, TaskView
 from psasync.services.types import OrderType, TaskStatus
 from psasync.store import TaskFilter
+from psasync.web.schemas import CheckChangesOut, ErrorOut, TaskPageOut
 
 runner = CliRunner()
 
@@ -304,6 +307,11 @@ def test_check_changes_json(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (data["created"], data["alreadyKnown"], data["pending"]) == (1, 2, 1)
     assert data["tasks"][0]["orderNumber"] == "CH0000005"
     assert data["tasks"][0]["customer"] == {"id": "100005", "name": "Green Lane LLC"}
+    # The REST API's own response model, serialized as the API serializes it.
+    assert CheckChangesOut.model_validate_json(result.stdout) == output.check_out(
+        check_result(task(5))
+    )
+    assert data["tasks"][0]["createdAt"] == "2026-11-11T09:30:00Z"
 
 
 @pytest.mark.usefixtures("logins")
@@ -316,6 +324,7 @@ def test_a_refused_request_is_an_error_message(monkeypatch: pytest.MonkeyPatch) 
     assert shown.exit_code == 1 and "Invalid marketplace credentials" in shown.stderr
     assert as_json.exit_code == 1
     assert json.loads(as_json.stdout)["error"]["code"] == "InvalidCredentials"
+    assert ErrorOut.model_validate_json(as_json.stdout).error.message.startswith("Invalid")
 
 
 def test_the_marketplace_must_be_named_when_several_are_configured(
@@ -343,6 +352,7 @@ def test_tasks_passes_the_filters_and_prints_json(monkeypatch: pytest.MonkeyPatc
     result = runner.invoke(app, [*arguments, "--search", "green", "--limit", "1", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["total"] == 7
+    assert TaskPageOut.model_validate_json(result.stdout).items[0].order_number == "CH0000005"
     assert asked == [
         TaskFilter(status=TaskStatus.NEW, order_type="change", query="green", limit=1, offset=0)
     ]
@@ -439,8 +449,12 @@ def test_bulk_sync_picks_the_one_eligible_agreement_and_goes_on_after_failures(
     assert by_task[1]["result"] == "synced" and by_task[1]["agreementId"] == 11
     assert by_task[1]["sync"]["proratedAmount"] == "16.66"
     assert "2 eligible agreements" in by_task[2]["message"]
+    assert by_task[2]["message"].endswith("sync it with --agreement")
+    assert by_task[2]["code"] == "SeveralEligibleAgreements"
+    assert by_task[2]["details"] == {"eligibleAgreementIds": [21, 22]}
     assert "WrongBillingCycle" in by_task[3]["message"]
     assert by_task[4]["result"] == "skipped" and by_task[4]["message"] == "not mapped"
+    assert by_task[4]["code"] == "CustomerNotMapped"
     assert (by_task[5]["result"], by_task[5]["code"]) == ("failed", "SyncFailed")
     assert (by_task[6]["code"], by_task[6]["message"]) == ("InternalError", "RuntimeError: boom")
     assert vendor["synced"] == [(1, 11, "marketplace")]
@@ -469,6 +483,63 @@ def test_sync_stops_before_any_task_when_connectwise_is_not_connected(
     result = runner.invoke(app, ["sync", "5", "--agreement", "1201", "--username", "u"])
     assert result.exit_code == 1
     assert "not connected" in result.stderr and vendor["synced"] == []
+
+
+@pytest.mark.usefixtures("logins")
+def test_bulk_sync_json_is_the_bulk_sync_model(vendor: dict[str, Any]) -> None:
+    vendor["tasks"] = [task(1)]
+    vendor["agreements"] = {1: [choice(11)]}
+    result = runner.invoke(app, ["sync", "--all-new", "--username", "u", "--json"])
+    assert result.exit_code == 0, result.output
+    parsed = output.BulkSyncOut.model_validate_json(result.stdout)
+    (run,) = parsed.results
+    assert run.sync is not None and run.sync.run.agreement_name == "Agreement 11"
+    assert run.task is not None and run.task.status == "synced"
+
+
+def test_bulk_sync_reports_progress_before_and_after_each_task(vendor: dict[str, Any]) -> None:
+    vendor["tasks"] = [task(n) for n in range(1, 7)]
+    vendor["agreements"] = {n: [choice(10 * n)] for n in range(1, 7)}
+    reports: list[BulkSyncProgress] = []
+    actor = SimpleNamespace(tenant_id=1)
+    options = BulkSyncOptions(concurrency=3)
+    result = asyncio.run(bulk_sync(SimpleNamespace(), actor, options, progress=reports.append))  # type: ignore[arg-type]
+    assert result.count(Result.SYNCED) == 6 and not result.any_failed
+    assert [(r.done, r.total) for r in reports] == [(n, 6) for n in range(7)]
+    assert reports[0].last is None
+    assert {r.last.task_id for r in reports[1:] if r.last} == set(range(1, 7))
+    assert [run.task_id for run in result.runs] == list(range(1, 7))  # in the order found
+
+
+@pytest.mark.usefixtures("logins")
+def test_a_long_bulk_sync_shows_a_progress_bar_and_the_same_result(
+    vendor: dict[str, Any],
+) -> None:
+    vendor["tasks"] = [task(n) for n in range(1, 8)]
+    vendor["agreements"] = {n: [choice(10 * n)] for n in range(1, 8)}
+    result = runner.invoke(app, ["sync", "--all-new", "--username", "u"])
+    assert result.exit_code == 0, result.output
+    assert "7 synced, 0 skipped, 0 failed" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("options", "code"),
+    [
+        (BulkSyncOptions(agreement_id=1201), "AgreementNeedsTasks"),
+        (BulkSyncOptions(task_ids=(5,), concurrency=0), "InvalidConcurrency"),
+    ],
+)
+def test_bulk_sync_refuses_options_that_make_no_sense(
+    vendor: dict[str, Any], options: BulkSyncOptions, code: str
+) -> None:
+    actor = SimpleNamespace(tenant_id=1)
+    with pytest.raises(Invalid) as refused:
+        asyncio.run(bulk_sync(SimpleNamespace(), actor, options))  # type: ignore[arg-type]
+    assert refused.value.code == code and vendor["synced"] == []
+
+
+def test_a_task_named_twice_is_synced_once() -> None:
+    assert BulkSyncOptions(task_ids=(5, 6, 5)).task_ids == (5, 6)
 
 
 def test_sandbox_passes_late_applies_to_the_fault_settings(

@@ -35,7 +35,6 @@ from psasync.services import check_changes as check_service
 from psasync.services import tasks as task_service
 from psasync.services.bulk_sync import BulkSyncOptions, BulkSyncResult
 from psasync.services.types import OrderType, PriceSource, TaskStatus
-from psasync.web.schemas import check_json, task_json
 
 T = TypeVar("T")
 # Bulk syncs of more tasks than this show a progress bar.
@@ -84,7 +83,7 @@ def _run(work: Coroutine[Any, Any, T], *, json_output: bool = False) -> T:
         raise typer.Exit(code=2) from None
     except ServiceError as error:
         if json_output:
-            cli_output.print_json(cli_output.error_json(error))
+            cli_output.print_json(cli_output.error_out(error))
         else:
             cli_output.show_service_error(err_console, error)
         raise typer.Exit(code=1) from None
@@ -159,7 +158,7 @@ def check_changes_command(
 
     result = _run(check(), json_output=json_output)
     if json_output:
-        cli_output.print_json(check_json(result))
+        cli_output.print_json(cli_output.check_out(result))
     else:
         cli_output.show_check(console, result)
 
@@ -198,9 +197,7 @@ def tasks_command(
 
     page = _run(listing(), json_output=json_output)
     if json_output:
-        cli_output.print_json(
-            {"items": [task_json(task) for task in page.items], "total": page.total}
-        )
+        cli_output.print_json(cli_output.task_page_out(page))
     else:
         cli_output.show_tasks(console, page, offset=offset)
 
@@ -270,7 +267,7 @@ def sync_command(
 
     result = _run(sync_all(), json_output=json_output)
     if json_output:
-        cli_output.print_json(cli_output.sync_json(result))
+        cli_output.print_json(cli_output.sync_out(result))
     elif result.runs:
         cli_output.show_sync(console, result)
     else:

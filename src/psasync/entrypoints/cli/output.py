@@ -1,5 +1,6 @@
 """How the operator commands show their results: Rich tables for people (errors and progress
-on stderr), JSON in the REST API's shapes for programs."""
+on stderr), and for programs JSON in the REST API's own response models (``web.schemas``'s
+``*Out`` models, serialized as the API serializes them)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -28,17 +29,28 @@ from psasync.services import ServiceError
 from psasync.services.bulk_sync import BulkSyncProgress, BulkSyncResult, Result, SkipReason, TaskRun
 from psasync.services.check_changes import CheckResult
 from psasync.services.sync import SyncOutcome
-from psasync.services.tasks import TaskPage
+from psasync.services.tasks import TaskPage, TaskView
+from psasync.web.schemas import (
+    CheckChangesOut,
+    ErrorBody,
+    ErrorOut,
+    Schema,
+    SyncOut,
+    TaskItem,
+    TaskPageOut,
+    check_json,
+    task_json,
+)
 from psasync.web.schemas import sync_json as outcome_json
-from psasync.web.schemas import task_json
 
 RESULT_STYLE = {Result.SYNCED: "green", Result.SKIPPED: "yellow", Result.FAILED: "red"}
 STATUS_STYLE = {"new": "cyan", "synced": "green", "failed": "red", "ignored": "dim"}
 
 
-def print_json(data: Any) -> None:
-    """Plain JSON on stdout (no Rich markup or wrapping), for programs."""
-    typer.echo(json.dumps(data, indent=2, default=str))
+def print_json(model: BaseModel) -> None:
+    """A response model as plain JSON on stdout (no Rich markup or wrapping), for programs:
+    camelCase names and ISO dates, exactly as the REST API answers."""
+    typer.echo(model.model_dump_json(by_alias=True, indent=2))
 
 
 def show_service_error(console: Console, error: ServiceError) -> None:
@@ -244,26 +256,61 @@ def progress_bar(
 # JSON -------------------------------------------------------------------------------------------
 
 
-def sync_json(result: BulkSyncResult) -> dict[str, Any]:
-    counts = {kind.value: result.count(kind) for kind in Result}
-    return {
-        **counts,
-        "results": [
-            {
-                "taskId": run.task_id,
-                "result": run.result.value,
-                "task": task_json(run.task) if run.task else None,
-                "agreementId": run.agreement_id,
-                "message": run_message(run),
-                "code": run.code,
-                "details": run.details,
-                "sync": outcome_json(run.outcome) if run.outcome else None,
-            }
+class TaskRunOut(Schema):
+    """What a bulk sync did with one task; ``sync`` is the API's sync answer when it synced."""
+
+    task_id: int
+    result: str
+    task: TaskItem | None
+    agreement_id: int | None
+    message: str
+    code: str | None
+    details: Any = None
+    sync: SyncOut | None
+
+
+class BulkSyncOut(Schema):
+    """``psasync sync --json``: the counts, then every task's run in the order given."""
+
+    synced: int
+    skipped: int
+    failed: int
+    results: list[TaskRunOut]
+
+
+def task_out(task: TaskView) -> TaskItem:
+    return TaskItem.model_validate(task_json(task))
+
+
+def check_out(result: CheckResult) -> CheckChangesOut:
+    return CheckChangesOut.model_validate(check_json(result))
+
+
+def task_page_out(page: TaskPage) -> TaskPageOut:
+    return TaskPageOut(items=[task_out(task) for task in page.items], total=page.total)
+
+
+def sync_out(result: BulkSyncResult) -> BulkSyncOut:
+    return BulkSyncOut(
+        synced=result.count(Result.SYNCED),
+        skipped=result.count(Result.SKIPPED),
+        failed=result.count(Result.FAILED),
+        results=[
+            TaskRunOut(
+                task_id=run.task_id,
+                result=run.result.value,
+                task=task_out(run.task) if run.task else None,
+                agreement_id=run.agreement_id,
+                message=run_message(run),
+                code=run.code,
+                details=run.details,
+                sync=SyncOut.model_validate(outcome_json(run.outcome)) if run.outcome else None,
+            )
             for run in result.runs
         ],
-    }
+    )
 
 
-def error_json(error: ServiceError) -> dict[str, Any]:
+def error_out(error: ServiceError) -> ErrorOut:
     """An error as the REST API answers it."""
-    return {"error": {"code": error.code, "message": error.message, "details": error.details}}
+    return ErrorOut(error=ErrorBody(code=error.code, message=error.message, details=error.details))
