@@ -76,9 +76,6 @@ class RetryPolicy:
         return self.rng.uniform(0, ceiling)
 
 
-NO_RETRIES = RetryPolicy(attempts=1)
-
-
 def retry_after_seconds(
     response: httpx.Response, *, now: Callable[[], dt.datetime] | None = None
 ) -> float | None:
