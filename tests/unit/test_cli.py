@@ -237,7 +237,7 @@ def logins(monkeypatch: pytest.MonkeyPatch) -> list[Login]:
     @contextlib.asynccontextmanager
     async def logged_in(_settings: Settings, login: Login) -> AsyncIterator[tuple[Any, Any]]:
         attempted.append(login)
-        yield SimpleNamespace(), SimpleNamespace(tenant_id=1, actor=SimpleNamespace(tenant_id=1))
+        yield SimpleNamespace(), SimpleNamespace(tenant_id=1)
 
     monkeypatch.setattr(operations, "logged_in", logged_in)
     return attempted

@@ -18,9 +18,10 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from psasync.adapters.marketplace import ResellerAccount
 from psasync.config import Settings
-from psasync.services import Services, UserSession, auth
-from psasync.store import DatabaseError
+from psasync.services import Actor, Services, auth
+from psasync.store import DatabaseError, tenants
 
 PASSWORD_ENV = "PSASYNC_MARKETPLACE_PASSWORD"  # noqa: S105 - a variable name, no secret
 USERNAME_ENV = "PSASYNC_MARKETPLACE_USERNAME"
@@ -131,16 +132,28 @@ async def upgrade(services: Services) -> tuple[str | None, str | None]:
 
 
 @asynccontextmanager
-async def logged_in(
-    settings: Settings, login: Login
-) -> AsyncIterator[tuple[Services, UserSession]]:
-    """Migrated services and a session of the user, as the web app would hold after login."""
+async def logged_in(settings: Settings, login: Login) -> AsyncIterator[tuple[Services, Actor]]:
+    """Migrated services and the user as an :class:`Actor`, reading with their own marketplace
+    session: the marketplace checks the password, psasync records the tenant. A command opens
+    no psasync session (nothing stored, no cookie): it ends with the process."""
     code = marketplace_code(settings, login.marketplace)
     async with migrated_services(settings) as services:
-        user = await auth.login(
+        marketplace = await auth.marketplace_login(
             services, marketplace=code, username=login.username, password=login.password
         )
-        try:
-            yield services, user
-        finally:
-            auth.logout(services, user.id)
+        tenant_id = await _record_tenant(services, marketplace.reseller)
+        yield services, Actor(tenant_id=tenant_id, name=login.username, marketplace=marketplace)
+
+
+async def _record_tenant(services: Services, reseller: ResellerAccount) -> int:
+    """The reseller account's tenant id, recorded on its first login (as ``auth.login`` does)."""
+    async with services.db.session() as session:
+        tenant = await tenants.upsert_tenant(
+            session,
+            marketplace=reseller.marketplace,
+            reseller_id=reseller.id,
+            name=reseller.name,
+            currency=reseller.currency,
+            now=services.now(),
+        )
+        return tenant.id

@@ -153,8 +153,8 @@ def check_changes_command(
     login = _login(marketplace, username)
 
     async def check() -> check_service.CheckResult:
-        async with logged_in(settings, login) as (services, user):
-            return await check_service.check_changes(services, user.actor)
+        async with logged_in(settings, login) as (services, actor):
+            return await check_service.check_changes(services, actor)
 
     result = _run(check(), json_output=json_output)
     if json_output:
@@ -192,8 +192,8 @@ def tasks_command(
     login = _login(marketplace, username)
 
     async def listing() -> task_service.TaskPage:
-        async with logged_in(settings, login) as (services, user):
-            return await task_service.list_tasks(services, user.actor, wanted)
+        async with logged_in(settings, login) as (services, actor):
+            return await task_service.list_tasks(services, actor, wanted)
 
     page = _run(listing(), json_output=json_output)
     if json_output:
@@ -257,13 +257,11 @@ def sync_command(
     )
 
     async def sync_all() -> BulkSyncResult:
-        async with logged_in(settings, login) as (services, user):
+        async with logged_in(settings, login) as (services, actor):
             with cli_output.progress_bar(
                 err_console, label="Syncing", enabled=not json_output, show_from=PROGRESS_FROM
             ) as progress:
-                return await bulk_service.bulk_sync(
-                    services, user.actor, options, progress=progress
-                )
+                return await bulk_service.bulk_sync(services, actor, options, progress=progress)
 
     result = _run(sync_all(), json_output=json_output)
     if json_output:
