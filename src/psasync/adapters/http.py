@@ -49,6 +49,10 @@ class OutcomeUnknown(AdapterError):
     """A non-idempotent request failed in a way that leaves open whether the vendor acted on it."""
 
 
+class VendorNotFound(AdapterError):
+    """The vendor does not know the object asked for (or the caller may not see it)."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Capped exponential backoff with full jitter.

@@ -39,6 +39,15 @@ class ProductClass(StrEnum):
 
 
 @dataclass(frozen=True)
+class Company:
+    """A customer company in the PSA: what customers are mapped to."""
+
+    id: int
+    identifier: str
+    name: str
+
+
+@dataclass(frozen=True)
 class ProductRef:
     """A ConnectWise catalog item reference (``IvItemReference``)."""
 

@@ -1,32 +1,17 @@
-"""Idempotency keys on ConnectWise additions: how they are written, read and found again.
+"""Which of a plan's actions a PSA already shows, found by idempotency key or target values.
 
-Without a configured custom field, the key rides as a marked suffix of the addition's internal
-``description``; the customer's invoice shows ``invoiceDescription`` only.
+Every create carries a key (``task:7:line1:recurring``); the PSA adapter writes it where the PSA
+keeps it and reads it back as ``Addition.sync_key`` — where that is (a marked description, a
+custom field) is the adapter's business, not the domain's.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from psasync.domain.agreements import Addition
 from psasync.domain.plan import Action, Plan, PlannedAddition
-
-_MARK = re.compile(r"\s*\[psasync (task:\d+:line\d+:[a-z_]+)\]\s*$")
-
-
-def mark_description(description: str, key: str) -> str:
-    """The internal description with the key appended: ``"Microsoft 365 E3 [psasync task:…]"``."""
-    text = _MARK.sub("", description).rstrip()
-    mark = f"[psasync {key}]"
-    return f"{text} {mark}" if text else mark
-
-
-def read_marked_key(description: str | None) -> str | None:
-    """The key a description was marked with, or None."""
-    found = _MARK.search(description or "")
-    return found.group(1) if found else None
 
 
 @dataclass(frozen=True)
@@ -113,7 +98,7 @@ def _written_fields(action: PlannedAddition) -> dict[str, object]:
         fields["product"] = action.product.id
         fields["effectiveDate"] = action.effective_date
         fields["invoiceDescription"] = action.description
-        fields["description"] = mark_description(action.description, action.key)
+        fields["description"] = action.description
     elif action.description:
         fields["invoiceDescription"] = action.description
     return fields

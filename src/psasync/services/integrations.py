@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -17,11 +19,13 @@ from psasync.adapters.connectwise import (
     discover_codebase,
 )
 from psasync.adapters.connectwise.errors import ConnectWiseNotFound
+from psasync.adapters.connectwise.psa import ConnectWisePsa
 from psasync.adapters.connectwise.site import outbound_site_root
 from psasync.adapters.http import AdapterError, RetryPolicy, Unreachable
 from psasync.services.actor import Actor
 from psasync.services.context import Services
 from psasync.services.errors import Invalid, UpstreamFailed
+from psasync.services.ports import PsaPort
 from psasync.store import ConnectWiseSettings, SecretKeyError
 from psasync.store import tenants as store
 
@@ -213,13 +217,13 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-async def connectwise_for(services: Services, tenant_id: int) -> ConnectWiseClient:
-    """The tenant's ConnectWise client; :class:`Invalid` when not configured yet."""
+async def psa_for(services: Services, tenant_id: int) -> PsaPort:
+    """The tenant's PSA behind the port; :class:`Invalid` when not configured yet."""
     async with services.db.session() as session:
         stored = await store.connectwise_settings(session, tenant_id)
     if stored is None:
         raise not_configured()
-    return connectwise_from(services, stored)
+    return psa_from(services, stored)
 
 
 def not_configured() -> Invalid:
@@ -228,17 +232,26 @@ def not_configured() -> Invalid:
     )
 
 
-def connectwise_from(services: Services, stored: ConnectWiseSettings) -> ConnectWiseClient:
-    """The client of settings already read (the stored key opened with the secret key)."""
+def psa_from(services: Services, stored: ConnectWiseSettings) -> PsaPort:
+    """The PSA of settings already read (the stored key opened with the secret key)."""
     try:
-        return services.connectwise_client(stored)
+        return ConnectWisePsa(services.connectwise_client(stored))
     except SecretKeyError as error:
         raise Invalid(str(error), code="SecretKeyChanged") from None
 
 
-async def note_connectwise_error(
-    services: Services, tenant_id: int, error: ConnectWiseError
-) -> None:
+@asynccontextmanager
+async def psa_errors(services: Services, tenant_id: int) -> AsyncIterator[None]:
+    """Every use case's one translation of PSA failures: a vendor error inside the block
+    becomes a 502 with the vendor's message, and refused keys are noted on the tile."""
+    try:
+        yield
+    except AdapterError as error:
+        await note_psa_error(services, tenant_id, error)
+        raise upstream(error) from None
+
+
+async def note_psa_error(services: Services, tenant_id: int, error: AdapterError) -> None:
     """Show an authentication failure on the tile until the keys are entered again."""
     if not isinstance(error, ConnectWiseAuthError):
         return

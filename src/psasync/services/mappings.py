@@ -13,19 +13,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from psasync.adapters.connectwise import (
-    ConnectWiseClient,
-    ConnectWiseError,
-    ConnectWiseNotFound,
-    field,
-)
-from psasync.adapters.connectwise.models import VendorCompany
-from psasync.adapters.http import AdapterError
-from psasync.domain.agreements import CatalogItem, ProductClass
+from psasync.adapters.http import AdapterError, VendorNotFound
+from psasync.domain.agreements import CatalogItem, Company, ProductClass
 from psasync.services.actor import Actor
 from psasync.services.context import Services
 from psasync.services.errors import Invalid
-from psasync.services.integrations import connectwise_for, upstream
+from psasync.services.integrations import psa_errors, psa_for
+from psasync.services.ports import PsaPort
 from psasync.services.tasks import TaskView
 from psasync.store import MappingSource, ProductMapping, SyncTask, TaskStatus, snapshots
 from psasync.store import tenants as store
@@ -59,13 +53,11 @@ class MappedCatalog:
     setup_items: dict[str, CatalogItem]
 
 
-def _same_name(company: VendorCompany, name: str) -> bool:
-    return (company.name or "").strip().casefold() == name.strip().casefold()
+def _same_name(company: Company, name: str) -> bool:
+    return company.name.strip().casefold() == name.strip().casefold()
 
 
-async def company_for(
-    services: Services, actor: Actor, view: TaskView, connectwise: ConnectWiseClient
-) -> int | None:
+async def company_for(services: Services, actor: Actor, view: TaskView, psa: PsaPort) -> int | None:
     """The ConnectWise company of the task's customer, matching it by name the first time."""
     customer_id, customer_name = view.customer_id, view.customer_name
     async with services.db.session() as session:
@@ -73,7 +65,7 @@ async def company_for(
     if mapping is not None:
         return mapping.company_id
     try:
-        found = await connectwise.companies(conditions=field("name").eq(customer_name))
+        found = await psa.companies(name=customer_name)
     except AdapterError:
         return None  # matching is a convenience: the reseller can still map by hand
     matches = [company for company in found if _same_name(company, customer_name)]
@@ -97,7 +89,7 @@ async def company_for(
 
 
 async def catalog_for(
-    services: Services, actor: Actor, mpns: Iterable[str], connectwise: ConnectWiseClient
+    services: Services, actor: Actor, mpns: Iterable[str], psa: PsaPort
 ) -> MappedCatalog:
     """The catalog item of each MPN that is mapped or can be matched (others are left out), and
     the setup-fee item of each mapped one that has one."""
@@ -108,36 +100,34 @@ async def catalog_for(
     for mpn in wanted:
         mapping = stored.get(mpn)
         if mapping is not None:
-            catalog.items[mpn] = await _mapped_item(connectwise, mpn, mapping.catalog_item_id)
+            catalog.items[mpn] = await _mapped_item(psa, mpn, mapping.catalog_item_id)
             if mapping.setup_catalog_item_id is not None:
                 setup = mapping.setup_catalog_item_id
-                catalog.setup_items[mpn] = await _mapped_item(connectwise, mpn, setup)
+                catalog.setup_items[mpn] = await _mapped_item(psa, mpn, setup)
             continue
-        matches = await connectwise.catalog_by_mpn(mpn)
+        matches = await psa.catalog_by_mpn(mpn)
         if len(matches) == 1:
             catalog.items[mpn] = matches[0]
             await _remember_product(services, actor, mpn, matches[0], MappingSource.AUTOMATIC)
     return catalog
 
 
-async def _mapped_item(connectwise: ConnectWiseClient, mpn: str, item_id: int) -> CatalogItem:
+async def _mapped_item(psa: PsaPort, mpn: str, item_id: int) -> CatalogItem:
     try:
-        return await connectwise.catalog_item(item_id)
-    except ConnectWiseNotFound:
+        return await psa.catalog_item(item_id)
+    except VendorNotFound:
         raise Invalid(
-            f"{mpn} is mapped to catalog item #{item_id}, which ConnectWise no longer has: "
+            f"{mpn} is mapped to catalog item #{item_id}, which {psa.vendor} no longer has: "
             "map the product again.",
             code="MappedItemMissing",
             details={"mpn": mpn, "catalogItemId": item_id},
         ) from None
 
 
-async def _item_to_map(
-    connectwise: ConnectWiseClient, mpn: str, item_id: int, *, setup: bool = False
-) -> CatalogItem:
+async def _item_to_map(psa: PsaPort, mpn: str, item_id: int, *, setup: bool = False) -> CatalogItem:
     """A recurring or setup-fee item to map: it must exist, and not be a Bundle (ConnectWise
     refuses bundles as agreement additions)."""
-    item = await _mapped_item(connectwise, mpn, item_id)
+    item = await _mapped_item(psa, mpn, item_id)
     if item.product_class is ProductClass.BUNDLE:
         what, key = ("setup-fee item", "setupCatalogItemId") if setup else ("item", "catalogItemId")
         raise Invalid(
@@ -200,13 +190,13 @@ async def _match_customers(
     services: Services, actor: Actor, customers: Sequence[tuple[str, str]]
 ) -> None:
     try:
-        connectwise = await _connectwise(services, actor)
-        companies = await connectwise.companies()
+        psa = await _psa(services, actor)
+        companies = await psa.companies()
     except (Invalid, AdapterError):
         return  # not connected or unreachable: the list shows them unmapped
-    by_name: dict[str, list[VendorCompany]] = {}
+    by_name: dict[str, list[Company]] = {}
     for company in companies:
-        by_name.setdefault((company.name or "").strip().casefold(), []).append(company)
+        by_name.setdefault(company.name.strip().casefold(), []).append(company)
     async with services.db.session() as session:
         for customer_id, name in customers:
             matches = by_name.get(name.strip().casefold(), [])
@@ -223,8 +213,8 @@ async def _match_customers(
                 )
 
 
-async def _connectwise(services: Services, actor: Actor) -> ConnectWiseClient:
-    return await connectwise_for(services, actor.tenant_id)
+async def _psa(services: Services, actor: Actor) -> PsaPort:
+    return await psa_for(services, actor.tenant_id)
 
 
 async def map_customers(
@@ -232,7 +222,7 @@ async def map_customers(
 ) -> list[CustomerMappingView]:
     """Map customers to companies by hand; every pair is checked before any is stored."""
     _no_repeats([customer_id for customer_id, _ in pairs], "customerId")
-    connectwise = await _connectwise(services, actor)
+    psa = await _psa(services, actor)
     async with services.db.session() as session:
         known = {c.customer_id: c for c in await store.customers(session, actor.tenant_id)}
     unknown = [customer_id for customer_id, _ in pairs if customer_id not in known]
@@ -243,8 +233,9 @@ async def map_customers(
             details={"customerIds": unknown},
         )
     companies = {}
-    for company_id in sorted({company_id for _, company_id in pairs}):
-        companies[company_id] = await _company(connectwise, company_id)
+    async with psa_errors(services, actor.tenant_id):
+        for company_id in sorted({company_id for _, company_id in pairs}):
+            companies[company_id] = await _company(psa, company_id)
     async with services.db.session() as session:
         for customer_id, company_id in pairs:
             await store.map_customer(
@@ -260,17 +251,15 @@ async def map_customers(
     return await customer_mappings(services, actor)
 
 
-async def _company(connectwise: ConnectWiseClient, company_id: int) -> VendorCompany:
+async def _company(psa: PsaPort, company_id: int) -> Company:
     try:
-        return await connectwise.company(company_id)
-    except ConnectWiseNotFound:
+        return await psa.company(company_id)
+    except VendorNotFound:
         raise Invalid(
-            f"ConnectWise has no company #{company_id}",
+            f"{psa.vendor} has no company #{company_id}",
             code="UnknownCompany",
             details={"companyId": company_id},
         ) from None
-    except (ConnectWiseError, AdapterError) as error:
-        raise upstream(error) from None
 
 
 def _no_repeats(values: Sequence[str], name: str) -> None:
@@ -338,12 +327,13 @@ async def map_products(
             code="InvalidMpn",
             details={"mpns": stray},
         )
-    connectwise = await _connectwise(services, actor)
-    items = {mpn: await _item_to_map(connectwise, mpn, item_id) for mpn, item_id in pairs}
-    setups = {
-        mpn: await _item_to_map(connectwise, mpn, item, setup=True) if item is not None else None
-        for mpn, item in setup_ids.items()
-    }
+    psa = await _psa(services, actor)
+    async with psa_errors(services, actor.tenant_id):
+        items = {mpn: await _item_to_map(psa, mpn, item_id) for mpn, item_id in pairs}
+        setups = {
+            mpn: await _item_to_map(psa, mpn, item, setup=True) if item is not None else None
+            for mpn, item in setup_ids.items()
+        }
     async with services.db.session() as session:
         stored = await store.product_mappings(session, actor.tenant_id, items)
         for mpn, item in items.items():
@@ -399,26 +389,19 @@ CHOICES_SHOWN = 50
 
 async def find_companies(services: Services, actor: Actor, text: str = "") -> list[CompanyChoice]:
     """Companies whose name or identifier contains ``text`` (all, if empty), by name."""
-    connectwise = await _connectwise(services, actor)
-    try:
-        found = await connectwise.find_companies(text, limit=CHOICES_SHOWN)
-    except (ConnectWiseError, AdapterError) as error:
-        raise upstream(error) from None
-    return [
-        CompanyChoice(id=c.id, identifier=c.identifier or "", name=c.name or c.identifier or "")
-        for c in found
-    ]
+    psa = await _psa(services, actor)
+    async with psa_errors(services, actor.tenant_id):
+        found = await psa.find_companies(text, limit=CHOICES_SHOWN)
+    return [CompanyChoice(id=c.id, identifier=c.identifier, name=c.name) for c in found]
 
 
 async def find_catalog_items(
     services: Services, actor: Actor, text: str = ""
 ) -> list[CatalogChoice]:
     """Active catalog items whose identifier, description or MPN contains ``text``."""
-    connectwise = await _connectwise(services, actor)
-    try:
-        found = await connectwise.find_catalog_items(text, limit=CHOICES_SHOWN)
-    except (ConnectWiseError, AdapterError) as error:
-        raise upstream(error) from None
+    psa = await _psa(services, actor)
+    async with psa_errors(services, actor.tenant_id):
+        found = await psa.find_catalog_items(text, limit=CHOICES_SHOWN)
     return [
         CatalogChoice(id=item.id, identifier=item.identifier, description=item.description)
         for item in found

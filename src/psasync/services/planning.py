@@ -12,8 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from psasync.adapters.connectwise import ConnectWiseClient, ConnectWiseError, ConnectWiseNotFound
-from psasync.adapters.http import AdapterError
+from psasync.adapters.http import VendorNotFound
 from psasync.adapters.marketplace import MarketplaceError, UnsupportedSubscription
 from psasync.domain.agreements import Addition, Agreement
 from psasync.domain.eligibility import Eligibility, SubscriptionTerms, check_eligibility
@@ -28,11 +27,12 @@ from psasync.services.actor import Actor
 from psasync.services.context import Services
 from psasync.services.errors import CustomerNotMapped, Invalid, NotFound
 from psasync.services.integrations import (
-    connectwise_from,
     not_configured,
-    note_connectwise_error,
+    psa_errors,
+    psa_from,
     upstream,
 )
+from psasync.services.ports import PsaPort
 from psasync.services.tasks import TaskView, load_task
 from psasync.store import snapshots
 from psasync.store import tenants as tenant_store
@@ -50,7 +50,7 @@ class TaskContext:
     company_id: int | None
     currency: Currency
     options: PlanOptions
-    connectwise: ConnectWiseClient
+    psa: PsaPort
 
     @property
     def terms(self) -> SubscriptionTerms:
@@ -94,7 +94,7 @@ async def task_context(services: Services, actor: Actor, task_id: int) -> TaskCo
         settings = await tenant_store.connectwise_settings(session, actor.tenant_id)
     if settings is None:
         raise not_configured()
-    connectwise = connectwise_from(services, settings)
+    psa = psa_from(services, settings)
     subscription = (
         snapshots.subscription_from_json(stored_subscription)
         if stored_subscription
@@ -106,7 +106,7 @@ async def task_context(services: Services, actor: Actor, task_id: int) -> TaskCo
         raise Invalid(
             f"order {order.number} cannot be planned: {error}", code="OrderUnusable"
         ) from None
-    company_id = await mappings.company_for(services, actor, view, connectwise)
+    company_id = await mappings.company_for(services, actor, view, psa)
     currency_code = (tenant.currency if tenant else None) or _order_currency(task)
     options = PlanOptions(
         change_strategy=ChangeStrategy(settings.change_strategy),
@@ -119,7 +119,7 @@ async def task_context(services: Services, actor: Actor, task_id: int) -> TaskCo
         company_id=company_id,
         currency=Currency(currency_code),
         options=options,
-        connectwise=connectwise,
+        psa=psa,
     )
 
 
@@ -153,18 +153,12 @@ async def _read_subscription(
 async def agreements(services: Services, actor: Actor, task_id: int) -> list[AgreementChoice]:
     """The customer's agreements, each with the reasons it cannot take this task (if any)."""
     context = await task_context(services, actor, task_id)
-    connectwise = context.connectwise
     if context.company_id is None:
         raise _customer_not_mapped(context.view)
-    try:
-        found = await connectwise.company_agreements(
+    async with psa_errors(services, actor.tenant_id):
+        found = await context.psa.agreements_of(
             context.company_id, default_currency=context.currency
         )
-    except ConnectWiseError as error:
-        await note_connectwise_error(services, actor.tenant_id, error)
-        raise upstream(error) from None
-    except AdapterError as error:
-        raise upstream(error) from None
     return [
         AgreementChoice(agreement, check_eligibility(agreement, terms=context.terms))
         for agreement in found
@@ -194,19 +188,14 @@ async def prepare_plan(
     errors in ``details``.
     """
     context = await task_context(services, actor, task_id)
-    connectwise = context.connectwise
+    psa = context.psa
     if context.company_id is None:
         raise _customer_not_mapped(context.view)
-    try:
-        agreement = await _agreement(connectwise, agreement_id, context.currency)
+    async with psa_errors(services, actor.tenant_id):
+        agreement = await _agreement(psa, agreement_id, context.currency)
         _check_eligible(agreement, context)
-        additions = tuple(await connectwise.additions(agreement.id))
-        catalog = await mappings.catalog_for(services, actor, _mpns(context), connectwise)
-    except ConnectWiseError as error:
-        await note_connectwise_error(services, actor.tenant_id, error)
-        raise upstream(error) from None
-    except AdapterError as error:
-        raise upstream(error) from None
+        additions = tuple(await psa.lines(agreement.id))
+        catalog = await mappings.catalog_for(services, actor, _mpns(context), psa)
     # The agreement carries the day ConnectWise has invoiced it through: the plan blocks any
     # action inside that span before anything is written.
     plan = plan_additions(
@@ -223,14 +212,12 @@ async def prepare_plan(
     return PreparedPlan(context=context, agreement=agreement, additions=additions, plan=plan)
 
 
-async def _agreement(
-    connectwise: ConnectWiseClient, agreement_id: int, currency: Currency
-) -> Agreement:
+async def _agreement(psa: PsaPort, agreement_id: int, currency: Currency) -> Agreement:
     try:
-        return await connectwise.domain_agreement(agreement_id, default_currency=currency)
-    except ConnectWiseNotFound:
+        return await psa.agreement(agreement_id, default_currency=currency)
+    except VendorNotFound:
         raise NotFound(
-            f"ConnectWise has no agreement {agreement_id}", code="AgreementNotFound"
+            f"{psa.vendor} has no agreement {agreement_id}", code="AgreementNotFound"
         ) from None
 
 

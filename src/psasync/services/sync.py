@@ -1,4 +1,4 @@
-"""Sync: apply a reviewed plan to ConnectWise, action by action, journalled and fenced.
+"""Sync: apply a reviewed plan to the PSA (ConnectWise), action by action, journalled, fenced.
 
 The order of events makes a retry safe whatever happened before it (DESIGN §6):
 
@@ -31,12 +31,6 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from psasync.adapters.connectwise import (
-    AdditionChanges,
-    AdditionWrite,
-    ConnectWiseClient,
-    ConnectWiseError,
-)
 from psasync.adapters.http import AdapterError, OutcomeUnknown
 from psasync.domain.agreements import Addition
 from psasync.domain.keys import Located, locate_actions
@@ -46,8 +40,9 @@ from psasync.services.actor import Actor
 from psasync.services.claims import TaskClaim
 from psasync.services.context import Services
 from psasync.services.errors import Conflict, Invalid, UpstreamFailed
-from psasync.services.integrations import connectwise_for, note_connectwise_error
+from psasync.services.integrations import note_psa_error, psa_for
 from psasync.services.planning import PreparedPlan, prepare_plan
+from psasync.services.ports import PsaPort
 from psasync.services.tasks import TaskView, load_task
 from psasync.services.verification import verify_run
 from psasync.store import (
@@ -126,11 +121,11 @@ async def sync(
             reviewed=reviewed,
         )
         if prepared is not None:
-            applier = _Applier(services, actor, claim, prepared.context.connectwise, run)
+            applier = _Applier(services, actor, claim, prepared.context.psa, run)
             await applier.apply(found={})
         else:
-            connectwise = await connectwise_for(services, actor.tenant_id)
-            applier = _Applier(services, actor, claim, connectwise, run)
+            psa = await psa_for(services, actor.tenant_id)
+            applier = _Applier(services, actor, claim, psa, run)
             await applier.apply(found=await applier.locate_done())
         await applier.verify_and_finish()
     return await _outcome(services, actor, run.id, resumed=prepared is None)
@@ -239,19 +234,19 @@ class _Applier:
         services: Services,
         actor: Actor,
         claim: TaskClaim,
-        connectwise: ConnectWiseClient,
+        psa: PsaPort,
         run: SyncRun,
     ) -> None:
         self.services = services
         self.actor = actor
         self.claim = claim
-        self.connectwise = connectwise
+        self.psa = psa
         self.run = run
         self.planned = {a.key: a for a in snapshots.actions_from_json(run.plan_json)}
 
     async def locate_done(self) -> dict[str, Located]:
         """Resuming: where ConnectWise already shows this run's actions (matched by values)."""
-        additions = await self._vendor(self.connectwise.additions(self.run.agreement_id))
+        additions = await self._vendor(self.psa.lines(self.run.agreement_id))
         return locate_actions(self.planned.values(), additions)
 
     async def apply(self, *, found: dict[str, Located]) -> None:
@@ -271,7 +266,7 @@ class _Applier:
 
     async def verify_and_finish(self) -> None:
         findings = await verify_run(
-            self.connectwise,
+            self.psa,
             agreement_id=self.run.agreement_id,
             steps=[(step, self.planned[step.key]) for step in self.run.actions],
             before_delete=self.claim.confirm,
@@ -300,8 +295,8 @@ class _Applier:
             if action.action is Action.CREATE:
                 return await self._create(step, action)
             await self._attempt(step)
-            return await _write(self.connectwise, self.run.agreement_id, action)
-        except (ConnectWiseError, AdapterError) as error:
+            return await self.psa.apply(self.run.agreement_id, action)
+        except AdapterError as error:
             await self._fail(step, error)
             raise _vendor_failure(error, self.run) from None
 
@@ -315,7 +310,7 @@ class _Applier:
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             sent_at = await self._attempt(step)
             try:
-                return await _write(self.connectwise, self.run.agreement_id, action)
+                return await self.psa.apply(self.run.agreement_id, action)
             except OutcomeUnknown:
                 found = await self._await_quiet(action.key, since=sent_at)
                 if found is not None:
@@ -332,7 +327,7 @@ class _Applier:
         pause = max(remaining, 0) / polls
         for _ in range(polls):
             await self.services.retry.sleep(pause)
-            found = await self.connectwise.find_addition_by_key(self.run.agreement_id, key)
+            found = await self.psa.find_line_by_key(self.run.agreement_id, key)
             if found is not None:
                 log.info("addition %s was applied late; not writing it again", key)
                 return found
@@ -361,8 +356,7 @@ class _Applier:
         step.outcome, step.addition_id, step.error = outcome.value, addition_id, None
 
     async def _fail(self, step: SyncAction, error: AdapterError) -> None:
-        if isinstance(error, ConnectWiseError):
-            await note_connectwise_error(self.services, self.actor.tenant_id, error)
+        await note_psa_error(self.services, self.actor.tenant_id, error)
         message = f"{step.key}: {error.message}"
         async with self.claim.fenced() as session:
             await journal.record_action(
@@ -379,9 +373,8 @@ class _Applier:
     async def _vendor(self, call: Awaitable[list[Addition]]) -> list[Addition]:
         try:
             return await call
-        except (ConnectWiseError, AdapterError) as error:
-            if isinstance(error, ConnectWiseError):
-                await note_connectwise_error(self.services, self.actor.tenant_id, error)
+        except AdapterError as error:
+            await note_psa_error(self.services, self.actor.tenant_id, error)
             async with self.claim.fenced() as session:
                 await self._finish_in(session, succeeded=False, error=error.message)
             raise _vendor_failure(error, self.run) from None
@@ -412,37 +405,6 @@ QUIET_POLL_SECONDS = 10.0
 
 def _as_update(action: PlannedAddition, addition_id: int) -> PlannedAddition:
     return replace(action, action=Action.UPDATE, addition_id=addition_id)
-
-
-async def _write(connectwise: ConnectWiseClient, agreement_id: int, action: PlannedAddition) -> int:
-    if action.action is Action.CREATE:
-        created = await connectwise.create_addition(
-            agreement_id, AdditionWrite.from_planned(action), key=action.key
-        )
-        return created.id
-    if action.addition_id is None:  # the planner always targets updates, cancels and deletes
-        raise ValueError(f"{action.key} has no addition to {action.action.value}")
-    if action.action is Action.DELETE:
-        await connectwise.delete_addition(agreement_id, action.addition_id)
-        return action.addition_id
-    if action.action is Action.CANCEL:
-        if action.cancelled_date is None:
-            raise ValueError(f"{action.key} cancels without a date")
-        await connectwise.cancel_addition(
-            agreement_id, action.addition_id, cancelled_date=action.cancelled_date
-        )
-        return action.addition_id
-    changes = AdditionChanges(
-        quantity=action.quantity,
-        unit_price=action.unit_price,
-        unit_cost=action.unit_cost,
-        cancelled_date=action.cancelled_date,
-        bill_customer=action.bill_customer,
-        taxable=action.taxable,
-        invoice_description=action.description or None,
-    )
-    await connectwise.update_addition(agreement_id, action.addition_id, changes)
-    return action.addition_id
 
 
 def _vendor_failure(error: AdapterError, run: SyncRun) -> UpstreamFailed:

@@ -12,11 +12,11 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from psasync.adapters.connectwise import ConnectWiseClient, ConnectWiseError
 from psasync.adapters.http import AdapterError
 from psasync.domain.agreements import Addition
 from psasync.domain.keys import written_differences
 from psasync.domain.plan import Action, PlannedAddition
+from psasync.services.ports import PsaPort
 from psasync.store import ActionOutcome, SyncAction, SyncEventKind
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class Finding:
 
 
 async def verify_run(
-    connectwise: ConnectWiseClient,
+    psa: PsaPort,
     *,
     agreement_id: int,
     steps: Sequence[tuple[SyncAction, PlannedAddition]],
@@ -44,8 +44,8 @@ async def verify_run(
     ``before_delete`` runs before each delete (the run confirms it still owns its task).
     """
     try:
-        additions = await connectwise.additions(agreement_id)
-    except (ConnectWiseError, AdapterError) as error:
+        additions = await psa.lines(agreement_id)
+    except AdapterError as error:
         return [
             Finding(
                 SyncEventKind.UNVERIFIED,
@@ -58,7 +58,7 @@ async def verify_run(
             continue
         if action.action is Action.CREATE:
             findings += await _verify_create(
-                connectwise, agreement_id, step, action, additions, before_delete
+                psa, agreement_id, step, action, additions, before_delete
             )
         else:
             findings += _verify_target(action, additions)
@@ -66,7 +66,7 @@ async def verify_run(
 
 
 async def _verify_create(
-    connectwise: ConnectWiseClient,
+    psa: PsaPort,
     agreement_id: int,
     step: SyncAction,
     action: PlannedAddition,
@@ -87,28 +87,26 @@ async def _verify_create(
     findings = [_differs(action, kept)] if written_differences(action, kept) else []
     for surplus in (a for a in copies if a.id != kept.id):
         await before_delete()
-        findings.append(await _delete_surplus(connectwise, agreement_id, action.key, surplus))
+        findings.append(await _delete_surplus(psa, agreement_id, action.key, surplus))
     return findings
 
 
-async def _delete_surplus(
-    connectwise: ConnectWiseClient, agreement_id: int, key: str, surplus: Addition
-) -> Finding:
+async def _delete_surplus(psa: PsaPort, agreement_id: int, key: str, surplus: Addition) -> Finding:
     try:
-        await connectwise.delete_addition(agreement_id, surplus.id)
-    except (ConnectWiseError, AdapterError) as error:
+        await psa.remove_line(agreement_id, surplus.id)
+    except AdapterError as error:
         log.warning("surplus addition %s (%s) could not be deleted: %s", surplus.id, key, error)
         return Finding(
             SyncEventKind.SURPLUS_KEPT,
             f"{key}: a second copy, addition {surplus.id}, could not be deleted "
-            f"({error.message}); delete it in ConnectWise",
+            f"({error.message}); delete it in {psa.vendor}",
             key=key,
             addition_id=surplus.id,
         )
     log.warning("deleted surplus addition %s carrying %s", surplus.id, key)
     return Finding(
         SyncEventKind.SURPLUS_DELETED,
-        f"{key}: ConnectWise applied a write late and held a second copy, addition "
+        f"{key}: {psa.vendor} applied a write late and held a second copy, addition "
         f"{surplus.id}; it was deleted before it was ever invoiced",
         key=key,
         addition_id=surplus.id,

@@ -150,7 +150,8 @@ async def test_user_text_in_conditions_stays_one_literal(client: ConnectWiseClie
 async def test_create_update_and_cancel_an_addition(client: ConnectWiseClient) -> None:
     created = await client.create_addition(1201, new_addition(), key="task:7:line1:recurring")
     assert created.sync_key == "task:7:line1:recurring"
-    assert created.description == "Microsoft 365 Business Standard [psasync task:7:line1:recurring]"
+    # The key rides in the internal description; the domain sees the text without the mark.
+    assert created.description == "Microsoft 365 Business Standard"
     assert created.invoice_description == "Microsoft 365 Business Standard (3 users)"
     assert created.unit_price == Decimal("13.20") and created.effective_date == dt.date(2026, 11, 1)
     updated = await client.update_addition(

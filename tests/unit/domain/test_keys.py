@@ -5,8 +5,6 @@ from psasync.domain.keys import (
     Located,
     find_applied,
     locate_actions,
-    mark_description,
-    read_marked_key,
     written_differences,
 )
 from psasync.domain.orders import OrderType
@@ -14,27 +12,6 @@ from psasync.domain.plan import Action, ChangeStrategy, Plan, PlannedAddition, P
 from tests.unit.domain.builders import E3, addition, line, order, plan_for, subscription
 
 KEY = "task:7:line1:recurring"
-
-
-def test_a_key_is_appended_to_the_internal_description_and_read_back() -> None:
-    marked = mark_description("Microsoft 365 E3", KEY)
-    assert marked == "Microsoft 365 E3 [psasync task:7:line1:recurring]"
-    assert read_marked_key(marked) == KEY
-
-
-def test_marking_twice_keeps_one_mark() -> None:
-    marked = mark_description(mark_description("E3", "task:1:line1:prorate"), KEY)
-    assert marked == f"E3 [psasync {KEY}]"
-
-
-def test_an_empty_description_is_just_the_mark() -> None:
-    assert mark_description("  ", KEY) == f"[psasync {KEY}]"
-
-
-def test_descriptions_without_a_mark_have_no_key() -> None:
-    assert read_marked_key("Microsoft 365 E3") is None
-    assert read_marked_key(None) is None
-    assert read_marked_key("E3 [psasync not-a-key]") is None
 
 
 def as_written(
@@ -54,7 +31,6 @@ def as_written(
             taxable=action.taxable,
             invoice_description=action.description or target.invoice_description,
         )
-    description = mark_description(action.description, action.key)
     return Addition(
         id=addition_id,
         product=ProductRef(action.product.id, action.product.identifier),
@@ -65,9 +41,9 @@ def as_written(
         cancelled_date=action.cancelled_date,
         bill_customer=action.bill_customer,
         taxable=action.taxable,
-        description=description,
+        description=action.description,
         invoice_description=action.description,
-        sync_key=read_marked_key(description),
+        sync_key=action.key,
     )
 
 
@@ -118,7 +94,7 @@ def test_a_create_counts_as_applied_only_when_every_written_field_is_equal() -> 
         replace(written, bill_customer=BillCustomer.NO_CHARGE),
         replace(written, taxable=not written.taxable),
         replace(written, invoice_description="edited on the invoice"),
-        replace(written, description=mark_description("edited inside", recurring.key)),
+        replace(written, description="edited inside"),
         replace(written, product=ProductRef(1, "OTHER")),
     ):
         assert find_applied(plan, [changed]) == {}

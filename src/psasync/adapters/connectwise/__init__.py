@@ -17,6 +17,7 @@ from psasync.adapters.connectwise.errors import (
     FieldError,
 )
 from psasync.adapters.connectwise.mapping import AdditionChanges, AdditionWrite
+from psasync.adapters.connectwise.psa import ConnectWisePsa
 from psasync.adapters.connectwise.site import (
     API_VERSION,
     DEFAULT_CODEBASE,
@@ -39,6 +40,7 @@ __all__ = [
     "ConnectWiseError",
     "ConnectWiseInvalid",
     "ConnectWiseNotFound",
+    "ConnectWisePsa",
     "ConnectWiseSite",
     "FieldError",
     "SiteError",

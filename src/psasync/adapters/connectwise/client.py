@@ -19,6 +19,7 @@ import httpx
 
 from psasync.adapters.connectwise.conditions import Condition, field
 from psasync.adapters.connectwise.errors import ConnectWiseNotFound
+from psasync.adapters.connectwise.keys import mark_description, read_marked_key
 from psasync.adapters.connectwise.mapping import (
     AdditionChanges,
     AdditionWrite,
@@ -45,7 +46,6 @@ from psasync.adapters.connectwise.site import (
 from psasync.adapters.connectwise.transport import ConnectWiseApi
 from psasync.adapters.http import OutcomeUnknown, RetryPolicy
 from psasync.domain.agreements import Addition, Agreement, CatalogItem
-from psasync.domain.keys import mark_description, read_marked_key
 from psasync.domain.money import Currency
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ import httpx
 
 from psasync.adapters.connectwise import jsonio
 from psasync.adapters.connectwise.site import VENDOR
-from psasync.adapters.http import RETRIABLE_STATUSES, AdapterError, Unreachable
+from psasync.adapters.http import RETRIABLE_STATUSES, AdapterError, Unreachable, VendorNotFound
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class ConnectWiseAuthError(ConnectWiseError):
     """401 (keys not accepted) or 403 (the API member's security role forbids it)."""
 
 
-class ConnectWiseNotFound(ConnectWiseError):
+class ConnectWiseNotFound(ConnectWiseError, VendorNotFound):
     """404: the object or path does not exist (or the member may not see it)."""
 
 

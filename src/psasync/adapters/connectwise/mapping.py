@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from psasync.adapters.connectwise.errors import ConnectWiseDataError
+from psasync.adapters.connectwise.keys import read_marked_key, strip_mark
 from psasync.adapters.connectwise.models import (
     CurrencyReference,
     VendorAddition,
@@ -34,7 +35,6 @@ from psasync.domain.agreements import (
 )
 from psasync.domain.billing import BillingCycle
 from psasync.domain.errors import DomainError
-from psasync.domain.keys import read_marked_key
 from psasync.domain.money import Currency
 from psasync.domain.plan import PlannedAddition
 
@@ -162,7 +162,7 @@ def to_addition(addition: VendorAddition) -> Addition:
         cancelled_date=addition.cancelled_date,
         bill_customer=bill_customer,
         taxable=bool(addition.taxable_flag),
-        description=addition.description or "",
+        description=strip_mark(addition.description),
         invoice_description=addition.invoice_description or "",
         sync_key=read_marked_key(addition.description),
     )
