@@ -1,0 +1,164 @@
+"""The PSA port's contract: every PSA adapter passes these, or it is not done (DESIGN §10)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from psasync.adapters.http import AdapterError, OutcomeUnknown, VendorNotFound
+from psasync.domain.agreements import BillCustomer, ProductRef
+from psasync.domain.keys import written_differences
+from psasync.domain.money import Currency
+from psasync.domain.plan import Action, AdditionKind, PlannedAddition, PriceSource
+from tests.contract.psa import PsaUnderTest
+
+pytestmark = pytest.mark.anyio
+
+UNKNOWN = 2_000_000_000
+
+
+def create(psa: PsaUnderTest, *, key: str, quantity: str = "3") -> PlannedAddition:
+    return PlannedAddition(
+        action=Action.CREATE,
+        kind=AdditionKind.RECURRING,
+        key=key,
+        line=1,
+        product=ProductRef(id=psa.item_id, identifier=psa.item_mpn),
+        mpn=psa.item_mpn,
+        description="Contract suite seats",
+        quantity=Decimal(quantity),
+        unit_price=Decimal("12.505"),
+        unit_cost=Decimal("9.10"),
+        effective_date=psa.day,
+        cancelled_date=None,
+        bill_customer=BillCustomer.BILLABLE,
+        taxable=True,
+        price_source=PriceSource.MARKETPLACE,
+    )
+
+
+async def test_credentials_are_checked(psa: PsaUnderTest) -> None:
+    await psa.port.check_credentials()
+    with pytest.raises(AdapterError):
+        await psa.refused.check_credentials()
+    assert psa.port.vendor
+
+
+async def test_companies_are_listed_found_and_read(psa: PsaUnderTest) -> None:
+    everyone = await psa.port.companies()
+    assert psa.company_id in {company.id for company in everyone}
+    (named,) = await psa.port.companies(name=psa.company_name)
+    assert (named.id, named.name) == (psa.company_id, psa.company_name)
+    assert await psa.port.company(psa.company_id) == named
+    word = psa.company_name.split()[0]
+    found = await psa.port.find_companies(word, limit=2)
+    assert psa.company_id in {company.id for company in found} and len(found) <= 2
+    with pytest.raises(VendorNotFound):
+        await psa.port.company(UNKNOWN)
+
+
+async def test_agreements_carry_what_eligibility_needs(psa: PsaUnderTest) -> None:
+    currency = Currency(psa.currency)
+    agreements = await psa.port.agreements_of(psa.company_id, default_currency=currency)
+    ours = {agreement.id: agreement for agreement in agreements}
+    assert psa.agreement_id in ours
+    one = await psa.port.agreement(psa.agreement_id, default_currency=currency)
+    assert one == ours[psa.agreement_id]
+    assert one.company_id == psa.company_id and one.currency == currency
+    assert one.billing_cycle is not None
+    with pytest.raises(VendorNotFound):
+        await psa.port.agreement(UNKNOWN, default_currency=currency)
+
+
+async def test_an_invoiced_agreement_says_through_when(psa: PsaUnderTest) -> None:
+    invoiced = await psa.port.agreement(
+        psa.invoiced_agreement_id, default_currency=Currency(psa.currency)
+    )
+    assert invoiced.invoiced_through == psa.invoiced_through
+    fresh = await psa.port.agreement(psa.agreement_id, default_currency=Currency(psa.currency))
+    assert fresh.invoiced_through is None or fresh.invoiced_through < psa.day
+
+
+async def test_catalog_items_are_read_by_id_mpn_and_text(psa: PsaUnderTest) -> None:
+    item = await psa.port.catalog_item(psa.item_id)
+    assert item.id == psa.item_id
+    assert item in await psa.port.catalog_by_mpn(psa.item_mpn)
+    found = await psa.port.find_catalog_items(psa.item_word, limit=5)
+    assert psa.item_id in {candidate.id for candidate in found} and len(found) <= 5
+    with pytest.raises(VendorNotFound):
+        await psa.port.catalog_item(UNKNOWN)
+
+
+async def test_a_create_is_written_with_its_key_and_every_value(psa: PsaUnderTest) -> None:
+    action = create(psa, key="task:7:line1:recurring")
+    line_id = await psa.port.apply(psa.agreement_id, action)
+    (line,) = [line for line in await psa.port.lines(psa.agreement_id) if line.id == line_id]
+    assert line.sync_key == action.key
+    assert written_differences(action, line) == ()
+    assert await psa.port.find_line_by_key(psa.agreement_id, action.key) == line
+
+
+async def test_keys_are_told_apart_exactly(psa: PsaUnderTest) -> None:
+    first = await psa.port.apply(psa.agreement_id, create(psa, key="task:7:line1:recurring"))
+    other = await psa.port.apply(psa.agreement_id, create(psa, key="task:7:line11:recurring"))
+    found = await psa.port.find_line_by_key(psa.agreement_id, "task:7:line1:recurring")
+    assert found is not None and found.id == first != other
+    assert await psa.port.find_line_by_key(psa.agreement_id, "task:7:line2:recurring") is None
+
+
+async def test_updates_cancels_and_deletes_are_written_and_idempotent(psa: PsaUnderTest) -> None:
+    written = create(psa, key="task:8:line1:recurring")
+    line_id = await psa.port.apply(psa.agreement_id, written)
+    update = replace(
+        written,
+        action=Action.UPDATE,
+        key="task:8:line1:update",
+        addition_id=line_id,
+        quantity=Decimal(5),
+        bill_customer=BillCustomer.DO_NOT_BILL,
+        taxable=False,
+    )
+    cancel = replace(
+        written,
+        action=Action.CANCEL,
+        key="task:8:line1:cancel",
+        addition_id=line_id,
+        cancelled_date=psa.day + dt.timedelta(days=10),
+    )
+    for action in (update, update, cancel, cancel):
+        assert await psa.port.apply(psa.agreement_id, action) == line_id
+        line = await psa.port.find_line_by_key(psa.agreement_id, written.key)
+        assert line is not None and written_differences(action, line) == ()
+    delete = replace(written, action=Action.DELETE, key="task:8:line1:delete", addition_id=line_id)
+    await psa.port.apply(psa.agreement_id, delete)
+    await psa.port.apply(psa.agreement_id, delete)  # already gone: done, not an error
+    await psa.port.remove_line(psa.agreement_id, line_id)
+    assert line_id not in {line.id for line in await psa.port.lines(psa.agreement_id)}
+
+
+async def test_a_create_whose_answer_is_lost_leaves_one_line_at_most(psa: PsaUnderTest) -> None:
+    action = create(psa, key="task:9:line1:recurring")
+    await psa.lose_next_answer()
+    try:
+        line_id: int | None = await psa.port.apply(psa.agreement_id, action)
+    except OutcomeUnknown:
+        line_id = None
+    keyed = [line for line in await psa.port.lines(psa.agreement_id) if line.sync_key == action.key]
+    assert len(keyed) <= 1
+    if line_id is not None:
+        assert [line.id for line in keyed] == [line_id]
+
+
+async def test_a_write_into_an_invoiced_period_is_refused(psa: PsaUnderTest) -> None:
+    inside = replace(
+        create(psa, key="task:10:line1:recurring"),
+        effective_date=psa.invoiced_through - dt.timedelta(days=3),
+    )
+    with pytest.raises(AdapterError) as refused:
+        await psa.port.apply(psa.invoiced_agreement_id, inside)
+    assert "invoiced" in refused.value.message.lower()
+    lines = await psa.port.lines(psa.invoiced_agreement_id)
+    assert inside.key not in {line.sync_key for line in lines}
