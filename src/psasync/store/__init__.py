@@ -6,6 +6,7 @@ from psasync.store.models import (
     ConnectWiseSettings,
     Customer,
     CustomerMapping,
+    IntegrationUser,
     MappingSource,
     ProductMapping,
     RunOutcome,
@@ -16,6 +17,8 @@ from psasync.store.models import (
     SyncTask,
     TaskStatus,
     Tenant,
+    TenantLock,
+    UserSessionRow,
 )
 from psasync.store.secrets import SecretBox, SecretKeyError, derive_key
 from psasync.store.tasks import TaskFilter
@@ -27,6 +30,7 @@ __all__ = [
     "CustomerMapping",
     "Database",
     "DatabaseError",
+    "IntegrationUser",
     "MappingSource",
     "ProductMapping",
     "RunOutcome",
@@ -40,6 +44,8 @@ __all__ = [
     "TaskFilter",
     "TaskStatus",
     "Tenant",
+    "TenantLock",
+    "UserSessionRow",
     "async_url",
     "derive_key",
 ]

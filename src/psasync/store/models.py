@@ -258,3 +258,56 @@ class SyncEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
     run: Mapped[SyncRun] = relationship(back_populates="events")
+
+
+class UserSessionRow(Base):
+    """A logged-in user's session (DESIGN §7). Found by the SHA-256 of the cookie's session id;
+    the id itself is never stored. The marketplace token is stored sealed; the password that
+    renews it is not stored at all (it travels sealed in the signed cookie only)."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_expires_at", "expires_at"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    username: Mapped[str] = mapped_column(String(300))
+    marketplace: Mapped[str] = mapped_column(String(32))
+    reseller_id: Mapped[str] = mapped_column(String(64))
+    reseller_name: Mapped[str] = mapped_column(String(300))
+    csrf_token: Mapped[str] = mapped_column(String(100))
+    token_encrypted: Mapped[str] = mapped_column(Text)
+    token_issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    token_expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Idle expiry: last seen plus the idle timeout; a row past it is gone for every process.
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class TenantLock(Base):
+    """One holder at a time per tenant and purpose (e.g. ``check-changes``), across processes.
+
+    Claimed by one conditional upsert; a holder releases it in ``finally``, and a crashed
+    holder's lease lapses at ``held_until``."""
+
+    __tablename__ = "tenant_locks"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    held_by: Mapped[str] = mapped_column(String(300))
+    acquired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    held_until: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class IntegrationUser(Base):
+    """The tenant's marketplace integration user for unattended work (DESIGN §7): checked
+    against the marketplace before it is saved, its password only ever stored sealed."""
+
+    __tablename__ = "integration_users"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(300))
+    password_encrypted: Mapped[str] = mapped_column(Text)
+    configured_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    configured_by: Mapped[str] = mapped_column(String(300))
