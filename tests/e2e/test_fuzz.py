@@ -103,6 +103,7 @@ BODIES: dict[str, Any] = {
     "/api/v1/connectwise/mappings/products": [
         {"mpn": "M365-BUS-STD", "catalogItemId": 301, "setupCatalogItemId": 306}
     ],
+    "/api/v1/connectwise/automation": {"marketplaceUser": NORTHWIND},
 }
 # Fields the page forms read.
 FORM_FIELDS = [

@@ -17,7 +17,7 @@ from psasync.services.errors import (
     ServiceError,
     UpstreamFailed,
 )
-from psasync.services.sessions import SessionRegistry, UserSession
+from psasync.services.sessions import UserSession
 
 __all__ = [
     "AUTOMATION",
@@ -31,7 +31,6 @@ __all__ = [
     "NotFound",
     "ServiceError",
     "Services",
-    "SessionRegistry",
     "UpstreamFailed",
     "UserSession",
 ]

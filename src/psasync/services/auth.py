@@ -1,17 +1,21 @@
 """Logging in with Cloud Marketplace credentials: the marketplace authenticates, psasync
-remembers only which reseller account (tenant) the user belongs to."""
+remembers which reseller account (tenant) the user belongs to and opens a stored session."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from psasync.adapters.marketplace import (
     AccessDenied,
+    Credentials,
     InvalidCredentials,
     MarketplaceError,
     MarketplaceSession,
     MarketplaceUnreachable,
 )
+from psasync.services import sessions
 from psasync.services.context import Services
 from psasync.services.errors import Forbidden, NotAuthenticated, UpstreamFailed
 from psasync.services.sessions import UserSession
@@ -23,14 +27,28 @@ log = logging.getLogger(__name__)
 async def login(
     services: Services, *, marketplace: str, username: str, password: str
 ) -> UserSession:
-    """Authenticate at the marketplace, record the tenant and open a session.
+    """Authenticate at the marketplace, record the tenant and open a stored session.
 
     Wrong credentials → :class:`NotAuthenticated`; a marketplace that cannot be reached →
     :class:`UpstreamFailed`, so the user can tell a typo from an outage.
     """
-    marketplace_session = await marketplace_login(
-        services, marketplace=marketplace, username=username, password=password
+    credentials = Credentials(username=username, password=password)
+    client = sessions.session_client(services, marketplace)
+    with marketplace_errors():
+        marketplace_session, tokens = await client.open(credentials)
+    tenant_id = await _tenant_of(services, marketplace_session)
+    user = await sessions.open_session(
+        services,
+        tenant_id=tenant_id,
+        credentials=credentials,
+        marketplace_session=marketplace_session,
+        tokens=tokens,
     )
+    log.info("user logged in to %s as reseller %s", user.marketplace, user.reseller_id)
+    return user
+
+
+async def _tenant_of(services: Services, marketplace_session: MarketplaceSession) -> int:
     reseller = marketplace_session.reseller
     async with services.db.session() as session:
         tenant = await tenants.upsert_tenant(
@@ -41,19 +59,23 @@ async def login(
             currency=reseller.currency,
             now=services.now(),
         )
-        tenant_id = tenant.id
-    log.info("user logged in to %s as reseller %s", reseller.marketplace, reseller.id)
-    return services.sessions.open(
-        tenant_id=tenant_id, username=username, marketplace_session=marketplace_session
-    )
+        return tenant.id
 
 
 async def marketplace_login(
     services: Services, *, marketplace: str, username: str, password: str
 ) -> MarketplaceSession:
+    """A marketplace session for these credentials (no psasync session is opened)."""
     client = services.marketplace_client(marketplace)
-    try:
+    with marketplace_errors():
         return await client.login(username=username, password=password)
+
+
+@contextmanager
+def marketplace_errors() -> Iterator[None]:
+    """A login's vendor errors as the use cases' errors."""
+    try:
+        yield
     except InvalidCredentials:
         raise NotAuthenticated(
             "Invalid marketplace credentials: check the username and password.",
@@ -77,5 +99,6 @@ async def marketplace_login(
         ) from None
 
 
-def logout(services: Services, session_id: str) -> None:
-    services.sessions.close(session_id)
+async def logout(services: Services, session_id: str) -> None:
+    """End the session everywhere: its row is deleted."""
+    await sessions.close_session(services, session_id)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+import secrets
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +25,7 @@ from psasync.services.errors import Conflict, NotFound
 from psasync.services.integrations import upstream
 from psasync.services.tasks import TaskView
 from psasync.store import SyncTask, TaskStatus, snapshots
+from psasync.store import locks as lock_store
 from psasync.store import tasks as task_store
 from psasync.store import tenants as tenant_store
 
@@ -30,6 +33,9 @@ log = logging.getLogger(__name__)
 
 # Up to this many unknown customers are read one by one; more, and the whole list is cheaper.
 SINGLE_CUSTOMER_READS = 10
+# The tenant lock Check Changes holds, and how long a holder that crashed keeps others out.
+CHECK_LOCK = "check-changes"
+CHECK_LEASE = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -45,12 +51,43 @@ class CheckResult:
 
 
 async def check_changes(services: Services, actor: Actor) -> CheckResult:
-    """Turn the reseller's new completed orders into tasks (see the module docstring)."""
-    lock = services.tenant_lock("check-changes", actor.tenant_id)
-    if lock.locked():
-        raise Conflict("Check Changes is already running for this account", code="CheckRunning")
-    async with lock:
+    """Turn the reseller's new completed orders into tasks (see the module docstring).
+
+    One Check Changes per tenant at a time, in every process: a second one meanwhile is a
+    :class:`Conflict` (``CheckRunning``).
+    """
+    async with _holding_check_lock(services, actor):
         return await _check(services, actor)
+
+
+@asynccontextmanager
+async def _holding_check_lock(services: Services, actor: Actor) -> AsyncIterator[None]:
+    """The tenant's Check Changes lock, claimed in the database and released on every exit; a
+    crashed holder's lease lapses after :data:`CHECK_LEASE`."""
+    holder = secrets.token_hex(16)
+    now = services.now()
+    try:
+        async with services.db.session() as session:
+            claimed = await lock_store.claim_lock(
+                session,
+                tenant_id=actor.tenant_id,
+                purpose=CHECK_LOCK,
+                holder=holder,
+                held_by=actor.name,
+                now=now,
+                until=now + CHECK_LEASE,
+            )
+    except IntegrityError:  # no such tenant (any more)
+        raise NotFound("the account is not known any more; log in again", code="NoTenant") from None
+    if not claimed:
+        raise Conflict("Check Changes is already running for this account", code="CheckRunning")
+    try:
+        yield
+    finally:
+        async with services.db.session() as session:
+            await lock_store.release_lock(
+                session, tenant_id=actor.tenant_id, purpose=CHECK_LOCK, holder=holder
+            )
 
 
 async def _check(services: Services, actor: Actor) -> CheckResult:

@@ -6,7 +6,6 @@ it around an ``httpx.AsyncClient`` that talks to the sandboxes in-process.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +17,6 @@ from psasync.adapters.http import RetryPolicy
 from psasync.adapters.marketplace import MarketplaceClient
 from psasync.config import MarketplaceSettings, Settings
 from psasync.services.errors import BadRequest, Invalid
-from psasync.services.sessions import SessionRegistry
 from psasync.store import ConnectWiseSettings, Database, SecretBox
 
 # A sync holds its task this long without a heartbeat; a crashed one lets a retry in after it.
@@ -28,6 +26,8 @@ DEFAULT_SYNC_LEASE = dt.timedelta(minutes=5)
 DEFAULT_UNKNOWN_OUTCOME_QUIET = dt.timedelta(seconds=75)
 # How far before the watermark each Check Changes reads again (orders indexed late); tasks dedupe.
 DEFAULT_CHECK_OVERLAP = dt.timedelta(minutes=10)
+# Idle sessions expire after this long without a request.
+DEFAULT_SESSION_IDLE = dt.timedelta(hours=8)
 VENDOR_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
@@ -48,14 +48,11 @@ class Services:
     sync_lease: dt.timedelta = DEFAULT_SYNC_LEASE
     unknown_outcome_quiet: dt.timedelta = DEFAULT_UNKNOWN_OUTCOME_QUIET
     check_overlap: dt.timedelta = DEFAULT_CHECK_OVERLAP
-    sessions: SessionRegistry = field(init=False)
+    # A session not seen for this long is over (DESIGN §7), in every process.
+    session_idle: dt.timedelta = DEFAULT_SESSION_IDLE
     _connectwise: dict[int, tuple[dt.datetime, ConnectWiseClient]] = field(
         default_factory=dict, init=False
     )
-    _tenant_locks: dict[tuple[str, int], asyncio.Lock] = field(default_factory=dict, init=False)
-
-    def __post_init__(self) -> None:
-        self.sessions = SessionRegistry(now=self.now)
 
     @classmethod
     def create(cls, settings: Settings, *, http: httpx.AsyncClient | None = None) -> Services:
@@ -96,7 +93,7 @@ class Services:
     def box(self) -> SecretBox:
         if self.secret_box is None:
             raise Invalid(
-                "PSASYNC_SECRET_KEY is not set, so ConnectWise keys cannot be stored safely",
+                "PSASYNC_SECRET_KEY is not set, so keys and sessions cannot be stored safely",
                 code="SecretKeyMissing",
             )
         return self.secret_box
@@ -118,7 +115,3 @@ class Services:
         client = ConnectWiseClient(self.http, site, policy=self.retry, create_attempts=1)
         self._connectwise[stored.tenant_id] = (stored.updated_at, client)
         return client
-
-    def tenant_lock(self, purpose: str, tenant_id: int) -> asyncio.Lock:
-        """One lock per tenant and purpose: two Check Changes of one tenant never overlap here."""
-        return self._tenant_locks.setdefault((purpose, tenant_id), asyncio.Lock())

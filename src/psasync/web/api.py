@@ -6,13 +6,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from psasync.services import auth, check_changes, history, integrations, mappings, planning
+from psasync.services import (
+    auth,
+    automation,
+    check_changes,
+    history,
+    integrations,
+    mappings,
+    planning,
+)
 from psasync.services import sync as sync_service
 from psasync.services import tasks as task_service
 from psasync.web import schemas
 from psasync.web.bounds import MAX_ID, MAX_LIMIT, MAX_OFFSET
 from psasync.web.schemas import (
     agreement_json,
+    automation_json,
     check_json,
     order_json,
     plan_json,
@@ -68,7 +77,8 @@ async def login(
 
 @router.post("/auth/logout", status_code=204, tags=["auth"])
 async def logout(user: CurrentUser, response: Response, services: ServicesDep) -> Response:
-    auth.logout(services, user.id)
+    """End the session in every process (its row is deleted) and clear the cookie."""
+    await auth.logout(services, user.id)
     clear_session_cookie(response)
     response.status_code = 204
     return response
@@ -296,6 +306,32 @@ async def sync_history(
         ],
         "total": page.total,
     }
+
+
+@router.get("/connectwise/automation", response_model=schemas.AutomationOut, tags=["automation"])
+async def automation_settings(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    """The automation settings; the integration user only as who set it and when."""
+    return automation_json(await automation.automation_settings(services, user.actor))
+
+
+@router.put("/connectwise/automation", response_model=schemas.AutomationOut, tags=["automation"])
+async def configure_automation(
+    body: schemas.AutomationRequest, user: CurrentUser, services: ServicesDep
+) -> dict[str, Any]:
+    """`marketplaceUser: {username, password}` is checked against the marketplace (same
+    reseller) and stored encrypted, never returned; `null` forgets it; absent keeps it."""
+    if "marketplace_user" not in body.model_fields_set:
+        settings = await automation.automation_settings(services, user.actor)
+    elif body.marketplace_user is None:
+        settings = await automation.forget_integration_user(services, user.actor)
+    else:
+        settings = await automation.set_integration_user(
+            services,
+            user.actor,
+            username=body.marketplace_user.username,
+            password=body.marketplace_user.password,
+        )
+    return automation_json(settings)
 
 
 __all__ = ["router", "session_of"]

@@ -8,16 +8,18 @@ browser to the login page and back.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from psasync.services import auth, check_changes, history, integrations, mappings
+from psasync.services import auth, automation, check_changes, history, integrations, mappings
 from psasync.services import tasks as task_service
 from psasync.services.errors import (
     BadRequest,
+    Forbidden,
     Invalid,
     NotAuthenticated,
     ServiceError,
@@ -31,8 +33,9 @@ from psasync.web.session import (
     check_csrf,
     clean_query,
     clear_session_cookie,
+    keep_renewed_token,
+    load_session,
     services_of,
-    session_of,
     set_session_cookie,
 )
 from psasync.web.templating import form_id, render, see_other, with_query
@@ -45,8 +48,12 @@ Filter = Annotated[str | None, Query(max_length=200)]
 # Form fields naming a marketplace customer or product are at most this long (as in the API).
 MAX_CUSTOMER_ID = 64
 MAX_MPN = 200
+# The integration user's fields are as long as a login's (docs/api.md).
+MAX_USERNAME = 300
+MAX_PASSWORD = 1000
 DASHBOARD = "/integrations/connectwise"
 SETTINGS = "/integrations/connectwise/settings"
+AUTOMATION = "/integrations/connectwise/automation"
 TASKS_PER_PAGE = 25
 HISTORY_PER_PAGE = 25
 
@@ -59,16 +66,19 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
-async def page_user(request: Request) -> UserSession:
+async def page_user(request: Request) -> AsyncIterator[UserSession]:
     """The logged-in user of a page; a post must also carry the session's form token."""
-    user = session_of(request)
+    user = await load_session(request)
     if user is None:
         query = f"?{request.url.query}" if request.url.query else ""
         raise LoginRequired(request.url.path + query if request.method == "GET" else "")
     if request.method != "GET":
         await check_csrf(request, user)
         await _clean_form(request)
-    return user
+    try:
+        yield user
+    finally:
+        await keep_renewed_token(request, user)
 
 
 async def _clean_form(request: Request) -> None:
@@ -104,12 +114,12 @@ def _safe_next(value: str | None) -> str:
 
 @router.get("/")
 async def home(request: Request) -> Response:
-    return see_other("/integrations" if session_of(request) else "/login")
+    return see_other("/integrations" if await load_session(request) else "/login")
 
 
 @router.get("/login")
 async def login_page(request: Request, next: str | None = None) -> Response:  # noqa: A002
-    if session_of(request) is not None:
+    if await load_session(request) is not None:
         return see_other(_safe_next(next))
     return _login_form(request, next_url=next)
 
@@ -196,7 +206,7 @@ def _marketplace_name(request: Request, code: str) -> str:
 
 @router.post("/logout")
 async def logout(request: Request, user: PageUser) -> Response:
-    auth.logout(services_of(request), user.id)
+    await auth.logout(services_of(request), user.id)
     response = see_other("/login")
     clear_session_cookie(response)
     return response
@@ -506,6 +516,71 @@ def setup_item_of(form: FormData, mpn: str) -> tuple[dict[str, int | None], str 
     if item_id is None:
         return {}, f"Choose a ConnectWise catalog item as the setup-fee item of {mpn}, or none."
     return {mpn: item_id}, None
+
+
+# Automation ------------------------------------------------------------------------------------
+
+_AUTOMATION_NOTICES = {
+    "set": "The integration user was checked with the Cloud Marketplace and saved encrypted.",
+    "forgotten": "The integration user is forgotten: nothing runs unattended now.",
+}
+
+
+@router.get(AUTOMATION)
+async def automation_page(request: Request, user: PageUser, notice: Filter = None) -> Response:
+    return await _automation(request, user, notice=_AUTOMATION_NOTICES.get(notice or ""))
+
+
+async def _automation(
+    request: Request,
+    user: UserSession,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    username: str = "",
+    status: int = 200,
+) -> Response:
+    settings = await automation.automation_settings(services_of(request), user.actor)
+    context = {
+        "settings": settings,
+        "why_not": automation.NO_INTEGRATION_USER,
+        "notice": notice,
+        "error": error,
+        "username": username,
+    }
+    return render(request, "automation.html", context, status=status)
+
+
+@router.post(AUTOMATION + "/marketplace-user")
+async def save_marketplace_user(request: Request, user: PageUser) -> Response:
+    form = await request.form()
+    username = str(form.get("username") or "").strip()
+    password = str(form.get("password") or "")
+    if not 1 <= len(username) <= MAX_USERNAME or not 1 <= len(password) <= MAX_PASSWORD:
+        username = username[:MAX_USERNAME]
+        return await _automation(
+            request,
+            user,
+            error="Enter the integration user's username and password.",
+            username=username,
+            status=422,
+        )
+    try:
+        await automation.set_integration_user(
+            services_of(request), user.actor, username=username, password=password
+        )
+    except (Invalid, UpstreamFailed, Forbidden) as failure:
+        status = 502 if isinstance(failure, UpstreamFailed) else 422
+        return await _automation(
+            request, user, error=failure.message, username=username, status=status
+        )
+    return see_other(with_query(AUTOMATION, notice="set"), request)
+
+
+@router.post(AUTOMATION + "/marketplace-user/forget")
+async def forget_marketplace_user(request: Request, user: PageUser) -> Response:
+    await automation.forget_integration_user(services_of(request), user.actor)
+    return see_other(with_query(AUTOMATION, notice="forgotten"), request)
 
 
 # History ---------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from psasync.services.automation import AutomationSettings
 from psasync.services.check_changes import CheckResult
 from psasync.services.planning import AgreementChoice
 from psasync.services.sync import SyncOutcome
@@ -154,6 +155,20 @@ def task_json(task: TaskView) -> dict[str, Any]:
         "agreementId": task.agreement_id,
         "syncedAt": task.synced_at.isoformat() if task.synced_at else None,
         "busyUntil": task.busy_until.isoformat() if task.busy_until else None,
+    }
+
+
+def automation_json(settings: AutomationSettings) -> dict[str, Any]:
+    """The automation settings; the integration user's password is never part of them."""
+    user = settings.marketplace_user
+    return {
+        "marketplaceUser": None
+        if user is None
+        else {
+            "username": user.username,
+            "configuredAt": user.configured_at,
+            "configuredBy": user.configured_by,
+        }
     }
 
 
@@ -538,3 +553,34 @@ class ErrorBody(Schema):
 
 class ErrorOut(Schema):
     error: ErrorBody
+
+
+# Automation (DESIGN §4, §7) ---------------------------------------------------------------------
+
+
+class MarketplaceUserRequest(Schema):
+    """The marketplace integration user: checked against the marketplace, stored encrypted."""
+
+    username: Annotated[CleanText, Field(min_length=1, max_length=300)]
+    password: Annotated[CleanText, Field(min_length=1, max_length=1000)]
+
+    def __repr__(self) -> str:  # the password never reaches a log line
+        return f"MarketplaceUserRequest(username={self.username!r})"
+
+
+class AutomationRequest(Schema):
+    """``marketplaceUser``: set it (an object), forget it (``null``) or keep it (absent)."""
+
+    marketplace_user: MarketplaceUserRequest | None = None
+
+
+class MarketplaceUserOut(Schema):
+    """Who the integration user is and who set it, when; never its password."""
+
+    username: str
+    configured_at: dt.datetime
+    configured_by: str
+
+
+class AutomationOut(Schema):
+    marketplace_user: MarketplaceUserOut | None
