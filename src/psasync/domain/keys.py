@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from psasync.domain.agreements import Addition
-from psasync.domain.plan import Action, Plan, PlannedAddition
+from psasync.domain.plan import Action, PlannedAddition
 
 
 @dataclass(frozen=True)
@@ -28,17 +28,6 @@ class Located:
     @property
     def applied(self) -> bool:
         return not self.differences
-
-
-def find_applied(plan: Plan, additions: Iterable[Addition]) -> dict[str, int]:
-    """Which of the plan's actions ConnectWise already shows, by key → addition id.
-
-    Applied means equal: a create is applied when an addition carries its key *and* every field
-    the create writes; a cancel, update or delete when its target shows what it would write
-    (a deleted target is gone). Used to resume an interrupted sync without writing twice.
-    """
-    located = locate_actions(plan.actions, additions)
-    return {key: found.addition_id for key, found in located.items() if found.applied}
 
 
 def locate_actions(

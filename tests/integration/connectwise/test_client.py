@@ -133,9 +133,10 @@ async def test_catalog_search_by_mpn_and_identifier(client: ConnectWiseClient) -
         (390, ProductClass.BUNDLE),
     ]
     assert by_mpn[0].price == Decimal("13.20") and by_mpn[0].cost == Decimal("10.00")
-    item = await client.catalog_by_identifier("stor-usage-gb")
-    assert item is not None and item.id == 304 and item.price == Decimal("0.025")
-    assert await client.catalog_by_identifier('nothing" or id > 0 or identifier = "') is None
+    (item,) = await client.catalog_items(conditions=field("identifier").eq("stor-usage-gb"))
+    assert item.id == 304 and item.price == Decimal("0.025")
+    injected = field("identifier").eq('nothing" or id > 0 or identifier = "')
+    assert await client.catalog_items(conditions=injected) == []
     assert (await client.catalog_item(301)).customer_description.endswith("(per user)")
 
 
@@ -162,7 +163,7 @@ async def test_create_update_and_cancel_an_addition(client: ConnectWiseClient) -
     assert cancelled.cancelled_date == dt.date(2026, 11, 30)
     assert await client.addition(1201, created.id) == cancelled
     assert await client.update_addition(1201, created.id, AdditionChanges()) == cancelled
-    assert await client.count_additions(1201) == 3
+    assert len(await client.additions(1201)) == 3
 
 
 async def test_find_by_key_matches_the_exact_marker(client: ConnectWiseClient) -> None:
@@ -191,7 +192,7 @@ async def test_vendor_validation_errors_carry_the_fields(client: ConnectWiseClie
         ("effectiveDate", "OutOfRange"),
     }
     assert "effectiveDate: effectiveDate cannot be less than" in error.message
-    assert await client.count_additions(1201) == 2
+    assert len(await client.additions(1201)) == 2
 
 
 async def test_missing_objects_raise_not_found(client: ConnectWiseClient) -> None:

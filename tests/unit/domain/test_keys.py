@@ -1,9 +1,9 @@
+from collections.abc import Iterable
 from dataclasses import replace
 
 from psasync.domain.agreements import Addition, BillCustomer, ProductRef
 from psasync.domain.keys import (
     Located,
-    find_applied,
     locate_actions,
     written_differences,
 )
@@ -12,6 +12,12 @@ from psasync.domain.plan import Action, ChangeStrategy, Plan, PlannedAddition, P
 from tests.unit.domain.builders import E3, addition, line, order, plan_for, subscription
 
 KEY = "task:7:line1:recurring"
+
+
+def find_applied(plan: Plan, additions: Iterable[Addition]) -> dict[str, int]:
+    """The plan's actions ConnectWise already shows as written, by key → addition id."""
+    located = locate_actions(plan.actions, additions)
+    return {key: found.addition_id for key, found in located.items() if found.applied}
 
 
 def as_written(

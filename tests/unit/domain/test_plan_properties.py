@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from psasync.domain.agreements import Addition, BillCustomer, CatalogItem, ProductClass
 from psasync.domain.billing import BillingPeriod
-from psasync.domain.keys import find_applied
 from psasync.domain.money import Money, extended_amount
 from psasync.domain.orders import (
     LineType,
@@ -33,7 +32,7 @@ from psasync.domain.plan import (
 from psasync.domain.planner import plan_additions
 from psasync.domain.review import validate_plan
 from tests.unit.domain.builders import MONTHLY, agreement
-from tests.unit.domain.test_keys import as_written
+from tests.unit.domain.test_keys import as_written, find_applied
 
 MPNS = ("MPN-A", "MPN-B", "MPN-C")
 CATALOG = {

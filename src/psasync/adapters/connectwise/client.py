@@ -30,7 +30,6 @@ from psasync.adapters.connectwise.mapping import (
 from psasync.adapters.connectwise.models import (
     VendorAddition,
     VendorAgreement,
-    VendorAgreementType,
     VendorBillingCycle,
     VendorCatalogItem,
     VendorCompany,
@@ -152,9 +151,6 @@ class ConnectWiseClient:
             self._billing_cycles = {cycle.id: cycle for cycle in items}
         return self._billing_cycles
 
-    async def agreement_types(self) -> list[VendorAgreementType]:
-        return read_models(VendorAgreementType, await self.api.get_all(AGREEMENT_TYPES))
-
     # Agreements -------------------------------------------------------------------------------
 
     async def agreements(
@@ -224,11 +220,6 @@ class ConnectWiseClient:
     async def addition(self, agreement_id: int, addition_id: int) -> Addition:
         data = await self.api.get(f"{additions_path(agreement_id)}/{addition_id}")
         return to_addition(read_model(VendorAddition, data))
-
-    async def count_additions(
-        self, agreement_id: int, *, conditions: Condition | None = None
-    ) -> int:
-        return await self.api.count(additions_path(agreement_id), conditions=conditions)
 
     async def find_addition_by_key(self, agreement_id: int, key: str) -> Addition | None:
         """The addition psasync created with idempotency key ``key``, if there is one.
@@ -329,11 +320,3 @@ class ConnectWiseClient:
         """Catalog items whose ``manufacturerPartNumber`` is ``mpn``."""
         condition = field("manufacturerPartNumber").eq(mpn)
         return await self.catalog_items(conditions=condition, active_only=active_only)
-
-    async def catalog_by_identifier(
-        self, identifier: str, *, active_only: bool = True
-    ) -> CatalogItem | None:
-        """The catalog item with this ``identifier`` (unique in ConnectWise), or None."""
-        condition = field("identifier").eq(identifier)
-        found = await self.catalog_items(conditions=condition, active_only=active_only)
-        return found[0] if found else None

@@ -108,9 +108,6 @@ class Field:
     def eq(self, value: Literal) -> Condition:
         return self._compare("=", value)
 
-    def ne(self, value: Literal) -> Condition:
-        return self._compare("!=", value)
-
     def lt(self, value: Literal) -> Condition:
         return self._compare("<", value)
 

@@ -104,7 +104,7 @@ async def test_answers_that_are_not_what_was_asked_for_are_data_errors() -> None
         with pytest.raises(ConnectWiseDataError, match="list of objects"):
             await client.companies()
         with pytest.raises(ConnectWiseDataError, match="count"):
-            await client.count_additions(1)
+            await client.count("finance/agreements/1/additions")
         with pytest.raises(ConnectWiseDataError, match="not JSON"):
             await client.company(1)
 

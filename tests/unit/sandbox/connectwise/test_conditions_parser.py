@@ -103,10 +103,10 @@ def test_any_string_the_client_writes_reads_back_unchanged(text: str) -> None:
 def test_numbers_dates_and_flags_the_client_writes_read_back(
     number: Decimal, day: dt.date, flag: bool
 ) -> None:
-    condition = field("n").eq(number) & field("d").ge(day) & field("f").ne(flag)
+    condition = field("n").eq(number) & field("d").ge(day) & field("f").le(flag)
     midnight = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
     assert parse(str(condition)) == BoolOp(
         "and",
         BoolOp("and", Comparison("n", "=", number), Comparison("d", ">=", midnight)),
-        Comparison("f", "!=", flag),
+        Comparison("f", "<=", flag),
     )
