@@ -55,10 +55,7 @@ SANDBOX_DOMAIN = {"psasync.domain.money", "psasync.domain.billing"}
 # Known breaches of SANDBOX_DOMAIN, to be removed (the emulator should spell ConnectWise's
 # vocabulary itself rather than borrow the product's enums). The list may only shrink:
 # test_known_sandbox_breaches_are_still_real fails once one is fixed, so it is struck off.
-SANDBOX_DOMAIN_BREACHES = {
-    ("sandbox/connectwise/fixture.py", "psasync.domain.agreements"),
-    ("sandbox/connectwise/validation.py", "psasync.domain.agreements"),
-}
+SANDBOX_DOMAIN_BREACHES: set[tuple[str, str]] = set()
 
 
 def imported_modules(path: Path) -> set[str]:

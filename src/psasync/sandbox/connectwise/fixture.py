@@ -17,8 +17,8 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from psasync.domain.agreements import AgreementStatus, BillCustomer, ProductClass
 from psasync.domain.billing import BillingCycle
+from psasync.sandbox.connectwise.vocabulary import AgreementStatus, BillCustomer, ProductClass
 
 _DAY = re.compile(r"(\d{4}-\d{2}-\d{2})(T00:00:00(\.0+)?(Z|[+-]00:?00)?)?")
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from psasync.domain.agreements import BillCustomer, ProductClass
 from psasync.sandbox.connectwise import fixture as fx
 from psasync.sandbox.connectwise.errors import FieldProblem, bad_request, invalid_object
 from psasync.sandbox.connectwise.resources import AdditionRecord
+from psasync.sandbox.connectwise.vocabulary import BillCustomer, ProductClass
 
 RESOURCE = "addition"
 WRITABLE = frozenset(

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from psasync.domain.agreements import BillCustomer, ProductClass
 from psasync.sandbox.connectwise import ConnectWiseFixture
+from psasync.sandbox.connectwise.vocabulary import BillCustomer, ProductClass
 
 YAML = """
 credentials:
