@@ -201,3 +201,12 @@ async def test_check_changes_is_refused_while_the_tenants_lock_is_held_elsewhere
         assert answer.status_code == 200 and answer.json()["created"] == 12
         async with world.services.db.session() as session:
             assert (await session.execute(text("SELECT count(*) FROM tenant_locks"))).scalar() == 0
+
+
+async def test_a_one_off_login_gives_an_actor_and_stores_no_session(world: World) -> None:
+    from psasync.services import auth
+
+    actor = await auth.login_actor(world.services, marketplace="us", **NORTHWIND)
+    assert actor.name == NORTHWIND["username"] and actor.marketplace is not None
+    assert len((await actor.reads_marketplace().list_orders()).items) > 10
+    assert await session_rows(world) == []

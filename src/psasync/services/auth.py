@@ -14,8 +14,10 @@ from psasync.adapters.marketplace import (
     MarketplaceError,
     MarketplaceSession,
     MarketplaceUnreachable,
+    ResellerAccount,
 )
 from psasync.services import sessions
+from psasync.services.actor import Actor
 from psasync.services.context import Services
 from psasync.services.errors import Forbidden, NotAuthenticated, UpstreamFailed
 from psasync.services.sessions import UserSession
@@ -36,7 +38,7 @@ async def login(
     client = sessions.session_client(services, marketplace)
     with marketplace_errors():
         marketplace_session, tokens = await client.open(credentials)
-    tenant_id = await _tenant_of(services, marketplace_session)
+    tenant_id = await record_tenant(services, marketplace_session.reseller)
     user = await sessions.open_session(
         services,
         tenant_id=tenant_id,
@@ -48,8 +50,19 @@ async def login(
     return user
 
 
-async def _tenant_of(services: Services, marketplace_session: MarketplaceSession) -> int:
-    reseller = marketplace_session.reseller
+async def login_actor(
+    services: Services, *, marketplace: str, username: str, password: str
+) -> Actor:
+    """The actor of a one-off login (the CLI): the tenant is recorded, no session is stored."""
+    marketplace_session = await marketplace_login(
+        services, marketplace=marketplace, username=username, password=password
+    )
+    tenant_id = await record_tenant(services, marketplace_session.reseller)
+    return Actor(tenant_id=tenant_id, name=username, marketplace=marketplace_session)
+
+
+async def record_tenant(services: Services, reseller: ResellerAccount) -> int:
+    """The reseller account's tenant id, created on its first login, its name kept current."""
     async with services.db.session() as session:
         tenant = await tenants.upsert_tenant(
             session,

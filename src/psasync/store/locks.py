@@ -52,7 +52,8 @@ async def claim_lock(
         .returning(TenantLock.holder)
     )
     # No row comes back when the conflict's condition fails: someone else holds a live lease.
-    return (await session.scalar(statement)) == holder
+    winner: str | None = await session.scalar(statement)
+    return winner == holder
 
 
 async def release_lock(session: AsyncSession, *, tenant_id: int, purpose: str, holder: str) -> None:
