@@ -17,6 +17,7 @@ from psasync.adapters.http import RetryPolicy
 from psasync.adapters.marketplace import MarketplaceClient
 from psasync.config import MarketplaceSettings, Settings
 from psasync.services.errors import BadRequest, Invalid
+from psasync.services.queue import JobQueue
 from psasync.store import ConnectWiseSettings, Database, SecretBox
 
 # A sync holds its task this long without a heartbeat; a crashed one lets a retry in after it.
@@ -47,6 +48,8 @@ class Services:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sync_lease: dt.timedelta = DEFAULT_SYNC_LEASE
     unknown_outcome_quiet: dt.timedelta = DEFAULT_UNKNOWN_OUTCOME_QUIET
+    # Where background jobs go (set by the process that runs a job engine; None: no jobs here).
+    queue: JobQueue | None = None
     check_overlap: dt.timedelta = DEFAULT_CHECK_OVERLAP
     # A session not seen for this long is over (DESIGN §7), in every process.
     session_idle: dt.timedelta = DEFAULT_SESSION_IDLE

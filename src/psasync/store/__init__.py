@@ -3,10 +3,14 @@
 from psasync.store.database import Database, DatabaseError, async_url
 from psasync.store.models import (
     ActionOutcome,
+    AutomationConfig,
     ConnectWiseSettings,
     Customer,
     CustomerMapping,
     IntegrationUser,
+    Job,
+    JobKind,
+    JobStatus,
     MappingSource,
     ProductMapping,
     RunOutcome,
@@ -25,12 +29,16 @@ from psasync.store.tasks import TaskFilter
 
 __all__ = [
     "ActionOutcome",
+    "AutomationConfig",
     "ConnectWiseSettings",
     "Customer",
     "CustomerMapping",
     "Database",
     "DatabaseError",
     "IntegrationUser",
+    "Job",
+    "JobKind",
+    "JobStatus",
     "MappingSource",
     "ProductMapping",
     "RunOutcome",

@@ -172,6 +172,8 @@ class SyncTask(Base):
     # A sync run owns the task through its claim token while its lease lasts; the run renews the
     # lease while it lives, and a crashed run's claim lapses when the lease passes.
     claim_token: Mapped[str | None] = mapped_column(String(64))
+    # Why an unattended run left this task for a person ("2 agreements eligible", ...).
+    waiting_reason: Mapped[str | None] = mapped_column(Text)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     agreement_id: Mapped[int | None] = mapped_column(Integer)
     synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -311,3 +313,67 @@ class IntegrationUser(Base):
     password_encrypted: Mapped[str] = mapped_column(Text)
     configured_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     configured_by: Mapped[str] = mapped_column(String(300))
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class JobKind(StrEnum):
+    AUTOMATION = "automation"
+    SYNC_BULK = "sync_bulk"
+    RECONCILE = "reconcile"
+    RECONCILE_FIX = "reconcile_fix"
+
+
+class Job(Base):
+    """A piece of background work as the reseller sees it: what, for whom, how far, how it ended.
+
+    The queue itself is Procrastinate's; this row is psasync's own record of the job, so the
+    jobs page reads the same on the embedded SQLite default and on PostgreSQL.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_tenant_created", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value)
+    actor: Mapped[str] = mapped_column(String(300))
+    params_json: Mapped[str] = mapped_column(Text, default="{}")
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int | None] = mapped_column(Integer)
+    result_json: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class AutomationConfig(Base):
+    """A tenant's unattended operation: when Check Changes runs, what syncs without review,
+    and who hears about it (DESIGN §8). No row: everything off."""
+
+    __tablename__ = "automation_settings"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    # "15m", "1h" or "1d" (then at ``schedule_at``, local to ``timezone``); None: no schedule.
+    schedule_every: Mapped[str | None] = mapped_column(String(8))
+    schedule_at: Mapped[str | None] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    auto_sync_order_types: Mapped[str] = mapped_column(Text, default="[]")
+    auto_sync_price_source: Mapped[str] = mapped_column(String(16), default="marketplace")
+    allow_credits: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_amount: Mapped[Decimal | None] = mapped_column(DecimalText())
+    notify_emails: Mapped[str] = mapped_column(Text, default="[]")
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(300))

@@ -1,0 +1,126 @@
+"""The Procrastinate app psasync's background work runs on.
+
+On PostgreSQL it uses the psycopg connector on psasync's own database, and any number of
+``psasync worker`` processes on any machines share the work. On the embedded SQLite default the
+same app runs on Procrastinate's in-memory connector with its worker inside the ``serve`` or
+``demo`` process: safe, because every state that matters lives in psasync's own tables (a job
+lost with the process is re-run from those when it is submitted again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import procrastinate
+from procrastinate import testing
+from procrastinate.exceptions import AlreadyEnqueued
+from sqlalchemy.engine import make_url
+
+from psasync.services.context import Services
+from psasync.services.jobs import run_job
+from psasync.services.queue import QueueBusy
+
+log = logging.getLogger(__name__)
+
+JobFunction = TypeVar("JobFunction", bound=Callable[..., Awaitable[None]])
+
+# Each app gets its own blueprint (a Procrastinate blueprint binds its tasks to one app);
+# task modules add themselves here with :func:`job_task` and :func:`periodic_task`.
+_TASKS: list[tuple[Callable[..., Awaitable[None]], dict[str, Any]]] = []
+_PERIODIC: list[tuple[Callable[..., Awaitable[None]], dict[str, Any], dict[str, Any]]] = []
+
+
+def job_task(**options: Any) -> Callable[[JobFunction], JobFunction]:
+    """Declare a task of every job app (Procrastinate ``task`` options)."""
+
+    def register(function: JobFunction) -> JobFunction:
+        _TASKS.append((function, options))
+        return function
+
+    return register
+
+
+def periodic_task(*, cron: str, **options: Any) -> Callable[[JobFunction], JobFunction]:
+    """Declare a periodic task of every job app (deferred once per slot across all workers)."""
+
+    def register(function: JobFunction) -> JobFunction:
+        _PERIODIC.append((function, {"cron": cron}, options))
+        return function
+
+    return register
+
+
+def _blueprint() -> procrastinate.Blueprint:
+    blueprint = procrastinate.Blueprint()
+    for function, options in _TASKS:
+        blueprint.task(**options)(function)
+    for function, schedule, options in _PERIODIC:
+        blueprint.periodic(**schedule)(blueprint.task(**options)(function))
+    return blueprint
+
+
+# A job that fails for an unexpected reason (a crash, a database hiccup) is tried again with
+# backoff: every job converges when run again (DESIGN §8). Refusals end the job, not retried.
+RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
+
+
+def is_postgresql(database_url: str) -> bool:
+    return make_url(database_url).get_backend_name() in ("postgresql", "postgres")
+
+
+def libpq_conninfo(database_url: str) -> str:
+    """psasync's SQLAlchemy URL as psycopg's own connection string."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def create_job_app(database_url: str) -> procrastinate.App:
+    """The app for psasync's database: psycopg on PostgreSQL, in memory on SQLite."""
+    connector: Any
+    if is_postgresql(database_url):
+        connector = procrastinate.PsycopgConnector(conninfo=libpq_conninfo(database_url))
+    else:
+        connector = testing.InMemoryConnector()
+    app = procrastinate.App(connector=connector)
+    app.add_tasks_from(_blueprint(), namespace="psasync")
+    return app
+
+
+async def ensure_queue_schema(app: procrastinate.App, database_url: str) -> bool:
+    """Install the job queue's tables on PostgreSQL if they are missing; True when it did.
+
+    ``psasync db upgrade`` calls it; the in-memory queue of the SQLite default has none.
+    """
+    if not is_postgresql(database_url):
+        return False
+    found = await app.connector.execute_query_one_async(
+        "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
+    )
+    if found["present"]:
+        return False
+    await app.schema_manager.apply_schema_async()
+    log.info("installed the job queue's schema")
+    return True
+
+
+@job_task(name="run_job", pass_context=True, retry=RETRY)
+async def run_job_task(context: procrastinate.JobContext, job_id: int) -> None:
+    """Run one psasync job: the worker hands it the process's services."""
+    services: Services = context.additional_context["services"]
+    await run_job(services, job_id)
+
+
+class ProcrastinateQueue:
+    """The job queue port on a Procrastinate app."""
+
+    def __init__(self, app: procrastinate.App) -> None:
+        self.app = app
+
+    async def enqueue(self, job_id: int, *, lock: str | None, queueing_lock: str | None) -> None:
+        task = self.app.configure_task("psasync:run_job", lock=lock, queueing_lock=queueing_lock)
+        try:
+            await task.defer_async(job_id=job_id)
+        except AlreadyEnqueued as error:
+            raise QueueBusy(str(error)) from None

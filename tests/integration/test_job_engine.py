@@ -1,0 +1,134 @@
+"""The job engine on both databases: a submitted job is run by a worker to its end, recorded in
+psasync's jobs table, retried after an unexpected failure, and at most one waits per queueing
+lock (Procrastinate on PostgreSQL; its in-memory connector inside the process on SQLite)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import procrastinate
+import pytest
+
+from psasync.config import Settings
+from psasync.jobs.app import ProcrastinateQueue, create_job_app, ensure_queue_schema
+from psasync.services import Actor, Services
+from psasync.services import jobs as job_service
+from psasync.services.errors import Conflict, Invalid, NotFound
+from psasync.store import Database, JobKind, JobStatus
+from tests.integration.store.rows import add_tenant
+
+pytestmark = pytest.mark.anyio
+
+KIND = JobKind.RECONCILE
+
+
+@pytest.fixture
+async def engine(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Services, procrastinate.App]]:
+    app = create_job_app(database.url)
+    async with app.open_async():
+        await ensure_queue_schema(app, database.url)
+        services = Services(
+            settings=Settings(database_url=database.url),
+            db=database,
+            http=httpx.AsyncClient(),
+            secret_box=None,
+            queue=ProcrastinateQueue(app),
+        )
+        monkeypatch.setitem(job_service.RUNNERS, KIND, counting_runner)
+        yield services, app
+        await services.http.aclose()
+
+
+calls: list[int] = []
+
+
+async def counting_runner(
+    _services: Services, job: job_service.JobView, progress: job_service.Progress
+) -> dict[str, Any]:
+    calls.append(job.id)
+    await progress(1, 2)
+    if job.params.get("fail_first") and job.attempts == 1:
+        raise RuntimeError("the worker's database connection dropped")
+    if job.params.get("refuse"):
+        raise Invalid("nothing to reconcile", code="Nothing")
+    await progress(2, 2)
+    return {"seen": job.params}
+
+
+async def work(app: procrastinate.App, services: Services) -> None:
+    """Run a worker until the queue is empty."""
+    await app.run_worker_async(
+        wait=False, install_signal_handlers=False, additional_context={"services": services}
+    )
+
+
+async def test_a_submitted_job_is_run_and_recorded(
+    engine: tuple[Services, procrastinate.App],
+) -> None:
+    services, app = engine
+    actor = Actor(tenant_id=await add_tenant(services.db), name="anna")
+    submitted = await job_service.submit(services, actor, KIND, {"customers": ["1"]})
+    assert submitted.status is JobStatus.QUEUED
+    await work(app, services)
+    done = await job_service.get_job(services, actor, submitted.id)
+    assert done.status is JobStatus.SUCCEEDED
+    assert (done.progress_done, done.progress_total) == (2, 2)
+    assert done.result == {"seen": {"customers": ["1"]}}
+    assert done.started_at is not None and done.finished_at is not None
+    page = await job_service.list_jobs(services, actor, kind=KIND)
+    assert [job.id for job in page.items] == [submitted.id] and page.total == 1
+
+
+async def test_an_unexpected_failure_is_retried_and_a_refusal_ends_the_job(
+    engine: tuple[Services, procrastinate.App],
+) -> None:
+    services, app = engine
+    actor = Actor(tenant_id=await add_tenant(services.db), name="anna")
+    flaky = await job_service.submit(services, actor, KIND, {"fail_first": True})
+    refused = await job_service.submit(services, actor, KIND, {"refuse": True})
+    for _ in range(20):  # the retry waits a moment before it is due
+        await work(app, services)
+        if (await job_service.get_job(services, actor, flaky.id)).status is JobStatus.SUCCEEDED:
+            break
+        await asyncio.sleep(0.5)
+    again = await job_service.get_job(services, actor, flaky.id)
+    assert (again.status, again.attempts) == (JobStatus.SUCCEEDED, 2)
+    ended = await job_service.get_job(services, actor, refused.id)
+    assert (ended.status, ended.error, ended.attempts) == (
+        JobStatus.FAILED,
+        "nothing to reconcile",
+        1,
+    )
+
+
+async def test_one_job_waits_per_queueing_lock(
+    engine: tuple[Services, procrastinate.App],
+) -> None:
+    services, _app = engine
+    actor = Actor(tenant_id=await add_tenant(services.db), name="automation")
+    lock = f"automation:{actor.tenant_id}"
+    first = await job_service.submit(services, actor, KIND, {}, queueing_lock=lock)
+    with pytest.raises(Conflict) as busy:
+        await job_service.submit(services, actor, KIND, {}, queueing_lock=lock)
+    assert busy.value.code == "JobQueued"
+    page = await job_service.list_jobs(services, actor)
+    statuses = {job.id: job.status for job in page.items}
+    assert statuses[first.id] is JobStatus.QUEUED
+    assert sorted(statuses.values()) == sorted([JobStatus.QUEUED, JobStatus.CANCELLED])
+
+
+async def test_another_tenants_job_is_not_found(
+    engine: tuple[Services, procrastinate.App],
+) -> None:
+    services, _app = engine
+    mine = Actor(tenant_id=await add_tenant(services.db, "1"), name="anna")
+    other = Actor(tenant_id=await add_tenant(services.db, "2"), name="ben")
+    job = await job_service.submit(services, mine, KIND, {})
+    with pytest.raises(NotFound) as missing:
+        await job_service.get_job(services, other, job.id)
+    assert missing.value.code == "JobNotFound"
