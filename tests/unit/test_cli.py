@@ -17,6 +17,7 @@ import uvicorn
 from typer.testing import CliRunner
 
 from psasync import __version__
+from psasync.bootstrap import job_engine
 from psasync.config import Settings
 from psasync.entrypoints.cli import app, operations, output, sandbox
 from psasync.entrypoints.cli.common import Login, UsageProblem, marketplace_code
@@ -163,8 +164,9 @@ def test_serve_migrates_then_runs_the_web_app(
     made: list[Settings] = []
     web_app = types.ModuleType("psasync.web.app")
 
-    def create_app(settings: Settings, *, services: object = None) -> str:
+    def create_app(settings: Settings, *, services: object = None, background: object) -> str:
         assert services is None
+        assert background is job_engine  # the job engine runs beside the app
         made.append(settings)
         return "the app"
 
@@ -563,3 +565,10 @@ def test_sandbox_passes_late_applies_to_the_fault_settings(
 
     refused = runner.invoke(app, ["sandbox", "--late-apply-seconds", "601"])
     assert refused.exit_code == 2 and "Cannot start the sandbox" in refused.output
+
+
+def test_the_worker_needs_postgresql(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PSASYNC_DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    result = runner.invoke(app, ["worker"])
+    assert result.exit_code == 2
+    assert "needs PostgreSQL" in result.stderr and "psasync serve" in result.stderr

@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from starlette.types import ASGIApp
 
+from psasync.bootstrap import job_engine
 from psasync.config import Settings
 from psasync.sandbox.fixture import DEMO_FIXTURE, FixtureError, SandboxFixture, load_fixture
 from psasync.sandbox.server import base_url, build_sandbox, serve_in_thread
@@ -266,7 +267,7 @@ def start_demo(
             today=today or dt.datetime.now(dt.UTC).date(),
             secret_key=secrets.token_urlsafe(32),
         )
-        app = create_app(settings)
+        app = create_app(settings, background=job_engine)
         app_url = reachable_url(_serve(running, app, host=host, port=port, lifespan="on"))
         yield DemoRun(
             app_url=app_url,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -16,9 +16,20 @@ from psasync.web import api, errors, pages, wizard
 from psasync.web.session import CookieSigner
 from psasync.web.templating import STATIC_DIR
 
+# What runs beside the app for its lifetime: the job engine (queue, and a worker on SQLite).
+Background = Callable[[Services], AbstractAsyncContextManager[object]]
 
-def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
-    """The app; it migrates the database on start. ``services`` given: the caller closes it."""
+
+def create_app(
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    background: Background | None = None,
+) -> FastAPI:
+    """The app; it migrates the database on start. ``services`` given: the caller closes it.
+
+    ``background`` (the process's job engine, from bootstrap) runs while the app does.
+    """
     if settings.secret_key is None:
         raise ValueError("PSASYNC_SECRET_KEY must be set: it signs sessions and seals stored keys")
     owned = services is None
@@ -28,7 +39,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await shared.db.upgrade()
         try:
-            yield
+            if background is None:
+                yield
+            else:
+                async with background(shared):
+                    yield
         finally:
             if owned:
                 await shared.aclose()

@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 import uvicorn
 
+from psasync.bootstrap import job_engine, run_worker
 from psasync.config import Settings
 from psasync.entrypoints.cli import output as cli_output
 from psasync.entrypoints.cli.app import app, console, db_app, err_console
@@ -29,6 +30,7 @@ from psasync.entrypoints.cli.common import (
     migrated_services,
     upgrade,
 )
+from psasync.jobs.app import create_job_app, ensure_queue_schema, is_postgresql
 from psasync.services import ServiceError
 from psasync.services import bulk_sync as bulk_service
 from psasync.services import check_changes as check_service
@@ -94,18 +96,21 @@ def db_upgrade() -> None:
     """Migrate PSASYNC_DATABASE_URL to the newest schema; prints the revision before → after."""
     settings = _settings()
 
-    async def migrate() -> tuple[str | None, str | None]:
+    async def migrate() -> tuple[str | None, str | None, bool]:
         services = create_services(settings)
         try:
-            return await upgrade(services)
+            revisions = await upgrade(services)
+            return (*revisions, await install_queue_schema(settings.database_url))
         finally:
             await services.aclose()
 
-    before, after = _run(migrate())
+    before, after, queue_installed = _run(migrate())
     if before == after:
         console.print(f"The database is already at the newest revision ({after}).")
     else:
         console.print(f"Migrated the database: {before or 'empty'} → {after}.")
+    if queue_installed:
+        console.print("Installed the job queue's tables (Procrastinate).")
 
 
 @app.command("serve")
@@ -136,7 +141,7 @@ def serve(
     from psasync.web.app import create_app  # the web layer loads only for the command that serves
 
     console.print(f"Database at revision {revision}. psasync listens on http://{host}:{port}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings, background=job_engine), host=host, port=port, log_level="info")
 
 
 @app.command("check-changes")
@@ -272,3 +277,40 @@ def sync_command(
         console.print("There are no new tasks to sync.")
     if result.any_failed:
         raise typer.Exit(code=1)
+
+
+async def install_queue_schema(database_url: str) -> bool:
+    """The job queue's tables on PostgreSQL (the SQLite default keeps its queue in memory)."""
+    job_app = create_job_app(database_url)
+    async with job_app.open_async():
+        return await ensure_queue_schema(job_app, database_url)
+
+
+@app.command("worker")
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="Jobs this process runs at the same time.")
+    ] = 2,
+) -> None:
+    """Run background jobs (scheduled checks, auto-sync, bulk sync, reconciliation).
+
+    Needs PostgreSQL: any number of workers on any machines share its queue. On the embedded
+    SQLite default there is nothing to start: `psasync serve` runs the jobs itself.
+    """
+    settings = _settings()
+    if not is_postgresql(settings.database_url):
+        err_console.print(
+            "[red]Error:[/red] psasync worker needs PostgreSQL (PSASYNC_DATABASE_URL). On the "
+            "embedded SQLite default `psasync serve` runs the background jobs itself."
+        )
+        raise typer.Exit(code=2)
+
+    async def work() -> None:
+        async with migrated_services(settings) as services:
+            async with job_engine(services, worker=False) as engine:
+                console.print(f"psasync worker running {concurrency} jobs at a time.")
+                await run_worker(
+                    engine, services, concurrency=concurrency, install_signal_handlers=True
+                )
+
+    _run(work())
