@@ -71,6 +71,13 @@ async def empty_tables(database: Database) -> None:
     tables = ", ".join(preparer.format_table(table) for table in Base.metadata.sorted_tables)
     async with database.engine.begin() as connection:
         await connection.execute(text(f"TRUNCATE TABLE {tables} RESTART IDENTITY CASCADE"))
+        # The job queue's tables, where a test installed them: no job outlives its test.
+        queue = await connection.scalars(
+            text("SELECT tablename FROM pg_tables WHERE tablename LIKE 'procrastinate%'")
+        )
+        names = ", ".join(preparer.quote(name) for name in queue)
+        if names:
+            await connection.execute(text(f"TRUNCATE TABLE {names} RESTART IDENTITY CASCADE"))
 
 
 def close_test_databases() -> None:

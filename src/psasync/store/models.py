@@ -34,6 +34,16 @@ NAMING = {
 }
 
 
+# The job queue (Procrastinate) keeps its own tables in the same PostgreSQL database; they are
+# its schema, installed by ``psasync db upgrade``, never psasync's migrations.
+QUEUE_TABLE_PREFIX = "procrastinate_"
+
+
+def owned_by_psasync(name: str | None, kind: str, _parent: object = None) -> bool:
+    """Whether a database object belongs to psasync's schema (Alembic's ``include_name``)."""
+    return not (kind == "table" and (name or "").startswith(QUEUE_TABLE_PREFIX))
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 

@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, select
 
 from psasync.store import Database, Tenant
-from psasync.store.models import Base
+from psasync.store.models import Base, owned_by_psasync
 from tests import conftest, databases
 from tests.integration.store.rows import add_tenant
 
@@ -18,7 +18,12 @@ pytestmark = pytest.mark.anyio
 
 def _differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "compare_server_default": True}
+        connection,
+        opts={
+            "compare_type": True,
+            "compare_server_default": True,
+            "include_name": owned_by_psasync,
+        },
     )
     return list(compare_metadata(context, Base.metadata))
 
@@ -32,6 +37,7 @@ async def test_the_migrated_schema_is_the_models_schema(database: Database) -> N
 async def test_every_table_of_the_models_exists(database: Database) -> None:
     async with database.engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    tables = {name for name in tables if owned_by_psasync(name, "table")}
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
 
 

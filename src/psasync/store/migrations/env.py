@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from psasync.store.models import Base
+from psasync.store.models import Base, owned_by_psasync
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -15,6 +15,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=owned_by_psasync,
 )
 with context.begin_transaction():
     context.run_migrations()
