@@ -50,7 +50,7 @@ from psasync.sandbox.generate import (
     LOGIN,
     generate_fixture,
 )
-from psasync.services import Services, UserSession, auth, integrations, planning
+from psasync.services import Actor, Services, auth, integrations, planning
 from psasync.services import sync as sync_service
 from psasync.services.check_changes import CheckResult, check_changes
 from psasync.services.context import VENDOR_TIMEOUT
@@ -226,10 +226,10 @@ def show_costs(bench: Bench, phase: Phase, *, per: int, unit: str) -> None:
 # The phases -------------------------------------------------------------------------------------
 
 
-async def log_in(bench: Bench, base: str) -> UserSession:
+async def log_in(bench: Bench, base: str) -> Actor:
     services = bench.services
     phase = await bench.measure(
-        lambda: auth.login(
+        lambda: auth.login_actor(
             services, marketplace="us", username=LOGIN["username"], password=LOGIN["password"]
         )
     )
@@ -243,7 +243,7 @@ async def log_in(bench: Bench, base: str) -> UserSession:
         private_key=CONNECTWISE_CREDENTIALS["privateKey"],
         client_id=CONNECTWISE_CREDENTIALS["clientId"],
     )
-    user: UserSession = phase.result
+    user: Actor = phase.result
     connected = await bench.measure(
         lambda: integrations.configure_connectwise(services, user, form)
     )
@@ -251,7 +251,7 @@ async def log_in(bench: Bench, base: str) -> UserSession:
     return user
 
 
-async def check(bench: Bench, user: UserSession, *, orders: int, customers: int) -> list[TaskView]:
+async def check(bench: Bench, user: Actor, *, orders: int, customers: int) -> list[TaskView]:
     phase = await bench.measure(lambda: check_changes(bench.services, user))
     result: CheckResult = phase.result
     calls = phase.calls
@@ -308,7 +308,7 @@ def one_per_customer(created: Sequence[TaskView], count: int) -> list[TaskView]:
     return list(chosen.values())
 
 
-async def preview_all(bench: Bench, user: UserSession, tasks: Sequence[TaskView]) -> Phase:
+async def preview_all(bench: Bench, user: Actor, tasks: Sequence[TaskView]) -> Phase:
     async def preview(task: TaskView) -> Plan:
         return await planning.preview(
             bench.services,
@@ -324,7 +324,7 @@ async def preview_all(bench: Bench, user: UserSession, tasks: Sequence[TaskView]
     return await bench.measure(previews)
 
 
-async def sync_all(bench: Bench, user: UserSession, tasks: Sequence[TaskView]) -> Phase:
+async def sync_all(bench: Bench, user: Actor, tasks: Sequence[TaskView]) -> Phase:
     return await bench.measure(
         lambda: bench.for_each(
             tasks,
@@ -339,7 +339,7 @@ async def sync_all(bench: Bench, user: UserSession, tasks: Sequence[TaskView]) -
     )
 
 
-async def preview_and_sync(bench: Bench, user: UserSession, tasks: Sequence[TaskView]) -> None:
+async def preview_and_sync(bench: Bench, user: Actor, tasks: Sequence[TaskView]) -> None:
     previewed = await preview_all(bench, user, tasks)
     synced = await sync_all(bench, user, tasks)
     planned = sum(len(plan.actions) for plan in previewed.result)
