@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-_MARK = re.compile(r"\s*\[psasync (task:\d+:line\d+:[a-z_]+)\]\s*$")
+# A sync task's key (``task:7:line1:recurring``) or a reconciliation fix's
+# (``recon:3f2a9c1b7d4e:line2:recurring``): both are psasync's, both are found again by it.
+_MARK = re.compile(r"\s*\[psasync ((?:task:\d+|recon:[0-9a-f]{12}):line\d+:[a-z_]+)\]\s*$")
 
 
 def mark_description(description: str, key: str) -> str:

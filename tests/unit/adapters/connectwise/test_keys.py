@@ -27,3 +27,9 @@ def test_descriptions_without_a_mark_have_no_key() -> None:
 def test_the_mark_is_stripped_for_the_domain() -> None:
     assert strip_mark(mark_description("Microsoft 365 E3", KEY)) == "Microsoft 365 E3"
     assert strip_mark(None) == ""
+
+
+def test_a_reconciliation_fix_key_is_marked_and_read_back() -> None:
+    key = "recon:3f2a9c1b7d4e:line2:recurring"
+    assert read_marked_key(mark_description("Backup", key)) == key
+    assert read_marked_key("Backup [psasync recon:xyz:line2:recurring]") is None
