@@ -104,6 +104,11 @@ BODIES: dict[str, Any] = {
         {"mpn": "M365-BUS-STD", "catalogItemId": 301, "setupCatalogItemId": 306}
     ],
     "/api/v1/connectwise/automation": {"marketplaceUser": NORTHWIND},
+    "/api/v1/connectwise/tasks/sync-bulk": {
+        "filter": {"status": "new", "orderType": "change", "q": "Green"},
+        "agreement": "auto",
+        "priceSource": "marketplace",
+    },
 }
 # Fields the page forms read.
 FORM_FIELDS = [
@@ -124,6 +129,11 @@ FORM_FIELDS = [
     "password",
     "marketplace",
     "next",
+    "task_id",
+    "scope",
+    "status",
+    "type",
+    "q",
     *(f"additions-0-{name}" for name in ["key", *ADDITION]),
 ]
 # Columns that cache what a vendor said (written on first read, whatever the answer): not a
@@ -187,6 +197,8 @@ def request_of(
     method, path, route = route
     task = data.draw(st.one_of(st.sampled_from([str(t) for t in task_ids]), TEXT))
     url = path.replace("{task_id}", quote(task.encode("utf-8", "surrogatepass"), safe="") or "1")
+    job = data.draw(st.one_of(st.sampled_from(["1", "2"]), TEXT))
+    url = url.replace("{job_id}", quote(job.encode("utf-8", "surrogatepass"), safe="") or "1")
     names = query_names(route) + ["x"]
     params = data.draw(st.dictionaries(st.sampled_from(names), SENDABLE, max_size=3))
     headers = {"X-CSRF-Token": data.draw(st.sampled_from([token, token, token, "", "guess"]))}

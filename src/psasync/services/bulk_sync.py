@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -23,7 +23,8 @@ from psasync.services.context import Services
 from psasync.services.errors import CustomerNotMapped, Invalid, ServiceError
 from psasync.services.sync import SyncOutcome
 from psasync.services.tasks import TaskView
-from psasync.services.types import PriceSource
+from psasync.services.types import PriceSource, TaskStatus
+from psasync.store import journal
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class SkipReason(StrEnum):
     NO_AGREEMENTS = "NoAgreements"
     NO_ELIGIBLE_AGREEMENT = "NoEligibleAgreement"
     SEVERAL_ELIGIBLE_AGREEMENTS = "SeveralEligibleAgreements"
+    TASK_IGNORED = "TaskIgnored"
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,19 @@ class TaskRun:
 @dataclass(frozen=True)
 class BulkSyncOptions:
     """Which tasks (none named: every new one), to which agreement (None: each task's one
-    eligible agreement), priced from where, and how many at the same time."""
+    eligible agreement), priced from where, and how many at the same time.
+
+    ``converge``: the run may be a repeat of one cut short (a background job run again after
+    its worker died). A task already synced is then reported synced ("already synced") instead
+    of failing, an ignored one is skipped, and a task whose sync was cut off resumes on the
+    agreement it started with (the journal's), whatever ``agreement_id`` says.
+    """
 
     task_ids: tuple[int, ...] = ()
     agreement_id: int | None = None
     price_source: PriceSource = PriceSource.MARKETPLACE
     concurrency: int = 1
+    converge: bool = False
 
     def __post_init__(self) -> None:
         # A task named twice is synced once.
@@ -119,13 +128,29 @@ async def bulk_sync(
     ConnectWise must be connected first (:class:`ServiceError` otherwise, before any task runs);
     after that, nothing a single task does raises: it is that task's :class:`TaskRun`.
     """
+
+    async def report(update: BulkSyncProgress) -> None:
+        progress(update)
+
+    return await bulk_sync_reporting(services, actor, options, progress=report)
+
+
+async def bulk_sync_reporting(
+    services: Services,
+    actor: Actor,
+    options: BulkSyncOptions,
+    *,
+    progress: Callable[[BulkSyncProgress], Awaitable[None]],
+) -> BulkSyncResult:
+    """:func:`bulk_sync` with a progress reporter that is awaited (a background job records
+    each report in the database). An exception the reporter raises ends the bulk sync."""
     _check(options)
     await integrations.psa_for(services, actor.tenant_id)
     targets: list[tuple[int, TaskView | None]] = [(task_id, None) for task_id in options.task_ids]
     if not targets:
         targets = [(task.id, task) for task in await new_tasks(services, actor)]
     total = len(targets)
-    progress(BulkSyncProgress(done=0, total=total))
+    await progress(BulkSyncProgress(done=0, total=total))
     gate = asyncio.Semaphore(options.concurrency)
     finished = 0
 
@@ -134,10 +159,19 @@ async def bulk_sync(
         async with gate:
             run = await _sync_task(services, actor, task_id, task=task, options=options)
         finished += 1
-        progress(BulkSyncProgress(done=finished, total=total, last=run))
+        await progress(BulkSyncProgress(done=finished, total=total, last=run))
         return run
 
-    runs = await asyncio.gather(*(one(task_id, task) for task_id, task in targets))
+    running = [asyncio.ensure_future(one(task_id, task)) for task_id, task in targets]
+    try:
+        runs = await asyncio.gather(*running)
+    except BaseException:
+        # The bulk sync ends here (its reporter failed, or it was cancelled): no task of it
+        # may go on syncing behind the caller's back, e.g. while a job is run again.
+        for waiting in running:
+            waiting.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        raise
     return BulkSyncResult(runs=tuple(runs))
 
 
@@ -220,6 +254,14 @@ async def _sync_task(
     try:
         if task is None:
             task = await task_service.get_task(services, actor, task_id)
+        if options.converge:
+            if task.status is TaskStatus.SYNCED:
+                return TaskRun(
+                    task_id, Result.SYNCED, task, task.agreement_id, message="already synced"
+                )
+            if task.status is TaskStatus.IGNORED:
+                raise _Skip(SkipReason.TASK_IGNORED, "the task is ignored: un-ignore it first")
+            chosen = await _interrupted_on(services, actor, task_id) or chosen
         if chosen is None:
             chosen = await _single_eligible_agreement(services, actor, task_id)
         outcome = await sync_service.sync(
@@ -252,6 +294,14 @@ async def _sync_task(
     return TaskRun(
         task_id, Result.SYNCED, outcome.task, chosen, message=_summary(outcome), outcome=outcome
     )
+
+
+async def _interrupted_on(services: Services, actor: Actor, task_id: int) -> int | None:
+    """The agreement of the task's sync that was cut short after changing something, if any:
+    the sync resumes that run (its journal) rather than planning anew."""
+    async with services.db.session() as session:
+        run = await journal.unfinished_run(session, actor.tenant_id, task_id)
+    return run.agreement_id if run is not None else None
 
 
 def _summary(outcome: SyncOutcome) -> str:

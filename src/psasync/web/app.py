@@ -12,7 +12,7 @@ from psasync import __version__
 from psasync.config import Settings
 from psasync.services import Services
 from psasync.services.secrets import session_key
-from psasync.web import api, errors, pages, wizard
+from psasync.web import api, api_jobs, errors, pages, pages_jobs, wizard
 from psasync.web.session import CookieSigner
 from psasync.web.templating import STATIC_DIR
 
@@ -62,7 +62,9 @@ def create_app(
     errors.install(app, page_error=pages.error_page)
     app.add_exception_handler(pages.LoginRequired, pages.login_redirect)
     app.include_router(api.router)
+    app.include_router(api_jobs.router)
     app.include_router(pages.router)
+    app.include_router(pages_jobs.router)
     app.include_router(wizard.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

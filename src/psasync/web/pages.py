@@ -334,6 +334,7 @@ async def _dashboard(
     notice: str | None = None,
     check: check_changes.CheckResult | None = None,
     check_error: str | None = None,
+    bulk_error: str | None = None,
     http_status: int = 200,
 ) -> Response:
     filters = {"status": status or "", "type": order_type or "", "q": (query or "").strip()}
@@ -365,10 +366,18 @@ async def _dashboard(
             "filter_error": filter_error,
             "check": check,
             "check_error": check_error,
+            "bulk_error": bulk_error,
+            # "Sync all that can be synced" takes the filter's status only if it is one of these.
+            "bulk_statuses": ("new", "failed"),
             "page_url": lambda new_offset: with_query(DASHBOARD, **filters, offset=new_offset),
         },
         status=http_status,
     )
+
+
+# The dashboard as the bulk sync buttons show it again when a bulk sync is refused
+# (psasync.web.pages_jobs).
+render_dashboard = _dashboard
 
 
 @router.post(f"{DASHBOARD}/check-changes")
