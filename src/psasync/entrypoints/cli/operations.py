@@ -31,16 +31,21 @@ from psasync.entrypoints.cli.common import (
     upgrade,
 )
 from psasync.jobs.app import create_job_app, ensure_queue_schema, is_postgresql
-from psasync.services import ServiceError
+from psasync.services import ServiceError, bulk_jobs
 from psasync.services import bulk_sync as bulk_service
 from psasync.services import check_changes as check_service
+from psasync.services import jobs as job_service
 from psasync.services import tasks as task_service
 from psasync.services.bulk_sync import BulkSyncOptions, BulkSyncResult
+from psasync.services.jobs import JobView
 from psasync.services.types import OrderType, PriceSource, TaskStatus
+from psasync.store import JobStatus
 
 T = TypeVar("T")
 # Bulk syncs of more tasks than this show a progress bar.
 PROGRESS_FROM = 5
+# How often `psasync sync --queue` reads its job's progress, in seconds.
+POLL_SECONDS = 0.5
 
 MarketplaceOption = Annotated[
     str | None,
@@ -237,6 +242,14 @@ def sync_command(
             "product can collide while storing its mapping (reported as that task's failure).",
         ),
     ] = 1,
+    queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue",
+            help="Submit the sync as a background job for `psasync worker` (PostgreSQL), print "
+            "its id and follow its progress, instead of syncing in this process.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Apply tasks to ConnectWise agreements: the changes Preview shows, journalled, never twice.
@@ -253,7 +266,18 @@ def sync_command(
         )
         raise typer.Exit(code=2)
     settings = _settings()
+    if queue:
+        _check_queue_options(settings, concurrency)
     login = _login(marketplace, username)
+    if queue:
+        request = bulk_jobs.BulkSyncRequest(
+            task_ids=tuple(task_ids) if task_ids else None,
+            selection=bulk_jobs.TaskSelection() if all_new else None,
+            agreement_id=agreement,
+            price_source=price_source,
+        )
+        _queue_and_follow(settings, login, request, json_output=json_output)
+        return
     options = BulkSyncOptions(
         task_ids=tuple(task_ids or ()),
         agreement_id=agreement,
@@ -276,6 +300,51 @@ def sync_command(
     else:
         console.print("There are no new tasks to sync.")
     if result.any_failed:
+        raise typer.Exit(code=1)
+
+
+def _check_queue_options(settings: Settings, concurrency: int) -> None:
+    if not is_postgresql(settings.database_url):
+        err_console.print(
+            "[red]Error:[/red] --queue hands the sync to `psasync worker` processes through the "
+            "job queue on PostgreSQL. On the embedded SQLite default the queue lives inside "
+            "`psasync serve`, which runs the jobs itself: start the bulk sync there (the "
+            "dashboard's Sync buttons, or POST /api/v1/connectwise/tasks/sync-bulk), or leave "
+            "out --queue to sync in this process."
+        )
+        raise typer.Exit(code=2)
+    if concurrency != 1:
+        err_console.print(
+            "[red]Error:[/red] --concurrency is for a sync in this process; a queued bulk sync "
+            "runs its tasks one after the other on a worker."
+        )
+        raise typer.Exit(code=2)
+
+
+def _queue_and_follow(
+    settings: Settings, login: Login, request: bulk_jobs.BulkSyncRequest, *, json_output: bool
+) -> None:
+    """Submit the bulk sync job, print its id, then follow it until it ends."""
+
+    async def queue_and_follow() -> JobView:
+        async with logged_in(settings, login) as (services, actor):
+            async with job_engine(services, worker=False):
+                job = await bulk_jobs.submit_bulk_sync(services, actor, request)
+            cli_output.show_job_queued(err_console if json_output else console, job)
+            with cli_output.job_progress_bar(err_console, enabled=not json_output) as progress:
+                while True:
+                    job = await job_service.get_job(services, actor, job.id)
+                    progress(job)
+                    if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+                        return job
+                    await asyncio.sleep(POLL_SECONDS)
+
+    job = _run(queue_and_follow(), json_output=json_output)
+    if json_output:
+        cli_output.print_json(cli_output.job_out(job))
+    else:
+        cli_output.show_bulk_job(console, job)
+    if cli_output.job_failed(job):
         raise typer.Exit(code=1)
 
 

@@ -28,6 +28,7 @@ from psasync.entrypoints.cli.common import UsageProblem
 from psasync.services import ServiceError
 from psasync.services.bulk_sync import BulkSyncProgress, BulkSyncResult, Result, SkipReason, TaskRun
 from psasync.services.check_changes import CheckResult
+from psasync.services.jobs import JobView
 from psasync.services.sync import SyncOutcome
 from psasync.services.tasks import TaskPage, TaskView
 from psasync.web.schemas import (
@@ -42,6 +43,7 @@ from psasync.web.schemas import (
     task_json,
 )
 from psasync.web.schemas import sync_json as outcome_json
+from psasync.web.schemas_jobs import JobOut, job_json
 
 RESULT_STYLE = {Result.SYNCED: "green", Result.SKIPPED: "yellow", Result.FAILED: "red"}
 STATUS_STYLE = {"new": "cyan", "synced": "green", "failed": "red", "ignored": "dim"}
@@ -253,7 +255,82 @@ def progress_bar(
         progress.stop()
 
 
+def show_job_queued(console: Console, job: JobView) -> None:
+    total = len(job.params.get("taskIds") or ())
+    console.print(
+        f"Queued bulk sync job [bold]{job.id}[/bold] ({total} task{'s' if total != 1 else ''}); "
+        "following its progress (Ctrl+C stops following, not the job)."
+    )
+
+
+@contextmanager
+def job_progress_bar(console: Console, *, enabled: bool) -> Iterator[Callable[[JobView], None]]:
+    """The callback a followed job's state goes to: a progress bar of its tasks (when
+    ``enabled``), gone when the job ends."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    bar: list[TaskID] = []
+
+    def report(job: JobView) -> None:
+        if not enabled:
+            return
+        if not bar:
+            progress.start()
+            bar.append(progress.add_task("Queued", total=None))
+        description = "Syncing" if job.status.value == "running" else job.status.value.capitalize()
+        progress.update(
+            bar[0], description=description, completed=job.progress_done, total=job.progress_total
+        )
+
+    try:
+        yield report
+    finally:
+        progress.stop()
+
+
+def job_failed(job: JobView) -> bool:
+    """Whether the job failed, or any of its tasks did."""
+    return job.status.value != "succeeded" or bool((job.result or {}).get("failed"))
+
+
+def show_bulk_job(console: Console, job: JobView) -> None:
+    """A finished bulk sync job: each task's outcome, then the counts (or why it failed)."""
+    if job.error:
+        console.print(f"[red]Job {job.id} {job.status.value}:[/red] {escape(job.error)}")
+        return
+    result = job.result or {}
+    tasks = result.get("tasks", [])
+    if tasks:
+        table = _table("Task", "Order number", "Result", "Customer / what happened")
+        for task in tasks:
+            style = RESULT_STYLE.get(Result(task["result"]), "default")
+            who = escape(task.get("customer") or "")
+            table.add_row(
+                str(task["taskId"]),
+                task.get("orderNumber") or "",
+                f"[{style}]{task['result']}[/{style}]",
+                f"{who}\n{escape(task.get('message') or '')}".strip(),
+            )
+        console.print(table)
+    console.print(
+        f"Job {job.id} {job.status.value}: [green]{result.get('synced', 0)} synced[/green], "
+        f"[yellow]{result.get('skipped', 0)} skipped[/yellow], "
+        f"[red]{result.get('failed', 0)} failed[/red]."
+    )
+
+
 # JSON -------------------------------------------------------------------------------------------
+
+
+def job_out(job: JobView) -> JobOut:
+    """A job as ``GET /api/v1/jobs/{id}`` answers it."""
+    return JobOut.model_validate(job_json(job))
 
 
 class TaskRunOut(Schema):
