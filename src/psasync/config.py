@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from email.utils import parseaddr
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Secret,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./psasync.db"
+DEFAULT_MAIL_FROM = "psasync <psasync@localhost>"
 HIDDEN = "***"
 # scheme://user:password@host… : the password is what lies between the first ":" after the
 # scheme's "//" and the last "@" before the host.
@@ -32,6 +44,15 @@ def hide_url_password(url: str) -> str:
     found = _URL_PASSWORD.match(url)
     hidden = f"{found['head']}{HIDDEN}{found['tail']}" if found else url
     return _QUERY_SECRET.sub(lambda found: f"{found['name']}{HIDDEN}", hidden)
+
+
+class SecretUrl(Secret[str]):
+    """A URL that may carry a password (``smtp://user:pass@host:587``): ``str()`` and ``repr()``
+    show it with the password hidden (``smtp://user:***@host:587``), so ``psasync config`` and
+    logs show where it points but never the password; ``get_secret_value()`` is the real URL."""
+
+    def _display(self) -> str:
+        return hide_url_password(self.get_secret_value())
 
 
 class MarketplaceSettings(BaseModel):
@@ -59,6 +80,43 @@ class Settings(BaseSettings):
     # How long a create whose answer never came is looked for by its key before it may be
     # written again: ConnectWise may apply a request long after the client gave up.
     unknown_outcome_quiet_seconds: Annotated[int, Field(ge=0, le=3600)] = 75
+    # Notifications after unattended runs (DESIGN.md §8, docs/notifications.md). The mail
+    # server, e.g. smtp://user:pass@host:587?starttls=1, smtps://user:pass@host,
+    # smtp://127.0.0.1:8025; None: no e-mail is sent. Checked when a mail is sent (a failure here
+    # would echo the URL, password included, in pydantic's error).
+    smtp_url: SecretUrl | None = None
+    # The sender of those e-mails.
+    mail_from: str = DEFAULT_MAIL_FROM
+    # psasync's own address as users reach it (https://psasync.example.com), for the links in
+    # notifications; None: notifications carry no links.
+    base_url: str | None = None
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _blank_smtp_url_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from_is_an_address(cls, value: str) -> str:
+        value = value.strip()
+        _, address = parseaddr(value)
+        if "@" not in address or not value.isprintable():
+            raise ValueError("must be an e-mail address, e.g. psasync <psasync@example.com>")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_a_web_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be psasync's web address, e.g. https://psasync.example.com")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must be psasync's web address without a query, #fragment or user")
+        return value
 
     @model_validator(mode="after")
     def _marketplace_codes_are_unique(self) -> Settings:

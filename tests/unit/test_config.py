@@ -3,7 +3,13 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from psasync.config import DEFAULT_DATABASE_URL, Settings, hide_url_password
+from psasync.config import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_MAIL_FROM,
+    SecretUrl,
+    Settings,
+    hide_url_password,
+)
 
 US = {
     "code": "us",
@@ -22,6 +28,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "CHECK_LOOKBACK_DAYS",
         "SYNC_LEASE_SECONDS",
         "UNKNOWN_OUTCOME_QUIET_SECONDS",
+        "SMTP_URL",
+        "MAIL_FROM",
+        "BASE_URL",
     ):
         monkeypatch.delenv(f"PSASYNC_{name}", raising=False)
 
@@ -116,3 +125,87 @@ def test_the_settings_repr_hides_the_database_password() -> None:
     settings = Settings(database_url="postgresql://user:s3cret@db.example/psasync")
     assert "s3cret" not in repr(settings) and "s3cret" not in str(settings)
     assert "user:***@db.example" in repr(settings)
+
+
+# Notifications: the mail server, the sender, psasync's own address ------------------------------
+
+SMTP_URL = "smtp://mailer:hunter2@smtp.example.com:587?starttls=1"
+
+
+def test_notifications_need_no_settings() -> None:
+    settings = Settings()
+    assert settings.smtp_url is None
+    assert settings.mail_from == DEFAULT_MAIL_FROM == "psasync <psasync@localhost>"
+    assert settings.base_url is None
+
+
+def test_notification_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PSASYNC_SMTP_URL", SMTP_URL)
+    monkeypatch.setenv("PSASYNC_MAIL_FROM", " Northwind psasync <psasync@northwind.example> ")
+    monkeypatch.setenv("PSASYNC_BASE_URL", "https://psasync.northwind.example/ ")
+    settings = Settings()
+    assert isinstance(settings.smtp_url, SecretUrl)
+    assert settings.smtp_url.get_secret_value() == SMTP_URL
+    assert settings.mail_from == "Northwind psasync <psasync@northwind.example>"
+    assert settings.base_url == "https://psasync.northwind.example"
+
+
+def test_a_blank_smtp_url_or_base_url_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PSASYNC_SMTP_URL", "  ")
+    monkeypatch.setenv("PSASYNC_BASE_URL", "")
+    settings = Settings()
+    assert (settings.smtp_url, settings.base_url) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAIL_FROM", "psasync"),
+        ("MAIL_FROM", "psasync <ps@x.example>\nBcc: victim@x.example"),
+        ("BASE_URL", "psasync.example.com"),
+        ("BASE_URL", "ftp://psasync.example.com"),
+        ("BASE_URL", "https://psasync.example.com/?next=1"),
+        ("BASE_URL", "https://user:pw@psasync.example.com"),
+    ],
+)
+def test_bad_notification_settings_are_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(f"PSASYNC_{name}", value)
+    with pytest.raises(ValidationError, match=name.lower()):
+        Settings()
+
+
+def test_the_smtp_url_shows_everything_but_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PSASYNC_SMTP_URL", SMTP_URL)
+    settings = Settings()
+    shown = "smtp://mailer:***@smtp.example.com:587?starttls=1"
+    assert settings.smtp_url is not None
+    assert str(settings.smtp_url) == shown
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings)
+    assert shown in repr(settings)
+    assert settings.model_dump(mode="json")["smtp_url"] == shown
+    assert "hunter2" not in settings.model_dump_json()
+
+
+def test_psasync_config_shows_the_smtp_url_with_only_its_password_hidden(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from psasync.entrypoints.cli import app
+
+    monkeypatch.setenv("PSASYNC_SMTP_URL", SMTP_URL)
+    monkeypatch.setenv("PSASYNC_BASE_URL", "https://psasync.northwind.example")
+    monkeypatch.setenv("COLUMNS", "200")  # Rich's table would cut a long value short
+    result = CliRunner().invoke(app, ["config"], terminal_width=200)
+    assert result.exit_code == 0, result.stdout
+    assert "hunter2" not in result.stdout
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in result.stdout.splitlines()
+        if line.count("│") == 3
+    }
+    assert rows["smtp_url"] == "smtp://mailer:***@smtp.example.com:587?starttls=1"
+    assert rows["mail_from"] == DEFAULT_MAIL_FROM
+    assert rows["base_url"] == "https://psasync.northwind.example"

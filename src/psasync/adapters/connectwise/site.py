@@ -8,7 +8,6 @@ against (without it the vendor answers with its latest models).
 from __future__ import annotations
 
 import base64
-import ipaddress
 import logging
 import re
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ import httpx
 
 from psasync.adapters.connectwise import jsonio
 from psasync.adapters.http import AdapterError, RetryPolicy, send_with_retries
+from psasync.adapters.outbound import is_local_host as _is_local
+from psasync.adapters.outbound import valid_host as _valid_host
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +36,13 @@ RECORD_PATH = "services/system_io/router/openrecord.rails"
 AGREEMENT_RECORD_TYPE = "AgreementFV"
 # The company id, public key and client id travel in HTTP headers: printable ASCII, bounded.
 _HEADER_TEXT = re.compile(r"[\x20-\x7e]{1,256}")
-# A host name: dot-separated labels of letters, digits and inner hyphens (no IDN: punycode).
-_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 MAX_SITE_URL = 300
 # An on-premise site may live under a path (https://psa.example.com/manage).
 _SITE_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)*/?")
 # "javascript:…", "mailto:…": a scheme without "//" (a bare "host:8443" is a host and port).
 _SCHEME_ONLY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?!\d+(/|$))")
-# Plain http is allowed only where nothing crosses a network: loopback addresses, and the
-# names RFC 6761 reserves (``localhost``, and ``.test`` for in-process test sandboxes).
-_LOCAL_NAMES = ("localhost",)
-_LOCAL_SUFFIXES = (".localhost", ".test")
+# Which hosts are valid, and which are this machine (plain http allowed), is the rule of every
+# outbound address a tenant types: psasync.adapters.outbound (DESIGN.md §7).
 
 
 class SiteError(ValueError):
@@ -218,24 +215,6 @@ def _check_root(root: str) -> None:
         )
     if port == 0 or not _valid_host(parts.hostname or ""):
         raise SiteError(f"the ConnectWise site url {root!r} names no valid host")
-
-
-def _valid_host(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        labels = host.removesuffix(".").split(".")
-        return len(host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
-    return True
-
-
-def _is_local(host: str) -> bool:
-    """Whether ``host`` is this machine (or a reserved test name that no DNS resolves)."""
-    host = host.lower().removesuffix(".")
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host in _LOCAL_NAMES or host.endswith(_LOCAL_SUFFIXES)
 
 
 def _screens_root(root: str) -> str:
