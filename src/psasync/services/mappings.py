@@ -7,6 +7,7 @@ MPN as ``manufacturerPartNumber``. Anything else waits for the reseller to map i
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -97,19 +98,35 @@ async def catalog_for(
     async with services.db.session() as session:
         stored = await store.product_mappings(session, actor.tenant_id, wanted)
     catalog = MappedCatalog(items={}, setup_items={})
-    for mpn in wanted:
-        mapping = stored.get(mpn)
-        if mapping is not None:
-            catalog.items[mpn] = await _mapped_item(psa, mpn, mapping.catalog_item_id)
-            if mapping.setup_catalog_item_id is not None:
-                setup = mapping.setup_catalog_item_id
-                catalog.setup_items[mpn] = await _mapped_item(psa, mpn, setup)
-            continue
-        matches = await psa.catalog_by_mpn(mpn)
-        if len(matches) == 1:
-            catalog.items[mpn] = matches[0]
-            await _remember_product(services, actor, mpn, matches[0], MappingSource.AUTOMATIC)
+    # Independent reads, so they go out together.
+    found = await asyncio.gather(*(_catalog_of(psa, mpn, stored.get(mpn)) for mpn in wanted))
+    for mpn, (item, setup, matched) in zip(wanted, found, strict=True):
+        if item is not None:
+            catalog.items[mpn] = item
+        if setup is not None:
+            catalog.setup_items[mpn] = setup
+        if matched:
+            await _remember_product(services, actor, mpn, matched, MappingSource.AUTOMATIC)
     return catalog
+
+
+async def _catalog_of(
+    psa: PsaPort, mpn: str, mapping: ProductMapping | None
+) -> tuple[CatalogItem | None, CatalogItem | None, CatalogItem | None]:
+    """A product's (item, setup-fee item, item matched by MPN for the first time)."""
+    if mapping is not None:
+        setup_id = mapping.setup_catalog_item_id
+        item, setup = await asyncio.gather(
+            _mapped_item(psa, mpn, mapping.catalog_item_id),
+            _mapped_item(psa, mpn, setup_id) if setup_id is not None else _nothing(),
+        )
+        return item, setup, None
+    matches = await psa.catalog_by_mpn(mpn)
+    return (matches[0], None, matches[0]) if len(matches) == 1 else (None, None, None)
+
+
+async def _nothing() -> None:
+    return None
 
 
 async def _mapped_item(psa: PsaPort, mpn: str, item_id: int) -> CatalogItem:

@@ -8,9 +8,11 @@ applied.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from psasync.adapters.http import VendorNotFound
 from psasync.adapters.marketplace import MarketplaceError, UnsupportedSubscription
@@ -38,6 +40,8 @@ from psasync.store import snapshots
 from psasync.store import tenants as tenant_store
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -192,10 +196,17 @@ async def prepare_plan(
     if context.company_id is None:
         raise _customer_not_mapped(context.view)
     async with psa_errors(services, actor.tenant_id):
-        agreement = await _agreement(psa, agreement_id, context.currency)
+        # Three independent reads go out together; the agreement's own failure speaks first.
+        agreement_read, lines_read, catalog_read = await asyncio.gather(
+            _agreement(psa, agreement_id, context.currency),
+            psa.lines(agreement_id),
+            mappings.catalog_for(services, actor, _mpns(context), psa),
+            return_exceptions=True,
+        )
+        agreement = _result(agreement_read)
         _check_eligible(agreement, context)
-        additions = tuple(await psa.lines(agreement.id))
-        catalog = await mappings.catalog_for(services, actor, _mpns(context), psa)
+        additions = tuple(_result(lines_read))
+        catalog = _result(catalog_read)
     # The agreement carries the day ConnectWise has invoiced it through: the plan blocks any
     # action inside that span before anything is written.
     plan = plan_additions(
@@ -210,6 +221,12 @@ async def prepare_plan(
     if reviewed is not None:
         plan = _reviewed(plan, reviewed)
     return PreparedPlan(context=context, agreement=agreement, additions=additions, plan=plan)
+
+
+def _result(outcome: T | BaseException) -> T:
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 async def _agreement(psa: PsaPort, agreement_id: int, currency: Currency) -> Agreement:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 import httpx
 
@@ -76,6 +77,7 @@ class ConnectWiseClient:
         codebase: str | None = None,
         policy: RetryPolicy | None = None,
         create_attempts: int = 3,
+        catalog_ttl: float = 60.0,
     ) -> None:
         if create_attempts < 1:
             raise ValueError(f"create_attempts must be at least 1, not {create_attempts}")
@@ -84,6 +86,8 @@ class ConnectWiseClient:
         self.codebase = codebase or site.codebase or DEFAULT_CODEBASE
         self.create_attempts = create_attempts
         self.api = ConnectWiseApi(http, site, codebase=self.codebase, policy=self.policy)
+        self.catalog_ttl = catalog_ttl
+        self._catalog: dict[int, tuple[float, CatalogItem]] = {}
         self._currencies: dict[int, VendorCurrency] | None = None
         self._billing_cycles: dict[int, VendorBillingCycle] | None = None
 
@@ -313,8 +317,15 @@ class ConnectWiseClient:
         return [to_catalog_item(item) for item in read_models(VendorCatalogItem, items)]
 
     async def catalog_item(self, item_id: int) -> CatalogItem:
+        """One catalog item, kept for ``catalog_ttl`` seconds: every preview and sync of a
+        product reads the same item, and a price edited in ConnectWise shows within a minute."""
+        cached = self._catalog.get(item_id)
+        if cached is not None and time.monotonic() - cached[0] < self.catalog_ttl:
+            return cached[1]
         data = await self.api.get(f"{CATALOG}/{item_id}")
-        return to_catalog_item(read_model(VendorCatalogItem, data))
+        item = to_catalog_item(read_model(VendorCatalogItem, data))
+        self._catalog[item_id] = (time.monotonic(), item)
+        return item
 
     async def catalog_by_mpn(self, mpn: str, *, active_only: bool = True) -> list[CatalogItem]:
         """Catalog items whose ``manufacturerPartNumber`` is ``mpn``."""

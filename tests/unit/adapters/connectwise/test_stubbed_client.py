@@ -184,3 +184,21 @@ async def test_a_key_search_is_a_safe_contains_then_an_exact_match() -> None:
 
 def test_conditions_are_built_not_pasted() -> None:
     assert str(field("identifier").eq('a" or "1"="1')) == r'identifier = "a\" or \"1\"=\"1"'
+
+
+async def test_a_catalog_item_is_read_once_a_minute() -> None:
+    item = {"id": 301, "identifier": "M365", "description": "M365", "price": 13.2, "cost": 10}
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(200, json=item)
+
+    client, http = client_for(answer)
+    async with http:
+        first = await client.catalog_item(301)
+        assert await client.catalog_item(301) == first
+        assert len(asked) == 1  # the second preview of the product reads nothing
+        client.catalog_ttl = 0  # a minute later, say: ConnectWise is asked again
+        await client.catalog_item(301)
+        assert len(asked) == 2
