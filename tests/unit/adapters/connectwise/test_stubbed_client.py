@@ -187,7 +187,14 @@ def test_conditions_are_built_not_pasted() -> None:
 
 
 async def test_a_catalog_item_is_read_once_a_minute() -> None:
-    item = {"id": 301, "identifier": "M365", "description": "M365", "price": 13.2, "cost": 10}
+    item = {
+        "id": 301,
+        "identifier": "M365",
+        "description": "M365",
+        "price": 13.2,
+        "cost": 10,
+        "productClass": "Service",
+    }
     asked: list[str] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
