@@ -3,7 +3,8 @@
 Each reseller sees only its own account, customers, orders and subscriptions: another
 reseller's object answers 404 exactly like one that does not exist. Lists answer
 ``{data, pagination}``, newest first, paged by ``offset`` (default 0) and ``limit`` (default 10,
-as the spec says; the spec sets no maximum and neither does the emulator).
+as the spec says; the spec sets no maximum and neither does the emulator). A page's cost does
+not grow with the data: each reseller's lists are indexed by what they are filtered on.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from psasync.sandbox.marketplace import queries, serialize
 from psasync.sandbox.marketplace.access import Access
 from psasync.sandbox.marketplace.errors import ApiError
-from psasync.sandbox.marketplace.fixture import OrderStatusName, SubscriptionStatus
+from psasync.sandbox.marketplace.fixture import Customer, OrderStatusName, SubscriptionStatus
 from psasync.sandbox.marketplace.state import MarketplaceData
 
 router = APIRouter()
@@ -109,14 +110,18 @@ async def list_customers(
     external_id: Annotated[Filter, Query(alias="externalId")] = None,
     reseller: Annotated[Filter, Query(alias="resellerId")] = None,
 ) -> Response:
-    found = [
-        c
-        for c in data.customers_of(reseller_id)
-        if queries.similar(c.name, name)
-        and queries.has_contact_email(c, email)
-        and queries.equal(c.external_id, external_id)
-        and queries.equal(c.reseller_id, reseller)
-    ]
+    everyone = data.customers_of(reseller_id)
+    if name is None and email is None and external_id is None and reseller is None:
+        found: Sequence[Customer] = everyone
+    else:
+        found = [
+            c
+            for c in everyone
+            if queries.similar(c.name, name)
+            and queries.has_contact_email(c, email)
+            and queries.equal(c.external_id, external_id)
+            and queries.equal(c.reseller_id, reseller)
+        ]
     return listed(found, render=serialize.customer, offset=offset, limit=limit)
 
 
@@ -144,15 +149,16 @@ async def list_orders(
     queries.one_of(status, get_args(OrderStatusName), name="status")
     low = queries.instant(created_from, name="creationTimeFrom")
     high = queries.instant(created_to, name="creationTimeTo")
-    found = [
-        o
-        for o in data.orders_of(reseller_id)
-        if queries.equal(o.customer_id, customer_id)
-        and queries.equal(o.subscription_id, subscription_id)
-        and queries.equal(o.order_number, order_number)
-        and queries.equal(o.status, status)
-        and queries.within(o.creation_date, low, high)
-    ]
+    found = data.orders_of(reseller_id).select(
+        {
+            "customerId": customer_id,
+            "subscriptionId": subscription_id,
+            "orderNumber": order_number,
+            "status": status,
+        },
+        low=low,
+        high=high,
+    )
     render = functools.partial(serialize.order, products_by_mpn=data.products_by_mpn)
     return listed(found, render=render, offset=offset, limit=limit)
 
@@ -179,13 +185,9 @@ async def list_subscriptions(
     queries.one_of(status, get_args(SubscriptionStatus), name="status")
     low = queries.day(created_from, name="creationDateFrom")
     high = queries.day(created_to, name="creationDateTo")
-    found = [
-        s
-        for s in data.subscriptions_of(reseller_id)
-        if queries.equal(s.customer_id, customer_id)
-        and queries.equal(s.status, status)
-        and queries.within(s.creation_date, low, high)
-    ]
+    found = data.subscriptions_of(reseller_id).select(
+        {"customerId": customer_id, "status": status}, low=low, high=high
+    )
     return listed(found, render=serialize.subscription, offset=offset, limit=limit)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from psasync.sandbox.marketplace.fixture import (
@@ -21,6 +21,7 @@ from psasync.sandbox.marketplace.fixture import (
     Reseller,
     Subscription,
 )
+from psasync.sandbox.marketplace.index import Indexed
 
 
 def _numeric_first(object_id: str) -> tuple[int, str]:
@@ -36,7 +37,12 @@ class Login:
 
 @dataclass(frozen=True)
 class MarketplaceData:
-    """One marketplace's slice of the fixture, every list newest first."""
+    """One marketplace's slice of the fixture, every list newest first.
+
+    Each reseller's customers, orders and subscriptions are also kept as lists of their own,
+    indexed by what their list endpoints filter on (:mod:`.index`), so a page costs the same
+    however much data the marketplace holds.
+    """
 
     marketplace: Marketplace
     resellers: dict[str, Reseller]
@@ -46,6 +52,40 @@ class MarketplaceData:
     orders: dict[str, Order]
     products: tuple[Product, ...]
     products_by_mpn: dict[str, Product]
+    _customers_of: dict[str, tuple[Customer, ...]] = field(init=False, repr=False, compare=False)
+    _orders_of: dict[str, Indexed[Order]] = field(init=False, repr=False, compare=False)
+    _subscriptions_of: dict[str, Indexed[Subscription]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        customers: dict[str, list[Customer]] = {reseller: [] for reseller in self.resellers}
+        for customer in self.customers.values():
+            customers.setdefault(customer.reseller_id, []).append(customer)
+        orders: dict[str, list[Order]] = {reseller: [] for reseller in self.resellers}
+        for order in self.orders.values():
+            owner = self.owner(order.customer_id)
+            if owner is not None:
+                orders.setdefault(owner, []).append(order)
+        subscriptions: dict[str, list[Subscription]] = {reseller: [] for reseller in self.resellers}
+        for subscription in self.subscriptions.values():
+            owner = self.owner(subscription.customer_id)
+            if owner is not None:
+                subscriptions.setdefault(owner, []).append(subscription)
+        # Frozen: the indexes are set once, here.
+        object.__setattr__(
+            self, "_customers_of", {r: tuple(found) for r, found in customers.items()}
+        )
+        object.__setattr__(
+            self,
+            "_orders_of",
+            {r: _order_index(found) for r, found in orders.items()},
+        )
+        object.__setattr__(
+            self,
+            "_subscriptions_of",
+            {r: _subscription_index(found) for r, found in subscriptions.items()},
+        )
 
     @classmethod
     def of(cls, fixture: MarketplaceFixture, marketplace: Marketplace) -> MarketplaceData:
@@ -84,14 +124,45 @@ class MarketplaceData:
         found = self.customers.get(customer_id)
         return found.reseller_id if found else None
 
-    def customers_of(self, reseller_id: str) -> list[Customer]:
-        return [c for c in self.customers.values() if c.reseller_id == reseller_id]
+    def customers_of(self, reseller_id: str) -> Sequence[Customer]:
+        """The reseller's customers, newest first."""
+        return self._customers_of.get(reseller_id, ())
 
-    def subscriptions_of(self, reseller_id: str) -> list[Subscription]:
-        return [s for s in self.subscriptions.values() if self.owner(s.customer_id) == reseller_id]
+    def subscriptions_of(self, reseller_id: str) -> Indexed[Subscription]:
+        """The reseller's subscriptions, newest first, indexed by customer, status, date."""
+        return self._subscriptions_of.get(reseller_id, _NO_SUBSCRIPTIONS)
 
-    def orders_of(self, reseller_id: str) -> list[Order]:
-        return [o for o in self.orders.values() if self.owner(o.customer_id) == reseller_id]
+    def orders_of(self, reseller_id: str) -> Indexed[Order]:
+        """The reseller's orders, newest first, indexed by customer, subscription, order
+        number, status and creation time."""
+        return self._orders_of.get(reseller_id, _NO_ORDERS)
+
+
+def _order_index(orders: Sequence[Order]) -> Indexed[Order]:
+    """Orders by the filters of ``GET /orders``."""
+    return Indexed(
+        orders,
+        keys={
+            "customerId": lambda o: o.customer_id,
+            "subscriptionId": lambda o: o.subscription_id,
+            "orderNumber": lambda o: o.order_number,
+            "status": lambda o: o.status,
+        },
+        created=lambda o: o.creation_date,
+    )
+
+
+def _subscription_index(subscriptions: Sequence[Subscription]) -> Indexed[Subscription]:
+    """Subscriptions by the filters of ``GET /subscriptions``."""
+    return Indexed(
+        subscriptions,
+        keys={"customerId": lambda s: s.customer_id, "status": lambda s: s.status},
+        created=lambda s: s.creation_date,
+    )
+
+
+_NO_ORDERS = _order_index(())
+_NO_SUBSCRIPTIONS = _subscription_index(())
 
 
 def _id_key(item: Reseller | Customer) -> tuple[int, str]:
