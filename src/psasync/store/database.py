@@ -115,6 +115,9 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL, NORMAL syncs at checkpoints, not at every commit: a commit stays atomic and the
+    # file consistent; only the last commits before a power loss (not a crash) may be lost.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
     # SQLite's own lower() folds ASCII only: a search for "müller" would miss "MÜLLER".
     connection.create_function("lower", 1, _lower, deterministic=True)
