@@ -73,6 +73,27 @@ async def test_agreements_carry_what_eligibility_needs(psa: PsaUnderTest) -> Non
         await psa.port.agreement(UNKNOWN, default_currency=currency)
 
 
+async def test_agreements_of_many_companies_are_read_together(psa: PsaUnderTest) -> None:
+    currency = Currency(psa.currency)
+    alone = await psa.port.agreements_of(psa.company_id, default_currency=currency)
+    together = await psa.port.agreements_of_companies(
+        [psa.company_id, UNKNOWN, psa.company_id], default_currency=currency
+    )
+    assert sorted(together, key=lambda a: a.id) == sorted(alone, key=lambda a: a.id)
+    assert await psa.port.agreements_of_companies([UNKNOWN], default_currency=currency) == []
+    assert await psa.port.agreements_of_companies([], default_currency=currency) == []
+
+
+async def test_lines_of_many_agreements_are_read_by_agreement(psa: PsaUnderTest) -> None:
+    line_id = await psa.port.apply(psa.agreement_id, create(psa, key="task:8:line1:recurring"))
+    found = await psa.port.lines_of([psa.agreement_id, psa.invoiced_agreement_id])
+    assert set(found) == {psa.agreement_id, psa.invoiced_agreement_id}
+    assert found[psa.agreement_id] == await psa.port.lines(psa.agreement_id)
+    assert line_id in {line.id for line in found[psa.agreement_id]}
+    assert found[psa.invoiced_agreement_id] == await psa.port.lines(psa.invoiced_agreement_id)
+    assert await psa.port.lines_of([]) == {}
+
+
 async def test_an_invoiced_agreement_says_through_when(psa: PsaUnderTest) -> None:
     invoiced = await psa.port.agreement(
         psa.invoiced_agreement_id, default_currency=Currency(psa.currency)
@@ -162,3 +183,19 @@ async def test_a_write_into_an_invoiced_period_is_refused(psa: PsaUnderTest) -> 
     assert "invoiced" in refused.value.message.lower()
     lines = await psa.port.lines(psa.invoiced_agreement_id)
     assert inside.key not in {line.sync_key for line in lines}
+
+
+async def test_a_line_carrying_a_creates_key_is_rewritten_to_it(psa: PsaUnderTest) -> None:
+    earlier = create(psa, key="task:11:line1:recurring", quantity="2")
+    line_id = await psa.port.apply(psa.agreement_id, replace(earlier, description="old text"))
+    planned = replace(
+        earlier,
+        quantity=Decimal(6),
+        unit_price=Decimal("14.00"),
+        effective_date=psa.day + dt.timedelta(days=1),
+        taxable=False,
+    )
+    assert await psa.port.rewrite(psa.agreement_id, line_id, planned) == line_id
+    line = await psa.port.find_line_by_key(psa.agreement_id, planned.key)
+    assert line is not None and line.id == line_id
+    assert written_differences(planned, line) == ()

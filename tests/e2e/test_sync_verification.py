@@ -54,17 +54,22 @@ async def test_a_surplus_copy_of_a_key_is_deleted_and_recorded(world: World) -> 
         task = await task_id(client, "CH0000417")
         before = await world.additions(GREEN_LANE_MANAGED)
         key = f"task:{task}:line1:prorate"
-        planted = await plant_copy(world, key, like=before[0])
+        # Two copies of one create, as a write ConnectWise applied twice (late) would leave.
+        first = await plant_copy(world, key, like=before[0])
+        second = await plant_copy(world, key, like=before[0])
 
         answer = await client.post(
             f"/api/v1/connectwise/tasks/{task}/sync", json={"agreementId": GREEN_LANE_MANAGED}
         )
         assert answer.status_code == 200, answer.text
+        run = answer.json()["run"]
+        # The first copy is taken as this task's own earlier write and set to the plan's values.
+        prorate = next(a for a in run["actions"] if a["key"] == key)
+        assert (prorate["outcome"], prorate["additionId"]) == ("applied", first)
 
         after = await world.additions(GREEN_LANE_MANAGED)
-        assert planted not in {a.id for a in after}
         copies = [a for a in after if a.sync_key == key]
-        assert len(copies) == 1 and copies[0].id != planted
+        assert [a.id for a in copies] == [first] and second not in {a.id for a in after}
         (event,) = await events(world)
-        assert (event.kind, event.key, event.addition_id) == ("surplus_deleted", key, planted)
+        assert (event.kind, event.key, event.addition_id) == ("surplus_deleted", key, second)
         assert "deleted" in event.message

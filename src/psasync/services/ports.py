@@ -12,6 +12,7 @@ came, :class:`~psasync.adapters.http.VendorNotFound` for an id the PSA does not 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from psasync.domain.agreements import Addition, Agreement, CatalogItem, Company
@@ -52,8 +53,19 @@ class PsaPort(Protocol):
         """One agreement; ``VendorNotFound`` when there is none."""
         ...
 
+    async def agreements_of_companies(
+        self, company_ids: Sequence[int], *, default_currency: Currency
+    ) -> list[Agreement]:
+        """The agreements of all these companies, read in as few calls as the PSA allows
+        (reconciliation reads thousands of companies at once)."""
+        ...
+
     async def lines(self, agreement_id: int) -> list[Addition]:
         """The agreement's lines (additions), each with psasync's key if it carries one."""
+        ...
+
+    async def lines_of(self, agreement_ids: Sequence[int]) -> dict[int, list[Addition]]:
+        """The lines of each agreement, by agreement id (read concurrently, within bounds)."""
         ...
 
     async def find_line_by_key(self, agreement_id: int, key: str) -> Addition | None:
@@ -79,6 +91,11 @@ class PsaPort(Protocol):
         outcome raises ``OutcomeUnknown``; the caller decides when to look and re-send). An
         update, cancel or delete is idempotent; deleting a line that is already gone succeeds.
         """
+        ...
+
+    async def rewrite(self, agreement_id: int, line_id: int, action: PlannedAddition) -> int:
+        """Set every field the create ``action`` writes on a line that already carries its key
+        (an earlier write of the same create, since changed): the line becomes the create."""
         ...
 
     async def remove_line(self, agreement_id: int, line_id: int) -> None:

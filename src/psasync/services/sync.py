@@ -26,7 +26,7 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -122,7 +122,7 @@ async def sync(
         )
         if prepared is not None:
             applier = _Applier(services, actor, claim, prepared.context.psa, run)
-            await applier.apply(found={})
+            await applier.apply(found=applier.keyed_creates(prepared.additions))
         else:
             psa = await psa_for(services, actor.tenant_id)
             applier = _Applier(services, actor, claim, psa, run)
@@ -243,11 +243,18 @@ class _Applier:
         self.psa = psa
         self.run = run
         self.planned = {a.key: a for a in snapshots.actions_from_json(run.plan_json)}
+        self._unrecorded: list[tuple[SyncAction, ActionOutcome, int | None]] = []
 
     async def locate_done(self) -> dict[str, Located]:
         """Resuming: where ConnectWise already shows this run's actions (matched by values)."""
         additions = await self._vendor(self.psa.lines(self.run.agreement_id))
         return locate_actions(self.planned.values(), additions)
+
+    def keyed_creates(self, additions: Sequence[Addition]) -> dict[str, Located]:
+        """A fresh run: creates whose key the agreement already carries (an earlier run of
+        the task wrote them). Found by key only — values are matched only when resuming."""
+        creates = [a for a in self.planned.values() if a.action is Action.CREATE]
+        return locate_actions(creates, additions)
 
     async def apply(self, *, found: dict[str, Located]) -> None:
         for step in self.run.actions:
@@ -260,8 +267,9 @@ class _Applier:
                 continue
             if located is not None and action.action is Action.CREATE:
                 # Written by an earlier attempt, then changed: set its fields, never re-create.
-                action = _as_update(action, located.addition_id)
-            addition_id = await self._write_step(step, action)
+                addition_id = await self._rewrite_step(step, action, located.addition_id)
+            else:
+                addition_id = await self._write_step(step, action)
             await self._record(step, ActionOutcome.APPLIED, addition_id)
 
     async def verify_and_finish(self) -> None:
@@ -272,6 +280,7 @@ class _Applier:
             before_delete=self.claim.confirm,
         )
         async with self.claim.fenced() as session:
+            await self._flush(session)
             for finding in findings:
                 await journal.add_event(
                     session,
@@ -296,6 +305,14 @@ class _Applier:
                 return await self._create(step, action)
             await self._attempt(step)
             return await self.psa.apply(self.run.agreement_id, action)
+        except AdapterError as error:
+            await self._fail(step, error)
+            raise _vendor_failure(error, self.run) from None
+
+    async def _rewrite_step(self, step: SyncAction, action: PlannedAddition, line_id: int) -> int:
+        try:
+            await self._attempt(step)
+            return await self.psa.rewrite(self.run.agreement_id, line_id, action)
         except AdapterError as error:
             await self._fail(step, error)
             raise _vendor_failure(error, self.run) from None
@@ -337,6 +354,7 @@ class _Applier:
         """Confirm the claim and note the write about to be sent (in one fenced transaction)."""
         now = self.services.now()
         async with self.claim.fenced() as session:
+            await self._flush(session)
             await journal.mark_attempted(session, step.id, now=now)
         step.attempted_at = now
         return now
@@ -344,7 +362,13 @@ class _Applier:
     async def _record(
         self, step: SyncAction, outcome: ActionOutcome, addition_id: int | None
     ) -> None:
-        async with self.claim.fenced() as session:
+        """Note an action's outcome; it is written with the run's next journal write (the next
+        attempt, a failure or the finish), which comes before anything else is sent."""
+        self._unrecorded.append((step, outcome, addition_id))
+        step.outcome, step.addition_id, step.error = outcome.value, addition_id, None
+
+    async def _flush(self, session: AsyncSession) -> None:
+        for step, outcome, addition_id in self._unrecorded:
             await journal.record_action(
                 session,
                 step.id,
@@ -353,22 +377,28 @@ class _Applier:
                 error=None,
                 now=self.services.now(),
             )
-        step.outcome, step.addition_id, step.error = outcome.value, addition_id, None
+        self._unrecorded.clear()
 
     async def _fail(self, step: SyncAction, error: AdapterError) -> None:
         await note_psa_error(self.services, self.actor.tenant_id, error)
         message = f"{step.key}: {error.message}"
+        # A write whose answer never came may still land: the run must be resumed (and the
+        # write looked for) rather than planned afresh. A refusal definitely wrote nothing.
+        outcome = (
+            ActionOutcome.UNKNOWN if isinstance(error, OutcomeUnknown) else ActionOutcome.FAILED
+        )
         async with self.claim.fenced() as session:
+            await self._flush(session)
             await journal.record_action(
                 session,
                 step.id,
-                outcome=ActionOutcome.FAILED,
+                outcome=outcome,
                 addition_id=step.addition_id,
                 error=error.message,
                 now=self.services.now(),
             )
             await self._finish_in(session, succeeded=False, error=message)
-        step.outcome, step.error = ActionOutcome.FAILED.value, error.message
+        step.outcome, step.error = outcome.value, error.message
 
     async def _vendor(self, call: Awaitable[list[Addition]]) -> list[Addition]:
         try:
@@ -376,6 +406,7 @@ class _Applier:
         except AdapterError as error:
             await note_psa_error(self.services, self.actor.tenant_id, error)
             async with self.claim.fenced() as session:
+                await self._flush(session)
                 await self._finish_in(session, succeeded=False, error=error.message)
             raise _vendor_failure(error, self.run) from None
 
@@ -401,10 +432,6 @@ class _Applier:
 
 # A quiet period is watched in polls of about this many seconds.
 QUIET_POLL_SECONDS = 10.0
-
-
-def _as_update(action: PlannedAddition, addition_id: int) -> PlannedAddition:
-    return replace(action, action=Action.UPDATE, addition_id=addition_id)
 
 
 def _vendor_failure(error: AdapterError, run: SyncRun) -> UpstreamFailed:

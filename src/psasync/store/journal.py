@@ -25,7 +25,8 @@ async def start_run(session: AsyncSession, run: SyncRun, actions: list[SyncActio
 
 
 async def unfinished_run(session: AsyncSession, tenant_id: int, task_id: int) -> SyncRun | None:
-    """The task's latest run, if it was cut short after changing something: a retry resumes it.
+    """The task's latest run, if it was cut short after it may have changed something: a retry
+    resumes it. That includes a write whose answer never came (it may land late).
 
     A run that failed before any change was made is not resumed; the next Sync plans afresh.
     """
@@ -40,8 +41,18 @@ async def unfinished_run(session: AsyncSession, tenant_id: int, task_id: int) ->
         return None
     if run.outcome == RunOutcome.RUNNING.value:
         return run
-    done = (ActionOutcome.APPLIED.value, ActionOutcome.FOUND_APPLIED.value)
-    return run if any(action.outcome in done for action in run.actions) else None
+    return run if any(_may_have_written(action) for action in run.actions) else None
+
+
+def _may_have_written(action: SyncAction) -> bool:
+    """Whether ConnectWise may hold this action's work: applied, or sent without an answer."""
+    if action.outcome in (
+        ActionOutcome.APPLIED.value,
+        ActionOutcome.FOUND_APPLIED.value,
+        ActionOutcome.UNKNOWN.value,
+    ):
+        return True
+    return action.outcome == ActionOutcome.PENDING.value and action.attempted_at is not None
 
 
 async def record_action(

@@ -68,6 +68,8 @@ class ActionOutcome(StrEnum):
     APPLIED = "applied"
     FOUND_APPLIED = "found_applied"
     SKIPPED = "skipped"
+    # The write's answer never came (timeout, dropped connection, 5xx): it may yet land.
+    UNKNOWN = "unknown"
     FAILED = "failed"
 
 
@@ -387,3 +389,99 @@ class AutomationConfig(Base):
     next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(300))
+
+
+class ReportStatus(StrEnum):
+    COMPLETE = "complete"
+
+
+class FixOutcome(StrEnum):
+    """Where an item's fix stands: ``running`` while applied (or cut short), then how it ended."""
+
+    RUNNING = "running"
+    FIXED = "fixed"
+    ALREADY_FIXED = "already_fixed"
+    FAILED = "failed"
+
+
+class ReconciliationReport(Base):
+    """One reconciliation (DESIGN §9): who ran it, when, for which D and which customers."""
+
+    __tablename__ = "reconciliation_reports"
+    __table_args__ = (Index("ix_reconciliation_reports_tenant_created", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(300))
+    # D, the next period start, as an ISO day.
+    as_of: Mapped[str] = mapped_column(String(10))
+    price_source: Mapped[str] = mapped_column(String(16))
+    # The customers asked for (JSON list), or null for every customer.
+    customer_filter: Mapped[str | None] = mapped_column(Text)
+    totals_json: Mapped[str] = mapped_column(Text, default="{}")
+    status: Mapped[str] = mapped_column(String(16), default=ReportStatus.COMPLETE.value)
+
+
+class ReconciliationItemRow(Base):
+    """One item of a report with both sides and its fix; a fix in progress holds it by claim."""
+
+    __tablename__ = "reconciliation_items"
+    __table_args__ = (
+        UniqueConstraint("report_id", "item_id"),
+        Index("ix_reconciliation_items_report_customer", "report_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reconciliation_reports.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[str] = mapped_column(String(64))
+    customer_name: Mapped[str] = mapped_column(String(300))
+    company_id: Mapped[int | None] = mapped_column(Integer)
+    mpn: Mapped[str | None] = mapped_column(String(200))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    monthly_impact: Mapped[Decimal] = mapped_column(DecimalText())
+    marketplace_json: Mapped[str | None] = mapped_column(Text)
+    psa_json: Mapped[str | None] = mapped_column(Text)
+    fix_json: Mapped[str | None] = mapped_column(Text)
+    notes_json: Mapped[str] = mapped_column(Text, default="[]")
+    # The fix as applied: who, when, on which agreement, the actions (its own small journal).
+    fix_outcome: Mapped[str | None] = mapped_column(String(16))
+    fix_by: Mapped[str | None] = mapped_column(String(300))
+    fix_agreement_id: Mapped[int | None] = mapped_column(Integer)
+    fix_plan_json: Mapped[str | None] = mapped_column(Text)
+    fix_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    fixed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    fix_error: Mapped[str | None] = mapped_column(Text)
+    fix_note: Mapped[str | None] = mapped_column(Text)
+    # A fix owns the item through its token while its lease lasts (as a sync run owns its task).
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    fix_actions: Mapped[list[ReconciliationFixAction]] = relationship(
+        order_by="ReconciliationFixAction.position", lazy="selectin"
+    )
+
+
+class ReconciliationFixAction(Base):
+    """One action of an item's fix, recorded before the next one starts (as ``SyncAction``)."""
+
+    __tablename__ = "reconciliation_fix_actions"
+    __table_args__ = (UniqueConstraint("item_row_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_row_id: Mapped[int] = mapped_column(ForeignKey("reconciliation_items.id"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    agreement_id: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    mpn: Mapped[str] = mapped_column(String(200))
+    addition_id: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16), default=ActionOutcome.PENDING.value)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -144,7 +144,9 @@ async def test_a_run_still_running_is_resumed(database: Database, task: tuple[in
     assert await _unfinished(database, *task) == run_id
 
 
-@pytest.mark.parametrize("done", [ActionOutcome.APPLIED, ActionOutcome.FOUND_APPLIED])
+@pytest.mark.parametrize(
+    "done", [ActionOutcome.APPLIED, ActionOutcome.FOUND_APPLIED, ActionOutcome.UNKNOWN]
+)
 async def test_a_failed_run_that_changed_something_is_resumed(
     database: Database, task: tuple[int, int], done: ActionOutcome
 ) -> None:
@@ -159,6 +161,18 @@ async def test_a_failed_run_that_changed_nothing_is_not_resumed(
     run_id, _ = await _start(database, *task, ActionOutcome.FAILED, ActionOutcome.PENDING)
     await _finish(database, run_id, RunOutcome.FAILED)
     assert await _unfinished(database, *task) is None
+
+
+async def test_a_write_sent_before_a_crash_makes_a_failed_run_resumable(
+    database: Database, task: tuple[int, int]
+) -> None:
+    # The answer of a write that was on its way never came back: it may land yet.
+    run_id, (first, _) = await _start(database, *task, ActionOutcome.PENDING, ActionOutcome.PENDING)
+    await _finish(database, run_id, RunOutcome.FAILED)
+    assert await _unfinished(database, *task) is None
+    async with database.session() as session:
+        await store.mark_attempted(session, first, now=at(1))
+    assert await _unfinished(database, *task) == run_id
 
 
 async def test_a_failed_run_without_actions_is_not_resumed(

@@ -254,6 +254,8 @@ class AdditionChanges:
     bill_customer: BillCustomer | None = None
     taxable: bool | None = None
     invoice_description: str | None = None
+    description: str | None = None
+    product_id: int | None = None
 
     def to_patch(self) -> list[dict[str, Any]]:
         """The JSON Patch: one ``replace`` per field set, with the vendor's field names."""
@@ -266,6 +268,8 @@ class AdditionChanges:
             "billCustomer": self.bill_customer.value if self.bill_customer else None,
             "taxableFlag": self.taxable,
             "invoiceDescription": self.invoice_description,
+            "description": self.description,
+            "product": {"id": self.product_id} if self.product_id is not None else None,
         }
         return [
             {"op": "replace", "path": path, "value": value}

@@ -8,21 +8,33 @@ so the use cases never see the mark.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from dataclasses import replace
+
 from psasync.adapters.connectwise.client import ConnectWiseClient
 from psasync.adapters.connectwise.conditions import field
-from psasync.adapters.connectwise.mapping import AdditionChanges, AdditionWrite
-from psasync.adapters.connectwise.models import VendorCompany
+from psasync.adapters.connectwise.keys import mark_description
+from psasync.adapters.connectwise.mapping import AdditionChanges, AdditionWrite, to_agreement
+from psasync.adapters.connectwise.models import VendorAgreement, VendorCompany
 from psasync.adapters.connectwise.site import VENDOR
 from psasync.domain.agreements import Addition, Agreement, CatalogItem, Company
 from psasync.domain.money import Currency
 from psasync.domain.plan import Action, PlannedAddition
 
+# Companies named in one ``company/id in (...)`` condition: the query string stays well inside
+# what proxies accept (about 8 characters per id).
+COMPANIES_PER_READ = 100
+# Agreements whose additions are read at the same time (ConnectWise has no bulk read of them).
+CONCURRENT_READS = 10
+
 
 class ConnectWisePsa:
     """One tenant's ConnectWise site behind the PSA port."""
 
-    def __init__(self, client: ConnectWiseClient) -> None:
+    def __init__(self, client: ConnectWiseClient, *, concurrency: int = CONCURRENT_READS) -> None:
         self.client = client
+        self.concurrency = concurrency
 
     def __repr__(self) -> str:
         return f"ConnectWisePsa({self.client!r})"
@@ -52,8 +64,58 @@ class ConnectWisePsa:
     async def agreement(self, agreement_id: int, *, default_currency: Currency) -> Agreement:
         return await self.client.domain_agreement(agreement_id, default_currency=default_currency)
 
+    async def agreements_of_companies(
+        self, company_ids: Sequence[int], *, default_currency: Currency
+    ) -> list[Agreement]:
+        wanted = sorted(set(company_ids))
+        chunks = [
+            wanted[start : start + COMPANIES_PER_READ]
+            for start in range(0, len(wanted), COMPANIES_PER_READ)
+        ]
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def read(chunk: list[int]) -> list[VendorAgreement]:
+            async with gate:
+                return await self.client.agreements(conditions=field("company/id").in_(chunk))
+
+        found = [a for part in await asyncio.gather(*(read(c) for c in chunks)) for a in part]
+        cycles = await self.client.billing_cycles()
+        currencies = await self.client.currencies()
+        # An agreement without a currency takes its company's: read those companies together.
+        lacking = sorted(
+            {a.company.id for a in found if a.currency is None and a.company and a.company.id}
+        )
+        companies: dict[int, VendorCompany] = {}
+        for start in range(0, len(lacking), COMPANIES_PER_READ):
+            chunk = lacking[start : start + COMPANIES_PER_READ]
+            for company in await self.client.companies(conditions=field("id").in_(chunk)):
+                companies[company.id] = company
+        return [
+            to_agreement(
+                agreement,
+                billing_cycles=cycles,
+                currencies=currencies,
+                company=companies.get(agreement.company.id)
+                if agreement.company and agreement.company.id
+                else None,
+                default_currency=default_currency,
+            )
+            for agreement in sorted(found, key=lambda a: a.id)
+        ]
+
     async def lines(self, agreement_id: int) -> list[Addition]:
         return await self.client.additions(agreement_id)
+
+    async def lines_of(self, agreement_ids: Sequence[int]) -> dict[int, list[Addition]]:
+        wanted = sorted(set(agreement_ids))
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def read(agreement_id: int) -> list[Addition]:
+            async with gate:
+                return await self.client.additions(agreement_id)
+
+        found = await asyncio.gather(*(read(agreement_id) for agreement_id in wanted))
+        return dict(zip(wanted, found, strict=True))
 
     async def find_line_by_key(self, agreement_id: int, key: str) -> Addition | None:
         return await self.client.find_addition_by_key(agreement_id, key)
@@ -85,6 +147,17 @@ class ConnectWisePsa:
         else:
             await self.client.update_addition(agreement_id, action.addition_id, _changes(action))
         return action.addition_id
+
+    async def rewrite(self, agreement_id: int, line_id: int, action: PlannedAddition) -> int:
+        changes = replace(
+            _changes(action),
+            effective_date=action.effective_date,
+            cancelled_date=action.cancelled_date,
+            description=mark_description(action.description, action.key),
+            product_id=action.product.id,
+        )
+        await self.client.update_addition(agreement_id, line_id, changes)
+        return line_id
 
     async def remove_line(self, agreement_id: int, line_id: int) -> None:
         await self.client.delete_addition(agreement_id, line_id)
