@@ -28,7 +28,7 @@ def invoiced_notices(plan: Plan) -> tuple[Notice, ...]:
         return ()
     found = {addition.id: addition for addition in plan.baseline}
     notices = []
-    for action in plan.actions:
+    for action in plan.written_actions:
         target = found.get(action.addition_id) if action.addition_id is not None else None
         problem = _problem(action, target, through)
         if problem is not None:

@@ -122,6 +122,8 @@ class PlannedAddition:
     price_source: PriceSource
     addition_id: int | None = None
     price_origin: PriceOrigin = PriceOrigin.MARKETPLACE
+    # Left out by the reseller at review: shown and journalled, never written or billed.
+    skip: bool = False
 
     @property
     def billable(self) -> bool:
@@ -199,10 +201,25 @@ class Plan:
         return extended_amount(action.quantity, action.unit_price, decimals=self.currency.decimals)
 
     @property
+    def written_actions(self) -> tuple[PlannedAddition, ...]:
+        """The actions a sync writes: all but those the reseller left out."""
+        return tuple(action for action in self.actions if not action.skip)
+
+    @property
     def prorated_amount(self) -> Decimal:
         """What the billable prorate additions charge (negative: a credit)."""
-        prorates = (a for a in self.actions if a.kind is AdditionKind.PRORATE and a.billable)
+        prorates = (
+            a for a in self.written_actions if a.kind is AdditionKind.PRORATE and a.billable
+        )
         return self._total(self.extended_price(a) for a in prorates)
+
+    @property
+    def one_time_amount(self) -> Decimal:
+        """What the billable one-time additions (setup fees, usage) charge this period."""
+        one_time = (
+            a for a in self.written_actions if a.kind is AdditionKind.ONE_TIME and a.billable
+        )
+        return self._total(self.extended_price(a) for a in one_time)
 
     @property
     def recurring_amount_before(self) -> Decimal:
@@ -212,7 +229,7 @@ class Plan:
     @property
     def recurring_amount_after(self) -> Decimal:
         """What they bill each period once the plan is applied."""
-        return self._recurring_total(apply_actions(self.baseline, self.actions))
+        return self._recurring_total(apply_actions(self.baseline, self.written_actions))
 
     def with_actions(self, actions: Iterable[PlannedAddition]) -> Plan:
         return replace(self, actions=tuple(actions))

@@ -50,6 +50,8 @@ class ReviewedAddition:
     cancelled_date: dt.date | None
     bill_customer: BillCustomer
     taxable: bool
+    # Leave this action out: it is shown and journalled as skipped, never written.
+    skip: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,8 @@ def review_plan(plan: Plan, reviewed: Sequence[ReviewedAddition]) -> ReviewOutco
     errors = list(_list_errors(reviewed, planned))
     edits = {r.key: r for r in reviewed if r.key in planned}
     for key, edit in edits.items():
-        errors.extend(_read_only_errors(planned[key], edit))
+        if not edit.skip:  # what a skipped line would have held is never written
+            errors.extend(_read_only_errors(planned[key], edit))
     edited = plan.with_actions(
         _edited(action, edits[action.key]) if action.key in edits else action
         for action in plan.actions
@@ -119,8 +122,10 @@ def review_plan(plan: Plan, reviewed: Sequence[ReviewedAddition]) -> ReviewOutco
 
 
 def validate_plan(plan: Plan) -> tuple[FieldError, ...]:
-    """Every field error in the plan's actions, checked against ConnectWise's rules."""
-    return tuple(error for action in plan.actions for error in _action_errors(plan, action))
+    """Every field error in the actions the plan writes, checked against ConnectWise's rules."""
+    return tuple(
+        error for action in plan.written_actions for error in _action_errors(plan, action)
+    )
 
 
 def _list_errors(
@@ -155,6 +160,8 @@ def _same(sent: object, planned: object) -> bool:
 
 
 def _edited(action: PlannedAddition, edit: ReviewedAddition) -> PlannedAddition:
+    if edit.skip:
+        return replace(action, skip=True)
     edited = replace(action, **{a: getattr(edit, a) for a in _REVIEWED_FIELDS.values()})
     repriced = not (
         _same(edit.unit_price, action.unit_price) and _same(edit.unit_cost, action.unit_cost)

@@ -182,6 +182,7 @@ def _action(action: PlannedAddition) -> Json:
         "taxableFlag": action.taxable,
         "priceSource": action.price_source.value,
         "priceOrigin": action.price_origin.value,
+        "skip": action.skip,
         "additionId": action.addition_id,
     }
 
@@ -205,6 +206,7 @@ def _read_action(item: Json) -> PlannedAddition:
         price_source=PriceSource(item["priceSource"]),
         addition_id=item["additionId"],
         price_origin=_read_origin(item),
+        skip=bool(item.get("skip", False)),
     )
 
 

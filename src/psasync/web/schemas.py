@@ -10,8 +10,17 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from psasync.services.automation import AutomationSettings
+from psasync.services.automation import (
+    AutomationSettings,
+    AutoSyncPolicy,
+    Every,
+    MarketplaceUserChange,
+    NotifyChange,
+    ScheduleChange,
+    SettingsChange,
+)
 from psasync.services.check_changes import CheckResult
+from psasync.services.jobs import JobView
 from psasync.services.planning import AgreementChoice
 from psasync.services.sync import SyncOutcome
 from psasync.services.tasks import TaskView
@@ -19,6 +28,7 @@ from psasync.services.types import (
     BillCustomer,
     Notice,
     Order,
+    OrderType,
     Plan,
     PlannedAddition,
     PriceSource,
@@ -89,6 +99,8 @@ class ReviewedAdditionRequest(Schema):
     cancelled_date: BoundedDate | None = None
     bill_customer: BillCustomer
     taxable_flag: bool
+    # Leave this addition out: journalled as skipped, never written.
+    skip: bool = False
 
     def reviewed(self) -> ReviewedAddition:
         return ReviewedAddition(
@@ -101,6 +113,7 @@ class ReviewedAdditionRequest(Schema):
             cancelled_date=self.cancelled_date,
             bill_customer=self.bill_customer,
             taxable=self.taxable_flag,
+            skip=self.skip,
         )
 
 
@@ -155,20 +168,52 @@ def task_json(task: TaskView) -> dict[str, Any]:
         "agreementId": task.agreement_id,
         "syncedAt": task.synced_at.isoformat() if task.synced_at else None,
         "busyUntil": task.busy_until.isoformat() if task.busy_until else None,
+        "waitingReason": task.waiting_reason,
     }
 
 
-def automation_json(settings: AutomationSettings) -> dict[str, Any]:
-    """The automation settings; the integration user's password is never part of them."""
+def automation_json(settings: AutomationSettings, last: JobView | None = None) -> dict[str, Any]:
+    """The automation settings (DESIGN §4); the integration user's password is never part of
+    them."""
     user = settings.marketplace_user
+    policy = settings.policy
     return {
+        "schedule": {
+            "every": settings.every.value if settings.every else None,
+            "at": settings.at.strftime("%H:%M") if settings.at else None,
+            "timezone": settings.timezone,
+        },
+        "autoSync": {
+            "orderTypes": sorted(t.value for t in policy.order_types),
+            "priceSource": policy.price_source.value,
+            "allowCredits": policy.allow_credits,
+            "maxAmount": money(policy.max_amount) if policy.max_amount is not None else None,
+        },
+        "notify": {"emails": list(settings.emails), "webhookUrl": settings.webhook_url},
         "marketplaceUser": None
         if user is None
         else {
             "username": user.username,
             "configuredAt": user.configured_at,
             "configuredBy": user.configured_by,
-        }
+        },
+        "lastRun": None if last is None else last_run_json(last),
+        "nextRun": settings.next_run,
+    }
+
+
+def last_run_json(job: JobView) -> dict[str, Any]:
+    result = job.result or {}
+    counts = result.get("counts")
+    return {
+        "jobId": job.id,
+        "trigger": job.params.get("trigger"),
+        "status": job.status.value,
+        "startedAt": job.started_at,
+        "finishedAt": job.finished_at,
+        "counts": counts if isinstance(counts, dict) else None,
+        "skipped": result.get("skipped"),
+        "error": job.error,
     }
 
 
@@ -248,6 +293,7 @@ def addition_json(plan: Plan, action: PlannedAddition) -> dict[str, Any]:
         "extPrice": money(plan.extended_price(action)),
         "priceSource": action.price_source.value,
         "priceOrigin": action.price_origin.value,
+        "skip": action.skip,
     }
 
 
@@ -267,6 +313,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "period": {"start": plan.period.start.isoformat(), "end": plan.period.end.isoformat()},
         "additions": [addition_json(plan, action) for action in plan.actions],
         "proratedAmount": money(plan.prorated_amount),
+        "oneTimeAmount": money(plan.one_time_amount),
         "recurringAmount": {
             "before": money(plan.recurring_amount_before),
             "after": money(plan.recurring_amount_after),
@@ -359,6 +406,8 @@ class TaskItem(Schema):
     synced_at: dt.datetime | None
     # While a sync run holds the task: until when its claim lasts without a heartbeat.
     busy_until: dt.datetime | None
+    # Why an unattended run left it for review (DESIGN §8); None when nothing decided that.
+    waiting_reason: str | None = None
 
 
 class MoneyOut(Schema):
@@ -447,6 +496,8 @@ class AdditionOut(Schema):
     price_source: str
     # Where the unit price and cost came from: marketplace | existingAddition | catalog | edited.
     price_origin: str
+    # Left out at review: shown, journalled as skipped, never written or billed.
+    skip: bool
 
 
 class RecurringOut(Schema):
@@ -472,6 +523,8 @@ class PreviewOut(Schema):
     period: PeriodOut
     additions: list[AdditionOut]
     prorated_amount: str
+    # Setup fees and usage billed this period (not prorated, not recurring).
+    one_time_amount: str
     recurring_amount: RecurringOut
     warnings: list[WarningOut]
     blocked: bool
@@ -568,10 +621,65 @@ class MarketplaceUserRequest(Schema):
         return f"MarketplaceUserRequest(username={self.username!r})"
 
 
-class AutomationRequest(Schema):
-    """``marketplaceUser``: set it (an object), forget it (``null``) or keep it (absent)."""
+class ScheduleRequest(Schema):
+    """``every`` null: no scheduled run; ``at`` (local HH:MM) is needed with ``1d``."""
 
+    every: Every | None = None
+    at: Annotated[CleanText, Field(max_length=100)] | None = None
+    timezone: Annotated[CleanText, Field(min_length=1, max_length=100)] = "UTC"
+
+    def change(self) -> ScheduleChange:
+        return ScheduleChange(every=self.every, at=self.at, timezone=self.timezone)
+
+
+class AutoSyncRequest(Schema):
+    """No order types: auto-sync is off. ``maxAmount`` null: no limit."""
+
+    order_types: Annotated[list[OrderType], Field(max_length=20)] = []
+    price_source: PriceSource = PriceSource.MARKETPLACE
+    allow_credits: bool = False
+    max_amount: Amount | None = None
+
+    def policy(self) -> AutoSyncPolicy:
+        return AutoSyncPolicy(
+            order_types=frozenset(self.order_types),
+            price_source=self.price_source,
+            allow_credits=self.allow_credits,
+            max_amount=self.max_amount,
+        )
+
+
+class NotifyRequest(Schema):
+    emails: Annotated[list[Annotated[CleanText, Field(max_length=400)]], Field(max_length=100)] = []
+    webhook_url: Annotated[CleanText, Field(max_length=4000)] | None = None
+
+    def change(self) -> NotifyChange:
+        return NotifyChange(emails=tuple(self.emails), webhook_url=self.webhook_url)
+
+
+class AutomationRequest(Schema):
+    """Each part present is changed (``null``: turned off or emptied); an absent part is kept.
+    ``marketplaceUser``: set it (an object), forget it (``null``) or keep it (absent)."""
+
+    schedule: ScheduleRequest | None = None
+    auto_sync: AutoSyncRequest | None = None
+    notify: NotifyRequest | None = None
     marketplace_user: MarketplaceUserRequest | None = None
+
+    def change(self) -> SettingsChange:
+        given = self.model_fields_set
+        user = self.marketplace_user
+        return SettingsChange(
+            schedule=(self.schedule or ScheduleRequest()).change() if "schedule" in given else None,
+            policy=(self.auto_sync or AutoSyncRequest()).policy() if "auto_sync" in given else None,
+            notify=(self.notify or NotifyRequest()).change() if "notify" in given else None,
+            marketplace_user=None
+            if "marketplace_user" not in given
+            else MarketplaceUserChange(
+                username=user.username if user else None,
+                password=user.password if user else None,
+            ),
+        )
 
 
 class MarketplaceUserOut(Schema):
@@ -582,5 +690,45 @@ class MarketplaceUserOut(Schema):
     configured_by: str
 
 
+class ScheduleOut(Schema):
+    every: str | None
+    at: str | None
+    timezone: str
+
+
+class AutoSyncOut(Schema):
+    order_types: list[str]
+    price_source: str
+    allow_credits: bool
+    max_amount: str | None
+
+
+class NotifyOut(Schema):
+    emails: list[str]
+    webhook_url: str | None
+
+
+class LastRunOut(Schema):
+    """The latest unattended run: its job, and the counts of what it did once it ended."""
+
+    job_id: int
+    trigger: str | None
+    status: str
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    counts: dict[str, int] | None
+    skipped: str | None
+    error: str | None
+
+
 class AutomationOut(Schema):
+    schedule: ScheduleOut
+    auto_sync: AutoSyncOut
+    notify: NotifyOut
     marketplace_user: MarketplaceUserOut | None
+    last_run: LastRunOut | None
+    next_run: dt.datetime | None
+
+
+class AutomationRunOut(Schema):
+    job: dict[str, Any]

@@ -402,3 +402,37 @@ def test_a_changed_price_or_cost_makes_the_line_edited() -> None:
         "edited",
         "marketplace",  # 50.000 is the planned 50.00
     ]
+
+
+def test_a_skipped_action_stays_in_the_plan_but_is_neither_written_nor_billed() -> None:
+    plan = change_plan()
+    prorate = next(a for a in plan.actions if a.kind.value == "prorate")
+    outcome = review_plan(plan, [reviewed(prorate, skip=True)])
+    assert outcome.ok
+    skipped = next(a for a in outcome.plan.actions if a.key == prorate.key)
+    assert skipped.skip and skipped not in outcome.plan.written_actions
+    assert plan.prorated_amount != 0 and outcome.plan.prorated_amount == 0
+    assert outcome.plan.recurring_amount_after == plan.recurring_amount_after
+
+
+def test_skipping_the_cancel_shows_the_old_line_still_billing() -> None:
+    plan = change_plan()
+    cancel = next(a for a in plan.actions if a.action is Action.CANCEL)
+    outcome = review_plan(plan, [reviewed(cancel, skip=True)])
+    assert outcome.plan.recurring_amount_after > plan.recurring_amount_after
+
+
+def test_what_a_skipped_line_would_have_held_is_not_checked() -> None:
+    plan = change_plan()
+    cancel = next(a for a in plan.actions if a.action is Action.CANCEL)
+    impossible = reviewed(cancel, quantity=Decimal(99), cancelled_date=dt.date(1999, 1, 1))
+    assert errors_of(plan, impossible)  # written, it would be refused…
+    assert errors_of(plan, replace(impossible, skip=True)) == []  # …left out, nothing to check
+
+
+def test_one_time_charges_are_totalled_apart_from_the_prorated_amount() -> None:
+    plan = sales_plan()
+    setup = next(a for a in plan.actions if a.kind.value == "one_time")
+    assert plan.one_time_amount == plan.extended_price(setup) == Decimal("50.00")
+    skipped = review_plan(plan, [reviewed(setup, skip=True)]).plan
+    assert skipped.one_time_amount == Decimal("0.00")
