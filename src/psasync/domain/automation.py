@@ -68,14 +68,17 @@ class PlanFacts:
 
     @classmethod
     def of(cls, plan: Plan) -> PlanFacts:
-        billable = [action for action in plan.actions if action.billable]
-        prorates = [plan.extended_price(a) for a in billable if a.kind is AdditionKind.PRORATE]
-        one_time = [plan.extended_price(a) for a in billable if a.kind is AdditionKind.ONE_TIME]
+        """The facts of the additions a sync of ``plan`` writes (a line left out is not)."""
+        prorates = (
+            plan.extended_price(a)
+            for a in plan.written_actions
+            if a.kind is AdditionKind.PRORATE and a.billable
+        )
         zero = Decimal(0).scaleb(-plan.currency.decimals)
         return cls(
             warnings=tuple(dict.fromkeys(notice.code.value for notice in plan.notices)),
             credit=sum((amount for amount in prorates if amount < 0), start=zero),
-            total=plan.prorated_amount + sum(one_time, start=zero),
+            total=plan.prorated_amount + plan.one_time_amount,
             currency=plan.currency.code,
             decimals=plan.currency.decimals,
         )

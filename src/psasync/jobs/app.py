@@ -124,3 +124,8 @@ class ProcrastinateQueue:
             await task.defer_async(job_id=job_id)
         except AlreadyEnqueued as error:
             raise QueueBusy(str(error)) from None
+
+
+# Task modules register themselves with the decorators above when imported: the schedule of
+# unattended runs (and, through it, the automation job's runner).
+from psasync.jobs import schedule as _schedule  # noqa: E402,F401

@@ -36,6 +36,9 @@ class TaskView:
     # While a sync run holds the task: until when its claim lasts without a heartbeat. A run
     # that crashed leaves it in place; once it has passed, Sync may be tried again.
     busy_until: dt.datetime | None = None
+    # Why an unattended run left the task for a person ("2 agreements eligible"), while the
+    # task still waits (new, or failed).
+    waiting_reason: str | None = None
 
     @property
     def title(self) -> str:
@@ -62,6 +65,9 @@ class TaskView:
             agreement_id=task.agreement_id,
             synced_at=task.synced_at,
             busy_until=task.claimed_until if task.claim_token is not None else None,
+            waiting_reason=task.waiting_reason
+            if task.status in (TaskStatus.NEW.value, TaskStatus.FAILED.value)
+            else None,
         )
 
 

@@ -14,6 +14,7 @@ from psasync.services import (
     integrations,
     mappings,
     planning,
+    unattended,
 )
 from psasync.services import sync as sync_service
 from psasync.services import tasks as task_service
@@ -28,6 +29,7 @@ from psasync.web.schemas import (
     sync_json,
     task_json,
 )
+from psasync.web.schemas_jobs import job_json
 from psasync.web.session import (
     CurrentUser,
     ServicesDep,
@@ -310,28 +312,34 @@ async def sync_history(
 
 @router.get("/connectwise/automation", response_model=schemas.AutomationOut, tags=["automation"])
 async def automation_settings(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    """The automation settings; the integration user only as who set it and when."""
-    return automation_json(await automation.automation_settings(services, user.actor))
+    """The schedule, the auto-sync policy, the recipients, the integration user (only who set
+    it and when), the last run and the next one."""
+    settings = await automation.automation_settings(services, user.actor)
+    return automation_json(settings, await unattended.last_run(services, user.actor))
 
 
 @router.put("/connectwise/automation", response_model=schemas.AutomationOut, tags=["automation"])
 async def configure_automation(
     body: schemas.AutomationRequest, user: CurrentUser, services: ServicesDep
 ) -> dict[str, Any]:
-    """`marketplaceUser: {username, password}` is checked against the marketplace (same
-    reseller) and stored encrypted, never returned; `null` forgets it; absent keeps it."""
-    if "marketplace_user" not in body.model_fields_set:
-        settings = await automation.automation_settings(services, user.actor)
-    elif body.marketplace_user is None:
-        settings = await automation.forget_integration_user(services, user.actor)
-    else:
-        settings = await automation.set_integration_user(
-            services,
-            user.actor,
-            username=body.marketplace_user.username,
-            password=body.marketplace_user.password,
-        )
-    return automation_json(settings)
+    """Each part sent is changed, an absent one kept. `marketplaceUser: {username, password}`
+    is checked against the marketplace (same reseller) and stored encrypted, never returned;
+    `null` forgets it. Anything refused is a 422 naming the field, and nothing is stored."""
+    settings = await automation.change_settings(services, user.actor, body.change())
+    return automation_json(settings, await unattended.last_run(services, user.actor))
+
+
+@router.post(
+    "/connectwise/automation/run",
+    status_code=202,
+    response_model=schemas.AutomationRunOut,
+    tags=["automation"],
+)
+async def run_automation_now(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    """The unattended run (Check Changes, auto-sync, notify) now, exactly as the schedule runs
+    it; follow it at `GET /api/v1/jobs/{id}`. 409 when one is already waiting."""
+    job = await unattended.submit_run(services, user.actor)
+    return {"job": job_json(job)}
 
 
 __all__ = ["router", "session_of"]

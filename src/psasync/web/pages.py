@@ -8,6 +8,7 @@ browser to the login page and back.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -15,10 +16,20 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from psasync.services import auth, automation, check_changes, history, integrations, mappings
+from psasync.services import (
+    auth,
+    automation,
+    check_changes,
+    history,
+    integrations,
+    mappings,
+    unattended,
+)
 from psasync.services import tasks as task_service
+from psasync.services.automation import Every
 from psasync.services.errors import (
     BadRequest,
+    Conflict,
     Forbidden,
     Invalid,
     NotAuthenticated,
@@ -27,8 +38,8 @@ from psasync.services.errors import (
 )
 from psasync.services.integrations import IntegrationState, IntegrationTile
 from psasync.services.sessions import UserSession
-from psasync.services.types import OrderType, TaskStatus
-from psasync.web.bounds import MAX_ID, MAX_OFFSET, clean_text
+from psasync.services.types import OrderType, PriceSource, TaskStatus
+from psasync.web.bounds import MAX_ID, MAX_OFFSET, OutOfBounds, clean_text, parse_amount
 from psasync.web.session import (
     check_csrf,
     clean_query,
@@ -351,6 +362,7 @@ async def _dashboard(
     except ServiceError as error:
         page, filter_error = task_service.TaskPage(items=[], total=0), error.message
         http_status = 400
+    services = services_of(request)
     return render(
         request,
         "dashboard.html",
@@ -370,6 +382,9 @@ async def _dashboard(
             # "Sync all that can be synced" takes the filter's status only if it is one of these.
             "bulk_statuses": ("new", "failed"),
             "page_url": lambda new_offset: with_query(DASHBOARD, **filters, offset=new_offset),
+            # The next scheduled check and what the last unattended run did (DESIGN §8).
+            "automation": await automation.automation_settings(services, user.actor),
+            "last_run": await unattended.last_run(services, user.actor),
         },
         status=http_status,
     )
@@ -532,7 +547,11 @@ def setup_item_of(form: FormData, mpn: str) -> tuple[dict[str, int | None], str 
 _AUTOMATION_NOTICES = {
     "set": "The integration user was checked with the Cloud Marketplace and saved encrypted.",
     "forgotten": "The integration user is forgotten: nothing runs unattended now.",
+    "saved": "The automation settings are saved.",
+    "queued": "The unattended run is queued: Check Changes, auto-sync, then the notification.",
 }
+# Form fields of the automation settings are at most this long (the API's bounds).
+MAX_SETTING = 4000
 
 
 @router.get(AUTOMATION)
@@ -547,17 +566,107 @@ async def _automation(
     notice: str | None = None,
     error: str | None = None,
     username: str = "",
+    form: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    settings = await automation.automation_settings(services_of(request), user.actor)
+    services = services_of(request)
+    settings = await automation.automation_settings(services, user.actor)
     context = {
         "settings": settings,
+        "last_run": await unattended.last_run(services, user.actor),
         "why_not": automation.NO_INTEGRATION_USER,
         "notice": notice,
         "error": error,
         "username": username,
+        "form": form or _settings_form(settings),
+        "every_choices": [("", "Never (run it by hand)"), *((e.value, e.label) for e in Every)],
+        "order_types": list(OrderType),
+        "price_sources": [("marketplace", "Cloud Marketplace"), ("connectwise", "ConnectWise")],
+        "timezones": automation.timezones(),
     }
     return render(request, "automation.html", context, status=status)
+
+
+def _settings_form(settings: automation.AutomationSettings) -> dict[str, Any]:
+    policy = settings.policy
+    return {
+        "every": settings.every.value if settings.every else "",
+        "at": settings.at.strftime("%H:%M") if settings.at else "",
+        "timezone": settings.timezone,
+        "order_types": [t.value for t in policy.order_types],
+        "price_source": policy.price_source.value,
+        "allow_credits": policy.allow_credits,
+        "max_amount": str(policy.max_amount) if policy.max_amount is not None else "",
+        "emails": "\n".join(settings.emails),
+        "webhook_url": settings.webhook_url or "",
+    }
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip()[:MAX_SETTING] if isinstance(value, str) else ""
+
+
+@router.post(AUTOMATION + "/settings")
+async def save_automation_settings(request: Request, user: PageUser) -> Response:
+    form = await request.form()
+    typed = {
+        "every": _text(form, "every"),
+        "at": _text(form, "at"),
+        "timezone": _text(form, "timezone") or "UTC",
+        "order_types": [v for v in form.getlist("order_types") if isinstance(v, str)],
+        "price_source": _text(form, "price_source") or "marketplace",
+        "allow_credits": _text(form, "allow_credits") == "true",
+        "max_amount": _text(form, "max_amount"),
+        "emails": _text(form, "emails"),
+        "webhook_url": _text(form, "webhook_url"),
+    }
+    try:
+        change = _settings_change(typed)
+        await automation.change_settings(services_of(request), user.actor, change)
+    except (Invalid, BadRequest) as refused:
+        return await _automation(request, user, error=refused.message, form=typed, status=422)
+    return see_other(with_query(AUTOMATION, notice="saved"), request)
+
+
+def _settings_change(typed: dict[str, Any]) -> automation.SettingsChange:
+    every = {e.value: e for e in Every}.get(typed["every"])
+    if typed["every"] and every is None:
+        raise BadRequest("Choose how often Check Changes runs.", code="InvalidAutomation")
+    known_types = {t.value: t for t in OrderType}
+    if any(value not in known_types for value in typed["order_types"]):
+        raise BadRequest("Choose order types from the list.", code="InvalidAutomation")
+    if typed["price_source"] not in ("marketplace", "connectwise"):
+        raise BadRequest("Choose where prices come from.", code="InvalidAutomation")
+    try:
+        amount = parse_amount(typed["max_amount"]) if typed["max_amount"] else None
+    except OutOfBounds as error:
+        raise BadRequest(f"The limit per task {error}.", code="InvalidAutomation") from None
+    emails = [e for e in re.split(r"[\s,;]+", typed["emails"]) if e]
+    return automation.SettingsChange(
+        schedule=automation.ScheduleChange(
+            every=every, at=typed["at"] or None, timezone=typed["timezone"]
+        ),
+        policy=automation.AutoSyncPolicy(
+            order_types=frozenset(known_types[v] for v in typed["order_types"]),
+            price_source=PriceSource(typed["price_source"]),
+            allow_credits=typed["allow_credits"],
+            max_amount=amount,
+        ),
+        notify=automation.NotifyChange(
+            emails=tuple(emails), webhook_url=typed["webhook_url"] or None
+        ),
+    )
+
+
+@router.post(AUTOMATION + "/run")
+async def run_automation_now(request: Request, user: PageUser) -> Response:
+    try:
+        await unattended.submit_run(services_of(request), user.actor)
+    except (Invalid, Conflict) as refused:
+        status = 409 if isinstance(refused, Conflict) else 422
+        return await _automation(request, user, error=refused.message, status=status)
+    return see_other(with_query(AUTOMATION, notice="queued"), request)
 
 
 @router.post(AUTOMATION + "/marketplace-user")

@@ -211,3 +211,10 @@ def test_lines_not_billed_do_not_count() -> None:
         for action in plan.actions
     )
     assert PlanFacts.of(unbilled).total == Decimal("0.00")
+
+
+def test_lines_left_out_do_not_count() -> None:
+    placed = order(OrderType.CHANGE, lines=(line(quantity="-3"),))
+    plan = plan_for(placed, [addition(quantity="5")], held=subscription((E3, "2")))
+    skipped = plan.with_actions(dataclasses.replace(a, skip=True) for a in plan.actions)
+    assert PlanFacts.of(skipped).credit == Decimal("0.00")

@@ -1,0 +1,393 @@
+"""The unattended run (DESIGN §8): Check Changes, the auto-sync policy on every new task, and a
+digest to the tenant's people — run by a worker as a job of kind ``automation``, deferred by the
+schedule (:func:`defer_due_runs`) or by "Run now" (:func:`submit_run`), the same way.
+
+The run reads the marketplace as the tenant's integration user and acts as ``automation``
+(history shows that name). For each task Check Changes found and no run decided yet, it syncs
+the task through the same :func:`~psasync.services.sync.sync` a person uses (claimed, journalled,
+verified) or records why it waits for review. A run cut short converges when run again: a
+synced task is not new any more, a task left waiting keeps its reason, and a sync that was cut
+off resumes from its journal on the agreement it started with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from psasync.domain.automation import (
+    AgreementOption,
+    AutoSyncPolicy,
+    Decision,
+    PlanFacts,
+    SyncTo,
+    Wait,
+    choose_agreement,
+    decide,
+)
+from psasync.domain.orders import LineType, OrderType
+from psasync.domain.schedule import ScheduleError, slot_of
+from psasync.services import check_changes, mappings, notify, planning
+from psasync.services import jobs as job_service
+from psasync.services import sync as sync_service
+from psasync.services.actor import AUTOMATION, Actor
+from psasync.services.automation import (
+    NO_INTEGRATION_USER,
+    AutomationSettings,
+    automation_actor,
+    settings_of,
+)
+from psasync.services.claims import INTERRUPTED
+from psasync.services.context import Services
+from psasync.services.errors import Conflict, CustomerNotMapped, Invalid, ServiceError
+from psasync.services.integrations import psa_errors, psa_for
+from psasync.services.jobs import JobView, Progress, runs
+from psasync.services.tasks import TaskView
+from psasync.store import JobKind, JobStatus, journal
+from psasync.store import automation as automation_store
+from psasync.store import tenants as tenant_store
+
+log = logging.getLogger(__name__)
+
+CHECK_RUNNING = "Check Changes was already running for this account: this run was skipped."
+
+
+def lock_of(tenant_id: int) -> str:
+    """One unattended run at a time per tenant, on every worker; and one waiting."""
+    return f"automation:{tenant_id}"
+
+
+# Deferring runs ---------------------------------------------------------------------------------
+
+
+async def submit_run(services: Services, actor: Actor, *, trigger: str = "manual") -> JobView:
+    """Queue the tenant's unattended run now, exactly as the schedule does (same locks).
+
+    Refused (422 ``NoIntegrationUser``) without an integration user; 409 ``JobQueued`` when a
+    run is already waiting.
+    """
+    job_service.queue_of(services)
+    settings = await settings_of(services, actor.tenant_id)
+    if not settings.runs_unattended:
+        raise Invalid(NO_INTEGRATION_USER, code="NoIntegrationUser")
+    lock = lock_of(actor.tenant_id)
+    return await job_service.submit(
+        services,
+        actor,
+        JobKind.AUTOMATION,
+        {"trigger": trigger},
+        lock=lock,
+        queueing_lock=lock,
+    )
+
+
+async def defer_due_runs(services: Services, now: dt.datetime) -> list[int]:
+    """Queue the run of every tenant whose scheduled slot has begun; the job ids queued.
+
+    Each tenant's slot is claimed with one conditional UPDATE before its job is queued, so
+    however many workers (or repeated calls) defer for the same slot, one job is queued.
+    """
+    async with services.db.session() as session:
+        rows = await automation_store.scheduled_tenants(session, now)
+        due = [(row.tenant_id, row.next_run_at) for row in rows]
+    queued: list[int] = []
+    for tenant_id, seen in due:
+        job = await _defer(services, tenant_id, seen=seen, now=now)
+        if job is not None:
+            queued.append(job.id)
+    return queued
+
+
+async def _defer(
+    services: Services, tenant_id: int, *, seen: dt.datetime | None, now: dt.datetime
+) -> JobView | None:
+    settings = await settings_of(services, tenant_id)
+    try:
+        schedule = settings.schedule
+        slot = slot_of(schedule, now) if schedule else None
+    except ScheduleError as error:
+        log.warning("tenant %s: its schedule cannot be used: %s", tenant_id, error)
+        return None
+    if slot is None:
+        return None
+    async with services.db.session() as session:
+        won = await automation_store.claim_slot(
+            session, tenant_id, seen=seen, next_run_at=slot.next
+        )
+    if not won:
+        return None
+    actor = Actor(tenant_id=tenant_id, name=AUTOMATION)
+    try:
+        return await submit_run(services, actor, trigger="schedule")
+    except ServiceError as refused:  # a run already waits (409), or the user was forgotten
+        log.info("tenant %s: scheduled run not queued: %s", tenant_id, refused.message)
+        return None
+
+
+async def last_run(services: Services, actor: Actor) -> JobView | None:
+    """The tenant's latest unattended run (queued, running or ended); a request that was not
+    queued because one was already waiting does not count."""
+    page = await job_service.list_jobs(services, actor, kind=JobKind.AUTOMATION, limit=10)
+    return next((job for job in page.items if job.status is not JobStatus.CANCELLED), None)
+
+
+# The run ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Report:
+    """What one unattended run did, as it goes."""
+
+    started_at: dt.datetime
+    policy: AutoSyncPolicy
+    new_tasks: int = 0
+    check_error: str | None = None
+    skipped: str | None = None
+    synced: list[dict[str, Any]] = field(default_factory=list)
+    waiting: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    busy: list[dict[str, Any]] = field(default_factory=list)
+    notified: dict[str, Any] | None = None
+    next_run_at: dt.datetime | None = None
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "startedAt": self.started_at.isoformat(),
+            "skipped": self.skipped,
+            "autoSync": self.policy.enabled,
+            "check": {"newTasks": self.new_tasks, "error": self.check_error},
+            "counts": {
+                "newTasks": self.new_tasks,
+                "synced": len(self.synced),
+                "waiting": len(self.waiting),
+                "failed": len(self.failed),
+                "busy": len(self.busy),
+            },
+            "synced": self.synced,
+            "waiting": self.waiting,
+            "failed": self.failed,
+            "busy": self.busy,
+            "notify": self.notified,
+            "nextRun": self.next_run_at.isoformat() if self.next_run_at else None,
+        }
+
+
+@runs(JobKind.AUTOMATION)
+async def run_automation_job(
+    services: Services, job: JobView, progress: Progress
+) -> dict[str, Any]:
+    """The worker's side of an ``automation`` job."""
+    return await run_automation(services, job.tenant_id, job=job, progress=progress)
+
+
+async def run_automation(
+    services: Services,
+    tenant_id: int,
+    *,
+    job: JobView | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Check Changes as the integration user, apply the auto-sync policy to every task not
+    decided yet, notify; the result as a job records it (docs/api.md).
+
+    Without an integration user (or with one the marketplace refuses) the run is refused
+    (:class:`Invalid`) and the job ends failed with the reason.
+    """
+    settings = await settings_of(services, tenant_id)
+    report = _Report(started_at=services.now(), policy=settings.policy)
+    actor = await automation_actor(services, tenant_id)
+    report.next_run_at = await _record_start(services, settings, tenant_id, report.started_at)
+    log.info("tenant %s: unattended run%s", tenant_id, f" (job {job.id})" if job else "")
+    try:
+        found = await check_changes.check_changes(services, actor)
+        report.new_tasks = len(found.created)
+    except Conflict as busy:
+        if busy.code != "CheckRunning":
+            raise
+        report.skipped = CHECK_RUNNING
+        return report.json()
+    except ServiceError as failure:  # the marketplace failed: the known tasks still go on
+        report.check_error = failure.message
+    await _decide_all(services, actor, settings.policy, report, progress)
+    report.notified = await _notify(services, tenant_id, settings, report)
+    return report.json()
+
+
+async def _record_start(
+    services: Services, settings: AutomationSettings, tenant_id: int, now: dt.datetime
+) -> dt.datetime | None:
+    schedule = settings.schedule
+    upcoming = slot_of(schedule, now).next if schedule else None
+    async with services.db.session() as session:
+        await automation_store.record_run(session, tenant_id, started_at=now, next_run_at=upcoming)
+        row = await automation_store.automation_config(session, tenant_id)
+        return row.next_run_at if row and schedule else None
+
+
+async def _decide_all(
+    services: Services,
+    actor: Actor,
+    policy: AutoSyncPolicy,
+    report: _Report,
+    progress: Progress | None,
+) -> None:
+    async with services.db.session() as session:
+        rows = await automation_store.undecided_tasks(
+            session, actor.tenant_id, automation=AUTOMATION, interrupted=INTERRUPTED
+        )
+        tasks = [TaskView.of(row) for row in rows]
+    if progress is not None:
+        await progress(0, len(tasks))
+    if tasks and policy.enabled:
+        try:
+            await psa_for(services, actor.tenant_id)
+        except ServiceError as failure:
+            report.failed.append({"taskId": None, "title": "Auto-sync", "reason": failure.message})
+            return
+    for done, task in enumerate(tasks, start=1):
+        await _settle(services, actor, policy, task, report)
+        if progress is not None:
+            await progress(done, len(tasks))
+
+
+async def _settle(
+    services: Services, actor: Actor, policy: AutoSyncPolicy, task: TaskView, report: _Report
+) -> None:
+    """Sync one task or leave it waiting with its reason; whatever fails is the task's."""
+    entry: dict[str, Any] = {"taskId": task.id, "title": task.title}
+    try:
+        decision = await _resumed(services, actor, task) or await _decision(
+            services, actor, policy, task
+        )
+        if isinstance(decision, Wait):
+            await _wait(services, actor, task, decision.reason)
+            report.waiting.append({**entry, "reason": decision.reason})
+            return
+        outcome = await sync_service.sync(
+            services,
+            actor,
+            task.id,
+            agreement_id=decision.agreement_id,
+            price_source=policy.price_source,
+        )
+    except Conflict as conflict:  # a person (or a bulk sync) has it right now: the next run
+        report.busy.append({**entry, "reason": conflict.message, "code": conflict.code})
+        return
+    except ServiceError as error:
+        report.failed.append({**entry, "reason": error.message, "code": error.code})
+        return
+    except Exception as error:  # one task's crash must not end the run; it is reported
+        log.exception("unattended sync of task %s failed unexpectedly", task.id)
+        report.failed.append(
+            {**entry, "reason": f"{type(error).__name__}: {error}", "code": "InternalError"}
+        )
+        return
+    report.synced.append(
+        {
+            **entry,
+            "agreementId": outcome.agreement_id,
+            "agreementName": outcome.agreement_name,
+            "runId": outcome.run_id,
+            "resumed": outcome.resumed,
+        }
+    )
+
+
+async def _resumed(services: Services, actor: Actor, task: TaskView) -> SyncTo | None:
+    """A sync of this task that was cut short after changing something resumes on its
+    agreement, whatever the policy says now: it was decided, and half of it is written."""
+    async with services.db.session() as session:
+        run = await journal.unfinished_run(session, actor.tenant_id, task.id)
+    return SyncTo(run.agreement_id) if run is not None else None
+
+
+async def _decision(
+    services: Services, actor: Actor, policy: AutoSyncPolicy, task: TaskView
+) -> Decision:
+    if not policy.enabled or task.order_type not in policy.order_types:
+        return choose_agreement(policy, order_type=task.order_type, eligible=())
+    try:
+        options = await _eligible(services, actor, task)
+        chosen = choose_agreement(policy, order_type=task.order_type, eligible=options)
+        if isinstance(chosen, Wait):
+            return chosen
+        prepared = await planning.prepare_plan(
+            services,
+            actor,
+            task.id,
+            agreement_id=chosen.agreement_id,
+            price_source=policy.price_source,
+            reviewed=None,
+        )
+    except (CustomerNotMapped, Invalid) as unusable:  # a person must look at it
+        return Wait(unusable.message)
+    facts = PlanFacts.of(prepared.plan)
+    return decide(policy, order_type=task.order_type, eligible=options, plan=facts)
+
+
+async def _eligible(services: Services, actor: Actor, task: TaskView) -> list[AgreementOption]:
+    """The eligible agreements; for a Change Order, whether each already carries the
+    product."""
+    choices = await planning.agreements(services, actor, task.id)
+    eligible = [choice.agreement for choice in choices if choice.eligibility.eligible]
+    if task.order_type is not OrderType.CHANGE or not eligible:
+        return [AgreementOption(agreement.id, agreement.name) for agreement in eligible]
+    context = await planning.task_context(services, actor, task.id)
+    mpns = [line.mpn for line in context.task.order.lines if line.type is LineType.RECURRING]
+    async with psa_errors(services, actor.tenant_id):
+        catalog = await mappings.catalog_for(services, actor, mpns, context.psa)
+        products = {item.id for item in catalog.items.values()}
+        options = []
+        for agreement in eligible:
+            lines = await context.psa.lines(agreement.id)
+            carries = any(
+                line.product.id in products and line.is_ongoing_on(context.task.change_date)
+                for line in lines
+            )
+            options.append(AgreementOption(agreement.id, agreement.name, carries))
+    return options
+
+
+async def _wait(services: Services, actor: Actor, task: TaskView, reason: str) -> None:
+    async with services.db.session() as session:
+        await automation_store.set_waiting_reason(session, actor.tenant_id, task.id, reason)
+
+
+async def _notify(
+    services: Services, tenant_id: int, settings: AutomationSettings, report: _Report
+) -> dict[str, Any] | None:
+    """The digest to the tenant's e-mails and webhook; a failing channel is recorded, never
+    raised (the work is done)."""
+    if not settings.emails and not settings.webhook_url:
+        return None
+    async with services.db.session() as session:
+        tenant = await tenant_store.get_tenant(session, tenant_id)
+    failures = [
+        notify.DigestTask(item["taskId"], item["title"], item["reason"]) for item in report.failed
+    ]
+    if report.check_error:
+        failures.insert(0, notify.DigestTask(None, "Check Changes", report.check_error))
+    digest = notify.Digest(
+        tenant=tenant.name if tenant else str(tenant_id),
+        ran_at=report.started_at,
+        new_tasks=report.new_tasks,
+        synced=tuple(notify.DigestTask(i["taskId"], i["title"]) for i in report.synced),
+        waiting=tuple(
+            notify.DigestTask(i["taskId"], i["title"], i["reason"]) for i in report.waiting
+        ),
+        failed=tuple(failures),
+    )
+    try:
+        outcome = await notify.notify(
+            services,
+            tenant_id=tenant_id,
+            digest=digest,
+            emails=settings.emails,
+            webhook_url=settings.webhook_url,
+        )
+    except Exception as error:  # noqa: BLE001 - a notification never undoes the work
+        log.exception("tenant %s: the notification failed", tenant_id)
+        return {"summary": f"not sent: {type(error).__name__}: {error}", "channels": []}
+    return outcome.as_json()
