@@ -1,4 +1,4 @@
-"""The sandbox fixture: one YAML or JSON file that seeds both emulators (DESIGN.md §4).
+"""The sandbox fixture: one YAML or JSON file that seeds the emulators (DESIGN.md §4, §11).
 
 Each emulator owns the model of its own section; this module reads the file, checks it strictly
 (an unknown key is an error naming the key, so a typo never silently drops data) and hands each
@@ -16,10 +16,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from psasync.sandbox.autotask import AutotaskFixture
 from psasync.sandbox.connectwise import ConnectWiseFixture
 from psasync.sandbox.marketplace import MarketplaceFixture
 
 DEMO_FIXTURE = Path(__file__).with_name("demo.yaml")
+# A small reseller's Autotask (DESIGN §11), for tests until the demo carries one.
+AUTOTASK_DEMO_FIXTURE = Path(__file__).with_name("autotask_demo.yaml")
 
 
 class FixtureError(ValueError):
@@ -27,12 +30,14 @@ class FixtureError(ValueError):
 
 
 class SandboxFixture(BaseModel):
-    """The whole fixture: the marketplace section and the ConnectWise section."""
+    """The whole fixture: the marketplace section, the ConnectWise section and the optional
+    Autotask section (absent: an Autotask with no data and no credentials)."""
 
     model_config = ConfigDict(extra="forbid")
 
     marketplace: MarketplaceFixture = Field(default_factory=MarketplaceFixture)
     connectwise: ConnectWiseFixture = Field(default_factory=ConnectWiseFixture)
+    autotask: AutotaskFixture = Field(default_factory=AutotaskFixture)
 
 
 def _where(location: tuple[int | str, ...]) -> str:
@@ -71,5 +76,7 @@ def load_fixture(path: Path | str) -> SandboxFixture:
     except (yaml.YAMLError, json.JSONDecodeError) as error:
         raise FixtureError(f"{path} is not valid YAML or JSON: {error}") from None
     if not isinstance(data, Mapping):
-        raise FixtureError(f"{path}: a fixture is a mapping with marketplace/connectwise sections")
+        raise FixtureError(
+            f"{path}: a fixture is a mapping with marketplace/connectwise/autotask sections"
+        )
     return parse_fixture(data, source=str(path))

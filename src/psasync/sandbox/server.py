@@ -1,10 +1,13 @@
-"""One sandbox server hosting both emulators (DESIGN.md §4).
+"""One sandbox server hosting the emulators (DESIGN.md §4, §11).
 
 - ConnectWise at the root (``/v4_6_release/apis/3.0/…`` and ``/login/companyinfo/{companyId}``);
 - each marketplace at ``/marketplace/{code}``;
+- Autotask at ``/atservicesrest`` (``/atservicesrest/v1.0/…``, ``zoneInformation`` included);
 - ``/_sandbox/calls`` and ``/_sandbox/faults``: the call counters and the fault switch, for
   benchmarks and tests that drive a sandbox running in another process;
-- ``/_sandbox/connectwise/invoiced``: marks a ConnectWise agreement invoiced through a day.
+- ``/_sandbox/connectwise/invoiced``: marks a ConnectWise agreement invoiced through a day;
+- ``/_sandbox/autotask/posted``, ``/billing``, ``/adjustments``, ``/limits``: Autotask's
+  approve-and-post, what it bills, the adjustments it received, its request limits.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from fastapi import FastAPI
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp
 
+from psasync.sandbox import autotask
 from psasync.sandbox.connectwise import connectwise_error_body, create_connectwise_app
 from psasync.sandbox.connectwise.control import control_router
 from psasync.sandbox.faults import (
@@ -42,12 +46,14 @@ STOP_TIMEOUT = 10.0
 
 @dataclass(frozen=True)
 class Sandbox:
-    """The composed ASGI app with the fault switch and call counters shared by both emulators."""
+    """The composed ASGI app with the fault switch and call counters shared by the emulators;
+    ``autotask`` reaches the Autotask emulator's data and request limits in-process."""
 
     app: ASGIApp
     faults: FaultInjector
     calls: CallCounter
     marketplace_codes: tuple[str, ...]
+    autotask: autotask.AutotaskSandbox | None = None
 
 
 def _control_app(faults: FaultInjector, calls: CallCounter) -> FastAPI:
@@ -82,12 +88,20 @@ def _correlation_id() -> list[tuple[bytes, bytes]]:
 
 
 def build_sandbox(fixture: SandboxFixture, *, faults: FaultSettings | None = None) -> Sandbox:
-    """Both emulators seeded from ``fixture``, behind the shared fault injection."""
+    """The emulators seeded from ``fixture``, behind the shared fault injection."""
     injector, calls = FaultInjector(faults), CallCounter()
     connectwise_app = create_connectwise_app(fixture.connectwise)
+    autotask_sandbox = autotask.build_autotask(fixture.autotask, faults=injector, calls=calls)
     control = _control_app(injector, calls)
     control.include_router(control_router(connectwise_app.state.connectwise), prefix="/connectwise")
-    mounts: list[BaseRoute] = [Mount(CONTROL_PREFIX, app=control)]
+    control.include_router(
+        autotask.control_router(autotask_sandbox.state, autotask_sandbox.limits),
+        prefix="/autotask",
+    )
+    mounts: list[BaseRoute] = [
+        Mount(CONTROL_PREFIX, app=control),
+        Mount(autotask.MOUNT, app=autotask_sandbox.app),
+    ]
     marketplace_apps = create_marketplace_apps(fixture.marketplace)
     for code, marketplace_app in marketplace_apps.items():
         wrapped = FaultMiddleware(
@@ -106,7 +120,13 @@ def build_sandbox(fixture: SandboxFixture, *, faults: FaultSettings | None = Non
     )
     mounts.append(Mount("", app=connectwise))
     app = FastAPI(title="psasync sandbox", routes=mounts, openapi_url=None, docs_url=None)
-    return Sandbox(app=app, faults=injector, calls=calls, marketplace_codes=tuple(marketplace_apps))
+    return Sandbox(
+        app=app,
+        faults=injector,
+        calls=calls,
+        marketplace_codes=tuple(marketplace_apps),
+        autotask=autotask_sandbox,
+    )
 
 
 def base_url(host: str, port: int) -> str:
