@@ -114,6 +114,8 @@ class DemoRun:
     settings: Settings
     logins: tuple[DemoLogin, ...]
     connectwise: tuple[ConnectWiseCredentials, ...]
+    # API users for unattended work: what the automation page takes as the integration user.
+    integration_users: tuple[DemoLogin, ...] = ()
 
     @property
     def login_url(self) -> str:
@@ -171,8 +173,25 @@ def demo_settings(
         raise FixtureError(f"the fixture's marketplaces cannot be served: {error}") from None
 
 
+# The fixture's API users for unattended work are named automation@…; people log in as the others.
+INTEGRATION_USER_PREFIX = "automation@"
+
+
 def demo_logins(fixture: SandboxFixture) -> tuple[DemoLogin, ...]:
-    """Every user of every reseller in the fixture, with its marketplace's name."""
+    """Every person's login of every reseller in the fixture, with its marketplace's name."""
+    return tuple(login for login in _users(fixture) if not _is_integration_user(login.username))
+
+
+def demo_integration_users(fixture: SandboxFixture) -> tuple[DemoLogin, ...]:
+    """The API users of the fixture that the automation page takes as integration user."""
+    return tuple(login for login in _users(fixture) if _is_integration_user(login.username))
+
+
+def _is_integration_user(username: str) -> bool:
+    return username.lower().startswith(INTEGRATION_USER_PREFIX)
+
+
+def _users(fixture: SandboxFixture) -> tuple[DemoLogin, ...]:
     names = {marketplace.code: marketplace.name for marketplace in fixture.marketplace.marketplaces}
     return tuple(
         DemoLogin(
@@ -276,6 +295,7 @@ def start_demo(
             replaced_database=replaced,
             settings=settings,
             logins=demo_logins(fixture),
+            integration_users=demo_integration_users(fixture),
             connectwise=connectwise_credentials(fixture, site_url=sandbox_url),
         )
 
@@ -317,6 +337,14 @@ def show_demo(console: Console, run: DemoRun) -> None:
             f"username {escape(login.username)}, password {escape(login.password)}"
         )
     say()
+    for login in run.integration_users:
+        say(
+            f"[bold]To run it unattended[/bold] (scheduled checks, auto-sync): on the automation "
+            f"page, set the integration user of {escape(login.reseller)}: username "
+            f"{escape(login.username)}, password {escape(login.password)}"
+        )
+    if run.integration_users:
+        say()
     if not run.connectwise:
         say("The fixture has no ConnectWise credentials: ConnectWise cannot be connected.")
     for credentials in run.connectwise:
