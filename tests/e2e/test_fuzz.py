@@ -109,6 +109,15 @@ BODIES: dict[str, Any] = {
         "agreement": "auto",
         "priceSource": "marketplace",
     },
+    "/api/v1/connectwise/reconciliation": {
+        "customerIds": ["1000048560"],
+        "priceSource": "marketplace",
+    },
+    "/api/v1/connectwise/reconciliation/fix": {
+        "items": ["0123456789ab"],
+        "priceSource": "marketplace",
+        "effective": "nextPeriod",
+    },
 }
 # Fields the page forms read.
 FORM_FIELDS = [

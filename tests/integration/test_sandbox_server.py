@@ -44,7 +44,7 @@ def test_both_emulators_answer_on_one_port(base_url: str) -> None:
             json={"marketplace": "us"},
         )
     assert info["Codebase"] == "v4_6_release/"
-    assert companies.status_code == 200 and len(companies.json()) == 14
+    assert companies.status_code == 200 and len(companies.json()) == 20
     assert token.status_code == 200 and token.json()["token"]
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from psasync.adapters.marketplace import Customer, Listing
+from psasync.adapters.marketplace import Customer, Listing, Product
 from psasync.domain.orders import Order, Subscription
 from psasync.services.errors import Invalid
 
@@ -35,6 +35,18 @@ class MarketplaceAccess(Protocol):
     async def list_customers(self) -> Listing[Customer]: ...
 
     async def get_subscription(self, subscription_id: str) -> Subscription: ...
+
+    async def list_subscriptions(
+        self, *, customer_id: str | None = None, status: str | None = None
+    ) -> Listing[Subscription]:
+        """Every subscription in one paged listing (without products: see get_subscription)."""
+        ...
+
+    async def list_products(
+        self, *, mpn: str | None = None, name: str | None = None, vendor: str | None = None
+    ) -> Listing[Product]:
+        """The reseller's catalog products with their prices and costs."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from psasync import __version__
 from psasync.config import Settings
 from psasync.services import Services
 from psasync.services.secrets import session_key
-from psasync.web import api, api_jobs, errors, pages, pages_jobs, wizard
+from psasync.web import api, api_jobs, api_reconciliation, errors, pages, pages_jobs, wizard
 from psasync.web.session import CookieSigner
 from psasync.web.templating import STATIC_DIR
 
@@ -63,6 +63,7 @@ def create_app(
     app.add_exception_handler(pages.LoginRequired, pages.login_redirect)
     app.include_router(api.router)
     app.include_router(api_jobs.router)
+    app.include_router(api_reconciliation.router)
     app.include_router(pages.router)
     app.include_router(pages_jobs.router)
     app.include_router(wizard.router)
