@@ -186,6 +186,7 @@ class SyncTask(Base):
     claim_token: Mapped[str | None] = mapped_column(String(64))
     # Why an unattended run left this task for a person ("2 agreements eligible", ...).
     waiting_reason: Mapped[str | None] = mapped_column(Text)
+    search_text: Mapped[str] = mapped_column(Text, index=True)  # see store.tasks.search_text
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     agreement_id: Mapped[int | None] = mapped_column(Integer)
     synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

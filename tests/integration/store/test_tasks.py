@@ -367,3 +367,55 @@ async def test_ignoring_and_unignoring_a_task(database: Database) -> None:
         assert (await reload_task(session, task_id)).status == TaskStatus.NEW.value
     assert await _claim(database, tenant, task_id, minute=4)
     assert NOW < LEASE_END
+
+
+# The stored search text ------------------------------------------------------------------------
+
+
+async def test_the_search_text_is_written_however_the_task_is_added(database: Database) -> None:
+    tenant = await add_tenant(database)
+    (orm_id,) = await add_tasks(
+        database, task_row(tenant, "A", number="SO1", customer_name="Straße AG", customer_id="77")
+    )
+    async with database.session() as session:
+        (stored,) = await store.add_tasks(
+            session, [task_row(tenant, "B", number="CH2", customer_name="ÅSA", customer_id="88")]
+        )
+    async with database.session() as session:
+        first = await reload_task(session, orm_id)
+        second = await reload_task(session, stored.id)
+    assert first.search_text == "so1\x1fstrasse ag\x1f77"
+    assert second.search_text == "ch2\x1fåsa\x1f88"
+
+
+async def test_a_search_ignores_case_beyond_ascii(database: Database) -> None:
+    tenant = await add_tenant(database)
+    await add_tasks(
+        database,
+        task_row(tenant, "A", customer_name="STRASSE Holding", created=at(1)),
+        task_row(tenant, "B", customer_name="Ørsted Müller", created=at(2)),
+    )
+    assert await _listed(database, tenant, TaskFilter(query="straße")) == (["A"], 1)
+    assert await _listed(database, tenant, TaskFilter(query="ØRSTED MÜL")) == (["B"], 1)
+
+
+async def test_a_search_never_matches_across_two_fields(database: Database) -> None:
+    tenant = await add_tenant(database)
+    await add_tasks(
+        database, task_row(tenant, "A", number="SO9", customer_name="Acme", customer_id="123")
+    )
+    for query in ("so9acme", "acme123", "so9\x1facme", "9\x1fa"):
+        assert await _listed(database, tenant, TaskFilter(query=query)) == ([], 0), query
+    assert await _listed(database, tenant, TaskFilter(query=" acme ")) == (["A"], 1)
+
+
+async def test_a_searched_page_counts_every_match(database: Database) -> None:
+    tenant, other = await add_tenant(database, "1"), await add_tenant(database, "2")
+    rows = [
+        task_row(tenant, f"T{n}", customer_name=f"Match {n}", created=at(n)) for n in range(1, 8)
+    ]
+    await add_tasks(database, *rows, task_row(other, "X", customer_name="Match elsewhere"))
+    wanted = TaskFilter(query="match", limit=3, offset=3)
+    assert await _listed(database, tenant, wanted) == (["T4", "T3", "T2"], 7)
+    beyond = TaskFilter(query="match", limit=3, offset=30)
+    assert await _listed(database, tenant, beyond) == ([], 7)
