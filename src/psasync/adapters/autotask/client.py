@@ -222,7 +222,9 @@ class AutotaskClient:
         posted = {"op": "exist", "field": "approveAndPostDate"}
         for chunk in chunks(contract_ids):
             found += await self.api.query(
-                UNITS, [in_("contractID", chunk), posted], fields=("contractID", "endDate")
+                UNITS,
+                [in_("contractID", chunk), posted],
+                fields=("contractID", "endDate", "approveAndPostDate"),
             )
         return found
 
@@ -262,6 +264,29 @@ class AutotaskClient:
         dated = [(read_date(row.get("startDate"), what="units startDate"), row) for row in rows]
         known = [(start, row) for start, row in dated if start is not None and start <= day]
         return max(known, key=lambda pair: (pair[0], int(pair[1]["id"])))[1] if known else None
+
+    async def changes_after(
+        self, contract_id: int, service_id: int, day: dt.date
+    ) -> list[tuple[dt.date, Decimal]]:
+        """Where the service's units change after ``day``: (first day, change), by date."""
+        filters = [
+            eq("contractID", contract_id),
+            eq("serviceID", service_id),
+            {"op": "gte", "field": "endDate", "value": vendor_date(day)},
+        ]
+        rows = await self.api.query(UNITS, filters, fields=UNIT_FIELDS)
+        in_force: dict[dt.date, JsonObject] = {}  # the latest row per start date
+        for row in sorted(rows, key=lambda row: int(row["id"])):
+            in_force[read_date(row.get("startDate"), what="units startDate") or day] = row
+        dated = sorted(in_force.items(), key=lambda pair: pair[0])
+        changes: list[tuple[dt.date, Decimal]] = []
+        previous: Decimal | None = None
+        for start, row in dated:
+            units = read_decimal(row.get("units"), what="units")
+            if previous is not None and start > day and units != previous:
+                changes.append((start, units - previous))
+            previous = units
+        return changes
 
     async def units_at(self, contract_id: int, service_id: int, day: dt.date) -> Decimal:
         """The units of ``service_id`` on the contract on ``day`` (0 when it has none)."""

@@ -6,7 +6,8 @@ Recurring lines (contract services) move only by service adjustments:
   creates the contract service when the contract has none for the Service);
 - update → an adjustment of (quantity − units on the effective date) from that date;
 - cancel → an adjustment down to 0 effective the day after the cancelled date;
-- delete (a line that never billed) → an adjustment down to 0 from its effective date.
+- delete (a line that never billed) → the adjustments dated after its effective date reversed
+  (latest first), then an adjustment down to 0 from its effective date: no units from then on.
 
 An update, cancel or delete aims at a number of units, so repeating it adjusts by 0: nothing is
 sent. A create adds to what is there, so it is decided by the units before it (DESIGN §11,
@@ -90,6 +91,8 @@ class Writer:
         service_id = await self._service_of(agreement_id, action)
         if service_id is None:  # deleting a line that is already gone
             return _target_id(action)
+        if action.action is Action.DELETE:
+            await self._undo_later_changes(agreement_id, service_id, action.effective_date)
         expectation = await self._expect(agreement_id, _target(action, service_id))
         if expectation.change:
             writes_price = action.action in (Action.CREATE, Action.UPDATE)
@@ -122,6 +125,14 @@ class Writer:
                 return None
             raise
         return int(line["serviceID"])
+
+    async def _undo_later_changes(self, agreement_id: int, service_id: int, day: dt.date) -> None:
+        """Reverse the adjustments dated after ``day``, latest first (units never go below 0),
+        so that one adjustment at ``day`` leaves the line with no units from then on."""
+        later = await self.client.changes_after(agreement_id, service_id, day)
+        for start, change in reversed(later):
+            target = _Target(service_id, start, change=-change)
+            await self._adjust(await self._expect(agreement_id, target), None)
 
     async def _expect(self, agreement_id: int, target: _Target) -> AdjustmentExpectation:
         before = await self.client.units_at(agreement_id, target.service_id, target.day)

@@ -165,6 +165,9 @@ class FakeAutotask:
             default=None,
         )
         units = Decimal(before["units"] if before else 0) + body["unitChange"]
+        for later in rows:  # an adjustment moves every later row too
+            if later["startDate"] > start:
+                later["units"] += body["unitChange"]
         self.add(
             "ContractServiceUnits",
             id=self.next_id("ContractServiceUnits"),
@@ -172,7 +175,7 @@ class FakeAutotask:
             contractServiceID=services[0]["id"],
             serviceID=body["serviceID"],
             startDate=start,
-            endDate=None,
+            endDate="2099-12-31T00:00:00",  # open: rows are not split per period here
             units=int(units),
             price=body.get("adjustedUnitPrice"),
             cost=body.get("adjustedUnitCost"),

@@ -276,3 +276,26 @@ def test_the_mark_is_exact() -> None:
     assert read_mark("Setup [psasync task:7:line2:one_time] extra") is None
     with pytest.raises(ValueError, match="idempotency key"):
         mark_description("x", "not a key")
+
+
+async def test_a_delete_after_a_cancel_reverses_the_later_change_first() -> None:
+    fake = seeded()
+    psa, http = psa_for(fake)
+    async with http:
+        line_id = await psa.apply(7, action())
+        cancelled = DAY + dt.timedelta(days=9)
+        await psa.apply(
+            7, action(action=Action.CANCEL, addition_id=line_id, cancelled_date=cancelled)
+        )
+        delete = action(action=Action.DELETE, addition_id=line_id)
+        await psa.apply(7, delete)
+        await psa.apply(7, delete)  # nothing left to adjust
+        for day in (DAY, cancelled, cancelled + dt.timedelta(days=30)):
+            assert await psa.units_at(7, 301, day) == 0
+    changes = [(a["effectiveDate"][:10], a["unitChange"]) for a in fake.adjustments]
+    assert changes == [
+        ("2026-11-15", 3),
+        ("2026-11-25", -3),
+        ("2026-11-25", 3),  # the cancel reversed first: units never go below 0
+        ("2026-11-15", -3),
+    ]
