@@ -1,4 +1,5 @@
-"""The PSA implementations the contract suite runs against: today, ConnectWise on its sandbox."""
+"""The PSA implementations the contract suite runs against: ConnectWise and Autotask, each on its
+sandbox."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from psasync.adapters.autotask import AutotaskClient, AutotaskCredentials, AutotaskPsa
 from psasync.adapters.connectwise import ConnectWiseClient, ConnectWisePsa, ConnectWiseSite
 from psasync.adapters.http import RetryPolicy
 from psasync.sandbox.faults import FaultSettings
-from psasync.sandbox.fixture import DEMO_FIXTURE, load_fixture
+from psasync.sandbox.fixture import AUTOTASK_DEMO_FIXTURE, DEMO_FIXTURE, load_fixture
 from psasync.sandbox.server import build_sandbox
 from tests.contract.psa import PsaUnderTest
 
@@ -23,6 +25,11 @@ SITE = ConnectWiseSite(
     public_key="demoPublicKey01",
     private_key="demoPrivateKey01",
     client_id="5b1c2a6e-3f4d-4e8a-9c1b-7d2e6f8a9b0c",
+)
+AUTOTASK = AutotaskCredentials(
+    username="psasync-api@northwind-it.example",
+    secret="demo-Autotask-Secret-1",
+    integration_code="DEMO-PSASYNC-TRACKING-ID",
 )
 
 
@@ -35,10 +42,15 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(params=["connectwise"])
+@pytest.fixture(params=["connectwise", "autotask"])
 async def psa(request: pytest.FixtureRequest) -> AsyncIterator[PsaUnderTest]:
-    """Each PSA implementation, on a fresh sandbox seeded with the demo fixture."""
-    assert request.param == "connectwise"
+    """Each PSA implementation, on a fresh sandbox seeded with its demo fixture."""
+    implementations = {"connectwise": _connectwise, "autotask": _autotask}
+    async for under_test in implementations[request.param]():
+        yield under_test
+
+
+async def _connectwise() -> AsyncIterator[PsaUnderTest]:
     sandbox = build_sandbox(load_fixture(DEMO_FIXTURE))
     transport = httpx.ASGITransport(app=sandbox.app)
     async with httpx.AsyncClient(transport=transport, base_url=SANDBOX) as http:
@@ -62,6 +74,44 @@ async def psa(request: pytest.FixtureRequest) -> AsyncIterator[PsaUnderTest]:
             item_word="Business Standard",
             day=dt.date(2026, 11, 15),
             invoiced_agreement_id=1311,
+            invoiced_through=dt.date(2026, 11, 24),
+            lose_next_answer=lose_next_answer,
+        )
+
+
+async def _autotask() -> AsyncIterator[PsaUnderTest]:
+    sandbox = build_sandbox(load_fixture(AUTOTASK_DEMO_FIXTURE))
+    transport = httpx.ASGITransport(app=sandbox.app)
+    async with httpx.AsyncClient(transport=transport, base_url=SANDBOX) as http:
+        policy = RetryPolicy(sleep=_no_sleep)
+
+        async def port(credentials: AutotaskCredentials) -> AutotaskPsa:
+            client = await AutotaskClient.connect(
+                http, credentials, discovery_root=SANDBOX, policy=policy
+            )
+            return AutotaskPsa(client)
+
+        async def lose_next_answer() -> None:
+            # Writes go to the contract's child routes; queries (POST …/query) stay answered.
+            settings = FaultSettings(
+                rate_drop=1,
+                methods=frozenset({"POST"}),
+                path_prefix="/atservicesrest/v1.0/Contracts/",
+            )
+            sandbox.faults.configure(settings)
+
+        yield PsaUnderTest(
+            port=await port(AUTOTASK),
+            refused=await port(dataclasses.replace(AUTOTASK, secret="not-the-secret")),
+            company_id=29683481,
+            company_name="Green Lane LLC",
+            agreement_id=1001,
+            currency="USD",
+            item_id=503,
+            item_mpn="BKP-CLOUD-500",
+            item_word="Backup",
+            day=dt.date(2026, 11, 15),
+            invoiced_agreement_id=1031,
             invoiced_through=dt.date(2026, 11, 24),
             lose_next_answer=lose_next_answer,
         )

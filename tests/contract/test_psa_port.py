@@ -1,4 +1,13 @@
-"""The PSA port's contract: every PSA adapter passes these, or it is not done (DESIGN §10)."""
+"""The PSA port's contract: every PSA adapter passes these, or it is not done (DESIGN §10).
+
+Stated PSA-neutrally: a one-time line (setup fee, usage) carries psasync's key and is found by
+it in every PSA; a recurring line carries it where the PSA keeps one (ConnectWise does, an
+Autotask contract service cannot: one service per contract gathers every order's units), so
+recurring lines are found by the id ``apply`` returns. A deleted recurring line bills nothing
+afterwards; whether it disappears (ConnectWise) or lingers with no units (Autotask cannot remove
+a contract service) is the PSA's. Taxability is left out: Autotask taxes by billing code, not per
+line.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +18,7 @@ from decimal import Decimal
 import pytest
 
 from psasync.adapters.http import AdapterError, OutcomeUnknown, VendorNotFound
-from psasync.domain.agreements import BillCustomer, ProductRef
+from psasync.domain.agreements import Addition, BillCustomer, ProductRef
 from psasync.domain.keys import written_differences
 from psasync.domain.money import Currency
 from psasync.domain.plan import Action, AdditionKind, PlannedAddition, PriceSource
@@ -35,9 +44,24 @@ def create(psa: PsaUnderTest, *, key: str, quantity: str = "3") -> PlannedAdditi
         effective_date=psa.day,
         cancelled_date=None,
         bill_customer=BillCustomer.BILLABLE,
-        taxable=True,
+        taxable=False,
         price_source=PriceSource.MARKETPLACE,
     )
+
+
+def one_time(psa: PsaUnderTest, *, key: str, quantity: str = "1") -> PlannedAddition:
+    """A setup fee: billed once, on its day."""
+    return replace(
+        create(psa, key=key, quantity=quantity),
+        kind=AdditionKind.ONE_TIME,
+        description="Contract suite setup",
+        cancelled_date=psa.day,
+    )
+
+
+async def line_of(psa: PsaUnderTest, line_id: int) -> Addition:
+    (line,) = [line for line in await psa.port.lines(psa.agreement_id) if line.id == line_id]
+    return line
 
 
 async def test_credentials_are_checked(psa: PsaUnderTest) -> None:
@@ -114,20 +138,28 @@ async def test_catalog_items_are_read_by_id_mpn_and_text(psa: PsaUnderTest) -> N
 
 
 async def test_a_create_is_written_with_its_key_and_every_value(psa: PsaUnderTest) -> None:
-    action = create(psa, key="task:7:line1:recurring")
+    action = one_time(psa, key="task:7:line2:one_time")
     line_id = await psa.port.apply(psa.agreement_id, action)
-    (line,) = [line for line in await psa.port.lines(psa.agreement_id) if line.id == line_id]
+    line = await line_of(psa, line_id)
     assert line.sync_key == action.key
     assert written_differences(action, line) == ()
     assert await psa.port.find_line_by_key(psa.agreement_id, action.key) == line
 
 
+async def test_a_recurring_create_bills_every_value_from_its_day(psa: PsaUnderTest) -> None:
+    action = create(psa, key="task:7:line1:recurring")
+    line_id = await psa.port.apply(psa.agreement_id, action)
+    line = await line_of(psa, line_id)
+    assert written_differences(action, line) == ()
+    assert line.sync_key in (action.key, None)  # where the PSA keeps a key on such a line
+
+
 async def test_keys_are_told_apart_exactly(psa: PsaUnderTest) -> None:
-    first = await psa.port.apply(psa.agreement_id, create(psa, key="task:7:line1:recurring"))
-    other = await psa.port.apply(psa.agreement_id, create(psa, key="task:7:line11:recurring"))
-    found = await psa.port.find_line_by_key(psa.agreement_id, "task:7:line1:recurring")
+    first = await psa.port.apply(psa.agreement_id, one_time(psa, key="task:7:line1:one_time"))
+    other = await psa.port.apply(psa.agreement_id, one_time(psa, key="task:7:line11:one_time"))
+    found = await psa.port.find_line_by_key(psa.agreement_id, "task:7:line1:one_time")
     assert found is not None and found.id == first != other
-    assert await psa.port.find_line_by_key(psa.agreement_id, "task:7:line2:recurring") is None
+    assert await psa.port.find_line_by_key(psa.agreement_id, "task:7:line2:one_time") is None
 
 
 async def test_updates_cancels_and_deletes_are_written_and_idempotent(psa: PsaUnderTest) -> None:
@@ -139,8 +171,7 @@ async def test_updates_cancels_and_deletes_are_written_and_idempotent(psa: PsaUn
         key="task:8:line1:update",
         addition_id=line_id,
         quantity=Decimal(5),
-        bill_customer=BillCustomer.DO_NOT_BILL,
-        taxable=False,
+        unit_price=Decimal("14.00"),
     )
     cancel = replace(
         written,
@@ -151,17 +182,29 @@ async def test_updates_cancels_and_deletes_are_written_and_idempotent(psa: PsaUn
     )
     for action in (update, update, cancel, cancel):
         assert await psa.port.apply(psa.agreement_id, action) == line_id
-        line = await psa.port.find_line_by_key(psa.agreement_id, written.key)
-        assert line is not None and written_differences(action, line) == ()
+        assert written_differences(action, await line_of(psa, line_id)) == ()
     delete = replace(written, action=Action.DELETE, key="task:8:line1:delete", addition_id=line_id)
     await psa.port.apply(psa.agreement_id, delete)
+    await psa.port.apply(psa.agreement_id, delete)  # already deleted: done, not an error
+    lines = await psa.port.lines(psa.agreement_id)
+    assert not [line for line in lines if line.id == line_id and line.quantity]
+
+
+async def test_a_one_time_line_is_deleted_and_removed(psa: PsaUnderTest) -> None:
+    fee = one_time(psa, key="task:8:line2:one_time")
+    line_id = await psa.port.apply(psa.agreement_id, fee)
+    delete = replace(fee, action=Action.DELETE, key="task:8:line2:delete", addition_id=line_id)
+    await psa.port.apply(psa.agreement_id, delete)
     await psa.port.apply(psa.agreement_id, delete)  # already gone: done, not an error
-    await psa.port.remove_line(psa.agreement_id, line_id)
     assert line_id not in {line.id for line in await psa.port.lines(psa.agreement_id)}
+    surplus = await psa.port.apply(psa.agreement_id, replace(fee, key="task:8:line3:one_time"))
+    await psa.port.remove_line(psa.agreement_id, surplus)
+    await psa.port.remove_line(psa.agreement_id, surplus)  # already gone: no error
+    assert surplus not in {line.id for line in await psa.port.lines(psa.agreement_id)}
 
 
 async def test_a_create_whose_answer_is_lost_leaves_one_line_at_most(psa: PsaUnderTest) -> None:
-    action = create(psa, key="task:9:line1:recurring")
+    action = one_time(psa, key="task:9:line2:one_time")
     await psa.lose_next_answer()
     try:
         line_id: int | None = await psa.port.apply(psa.agreement_id, action)
@@ -171,6 +214,28 @@ async def test_a_create_whose_answer_is_lost_leaves_one_line_at_most(psa: PsaUnd
     assert len(keyed) <= 1
     if line_id is not None:
         assert [line.id for line in keyed] == [line_id]
+
+
+async def test_a_recurring_create_whose_answer_is_lost_bills_once_at_most(
+    psa: PsaUnderTest,
+) -> None:
+    action = create(psa, key="task:9:line1:recurring")
+
+    async def billed() -> Decimal:
+        lines = await psa.port.lines(psa.agreement_id)
+        ours = [line for line in lines if line.product.id == psa.item_id]
+        return sum((line.quantity for line in ours if line.is_ongoing_on(psa.day)), Decimal(0))
+
+    before = await billed()
+    await psa.lose_next_answer()
+    try:
+        line_id: int | None = await psa.port.apply(psa.agreement_id, action)
+    except OutcomeUnknown:
+        line_id = None
+    added = await billed() - before
+    assert added in (Decimal(0), action.quantity)
+    if line_id is not None:
+        assert added == action.quantity
 
 
 async def test_a_write_into_an_invoiced_period_is_refused(psa: PsaUnderTest) -> None:
@@ -186,14 +251,15 @@ async def test_a_write_into_an_invoiced_period_is_refused(psa: PsaUnderTest) -> 
 
 
 async def test_a_line_carrying_a_creates_key_is_rewritten_to_it(psa: PsaUnderTest) -> None:
-    earlier = create(psa, key="task:11:line1:recurring", quantity="2")
+    earlier = one_time(psa, key="task:11:line2:one_time", quantity="2")
     line_id = await psa.port.apply(psa.agreement_id, replace(earlier, description="old text"))
+    later = psa.day + dt.timedelta(days=1)
     planned = replace(
         earlier,
         quantity=Decimal(6),
         unit_price=Decimal("14.00"),
-        effective_date=psa.day + dt.timedelta(days=1),
-        taxable=False,
+        effective_date=later,
+        cancelled_date=later,
     )
     assert await psa.port.rewrite(psa.agreement_id, line_id, planned) == line_id
     line = await psa.port.find_line_by_key(psa.agreement_id, planned.key)
