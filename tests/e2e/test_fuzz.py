@@ -103,7 +103,20 @@ BODIES: dict[str, Any] = {
     "/api/v1/connectwise/mappings/products": [
         {"mpn": "M365-BUS-STD", "catalogItemId": 301, "setupCatalogItemId": 306}
     ],
-    "/api/v1/connectwise/automation": {"marketplaceUser": NORTHWIND},
+    "/api/v1/connectwise/automation": {
+        "schedule": {"every": "1d", "at": "06:30", "timezone": "Europe/Berlin"},
+        "autoSync": {
+            "orderTypes": ["sales", "change"],
+            "priceSource": "marketplace",
+            "allowCredits": False,
+            "maxAmount": "500.00",
+        },
+        "notify": {
+            "emails": ["ops@northwind-it.example"],
+            "webhookUrl": "https://hooks.example.com/psasync",
+        },
+        "marketplaceUser": NORTHWIND,
+    },
     "/api/v1/connectwise/tasks/sync-bulk": {
         "filter": {"status": "new", "orderType": "change", "q": "Green"},
         "agreement": "auto",
@@ -143,6 +156,15 @@ FORM_FIELDS = [
     "status",
     "type",
     "q",
+    # The automation settings form.
+    "every",
+    "at",
+    "timezone",
+    "order_types",
+    "allow_credits",
+    "max_amount",
+    "emails",
+    "webhook_url",
     *(f"additions-0-{name}" for name in ["key", *ADDITION]),
 ]
 # Columns that cache what a vendor said (written on first read, whatever the answer): not a
