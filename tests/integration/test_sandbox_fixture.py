@@ -35,8 +35,8 @@ def test_an_unknown_key_is_named_with_its_path(tmp_path: Path) -> None:
 
 
 def test_an_unknown_section_is_named() -> None:
-    with pytest.raises(FixtureError, match="unknown key 'autotask'"):
-        parse_fixture({"autotask": {}})
+    with pytest.raises(FixtureError, match="unknown key 'halopsa'"):
+        parse_fixture({"halopsa": {}})
 
 
 @pytest.mark.parametrize(
