@@ -18,9 +18,14 @@ from procrastinate import testing
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy.engine import make_url
 
+# Every use case that runs as a job registers its runner when imported: a worker process
+# that imports only this module must know them all.
+from psasync.services import bulk_jobs, reconciliation_fix, unattended  # noqa: F401
+from psasync.services import reconciliation as _reconciliation  # noqa: F401
 from psasync.services.context import Services
-from psasync.services.jobs import run_job
+from psasync.services.jobs import RUNNERS, run_job
 from psasync.services.queue import QueueBusy
+from psasync.store import JobKind
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +83,9 @@ def libpq_conninfo(database_url: str) -> str:
 
 def create_job_app(database_url: str) -> procrastinate.App:
     """The app for psasync's database: psycopg on PostgreSQL, in memory on SQLite."""
+    missing = sorted(kind.value for kind in JobKind if kind not in RUNNERS)
+    if missing:  # a job kind nobody can run would fail every time it is queued
+        raise RuntimeError(f"no runner for job kinds: {', '.join(missing)}")
     connector: Any
     if is_postgresql(database_url):
         connector = procrastinate.PsycopgConnector(conninfo=libpq_conninfo(database_url))
