@@ -165,6 +165,12 @@ FORM_FIELDS = [
     "max_amount",
     "emails",
     "webhook_url",
+    # The reconciliation page's filters and fix form.
+    "customerId",
+    "kind",
+    "item_id",
+    "all_kind",
+    "effective",
     *(f"additions-0-{name}" for name in ["key", *ADDITION]),
 ]
 # Columns that cache what a vendor said (written on first read, whatever the answer): not a

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from psasync.adapters.http import AdapterError
@@ -717,6 +718,85 @@ async def report_csv(
     return report_csv_text(await latest_report(services, actor, customer_id=customer_id, kind=kind))
 
 
+# --- the reports over time ----------------------------------------------------------------------
+
+# Stored reports the trend reads at most.
+MAX_HISTORY = 100
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """One stored report in a line: its drift per currency, net (``impact``, positive =
+    under-billed) and apart (``under``: the sum of positive impacts; ``over``: of negative ones,
+    as a negative amount)."""
+
+    id: int
+    created_at: dt.datetime
+    created_by: str
+    as_of: dt.date
+    customer_ids: tuple[str, ...] | None
+    items: int
+    impact: dict[str, Decimal]
+    under: dict[str, Decimal]
+    over: dict[str, Decimal]
+
+    def drift(self, currency: str) -> Decimal:
+        """How far billing is off a month in ``currency``, both ways: under − over."""
+        return self.under.get(currency, Decimal(0)) - self.over.get(currency, Decimal(0))
+
+
+async def report_history(
+    services: Services, actor: Actor, limit: int = 12
+) -> tuple[ReportSummary, ...]:
+    """The tenant's newest ``limit`` stored reports (at most :data:`MAX_HISTORY`), oldest
+    first, each summed from its stored items."""
+    limit = max(1, min(limit, MAX_HISTORY))
+    async with services.db.session() as session:
+        reports = list(
+            await session.scalars(
+                select(ReconciliationReport)
+                .where(ReconciliationReport.tenant_id == actor.tenant_id)
+                .order_by(ReconciliationReport.created_at.desc(), ReconciliationReport.id.desc())
+                .limit(limit)
+            )
+        )
+        rows = (
+            await session.execute(
+                select(
+                    ReconciliationItemRow.report_id,
+                    ReconciliationItemRow.currency,
+                    ReconciliationItemRow.monthly_impact,
+                ).where(ReconciliationItemRow.report_id.in_([r.id for r in reports]))
+            )
+        ).all()
+    counts: dict[int, int] = {}
+    sums: dict[int, tuple[dict[str, Decimal], dict[str, Decimal], dict[str, Decimal]]] = {}
+    for report_id, currency, amount in rows:
+        counts[report_id] = counts.get(report_id, 0) + 1
+        impact, under, over = sums.setdefault(report_id, ({}, {}, {}))
+        if currency is None:
+            continue
+        impact[currency] = impact.get(currency, Decimal(0)) + amount
+        side = under if amount > 0 else over
+        side[currency] = side.get(currency, Decimal(0)) + amount
+    return tuple(
+        ReportSummary(
+            id=report.id,
+            created_at=report.created_at,
+            created_by=report.created_by,
+            as_of=dt.date.fromisoformat(report.as_of),
+            customer_ids=(
+                tuple(json.loads(report.customer_filter)) if report.customer_filter else None
+            ),
+            items=counts.get(report.id, 0),
+            impact=sums.get(report.id, ({}, {}, {}))[0],
+            under=sums.get(report.id, ({}, {}, {}))[1],
+            over=sums.get(report.id, ({}, {}, {}))[2],
+        )
+        for report in reversed(reports)
+    )
+
+
 # --- as a job ------------------------------------------------------------------------------------
 
 
@@ -791,6 +871,7 @@ __all__ = [
     "ItemView",
     "KindTotal",
     "ReconciliationRequest",
+    "ReportSummary",
     "ReportView",
     "build_report",
     "display_impact",
@@ -799,6 +880,7 @@ __all__ = [
     "read_snapshots",
     "report_csv",
     "report_csv_text",
+    "report_history",
     "start_reconciliation",
     "totals",
     "written_by_key",

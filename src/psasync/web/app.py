@@ -12,7 +12,16 @@ from psasync import __version__
 from psasync.config import Settings
 from psasync.services import Services
 from psasync.services.secrets import session_key
-from psasync.web import api, api_jobs, api_reconciliation, errors, pages, pages_jobs, wizard
+from psasync.web import (
+    api,
+    api_jobs,
+    api_reconciliation,
+    errors,
+    pages,
+    pages_jobs,
+    pages_reconciliation,
+    wizard,
+)
 from psasync.web.session import CookieSigner
 from psasync.web.templating import STATIC_DIR
 
@@ -66,6 +75,7 @@ def create_app(
     app.include_router(api_reconciliation.router)
     app.include_router(pages.router)
     app.include_router(pages_jobs.router)
+    app.include_router(pages_reconciliation.router)
     app.include_router(wizard.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
