@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, TypedDict
@@ -373,7 +374,11 @@ def trend_chart(
     described = "; ".join(point.label for point in points)
     return LineChart(
         id=chart_id,
-        title=f"Total drift across the last {len(history)} reports ({currency})",
+        title=(
+            f"Total drift across the last {len(history)} reports ({currency})"
+            if len(history) > 1
+            else f"Total drift across the one report so far ({currency})"
+        ),
         description=f"Under- plus over-billed amount a month per report, oldest first: "
         f"{described}.",
         width=width,
@@ -392,7 +397,12 @@ def trend_chart(
 
 def charts(report: ReportView, history: tuple[ReportSummary, ...]) -> list[dict[str, Any]]:
     """Per currency of the report: impact by kind, top customers, and the trend."""
-    codes = sorted({code for total in report.by_kind for code in total.impact})
+    # The currency most items bill in first.
+    held = Counter(item.currency for item in report.items if item.currency)
+    codes = sorted(
+        {code for total in report.by_kind for code in total.impact},
+        key=lambda code: (-held[code], code),
+    )
     currencies: list[str | None] = [*codes] if codes else [None]
     found = []
     for currency in currencies:
@@ -403,6 +413,8 @@ def charts(report: ReportView, history: tuple[ReportSummary, ...]) -> list[dict[
             [
                 (KINDS.get(t.kind, (t.kind, ""))[0], t.impact.get(currency or "", Decimal(0)))
                 for t in report.by_kind
+                # Kinds billed in this currency, and those without amounts (count only).
+                if currency is None or currency in t.impact or not t.impact
             ],
             currency,
         )
@@ -411,7 +423,8 @@ def charts(report: ReportView, history: tuple[ReportSummary, ...]) -> list[dict[
         ]
         customers = bar_chart(
             f"chart-customers-{suffix}",
-            f"Top {len(top)} customers by monthly impact{f' ({currency})' if currency else ''}",
+            f"{f'Top {len(top)} customers' if len(top) > 1 else 'The customer'} by monthly "
+            f"impact{f' ({currency})' if currency else ''}",
             [(t.customer_name, t.impact.get(currency or "", Decimal(0))) for t in top],
             currency,
         )
