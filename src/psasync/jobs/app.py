@@ -120,6 +120,37 @@ async def run_job_task(context: procrastinate.JobContext, job_id: int) -> None:
     await run_job(services, job_id)
 
 
+# A worker that dies (kill -9, a lost machine) leaves its jobs "doing", their locks held, until
+# someone notices: Procrastinate's workers send a heartbeat every 10 s, and a job whose worker
+# has been silent for longer than this is stalled. Procrastinate documents retrying them from a
+# periodic task; every psasync job converges when run again (DESIGN §8), so that is safe here.
+STALLED_AFTER_SECONDS = 30.0
+
+
+@periodic_task(
+    cron="* * * * * */10",  # every 10 s (croniter's sixth field: seconds)
+    name="retry_stalled_jobs",
+    queueing_lock="retry_stalled_jobs",
+    pass_context=True,
+)
+async def retry_stalled_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Hand the jobs of dead workers back to the queue, with their locks released."""
+    del timestamp
+    manager = context.app.job_manager
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS):
+        try:
+            await manager.retry_job(job)
+        except Exception as error:  # noqa: BLE001 - it ended meanwhile (another retry, its end)
+            log.info("stalled job %s not retried: %s", job.id, error)
+            continue
+        log.warning(
+            "retried job %s (%s, lock %s): its worker stopped sending heartbeats",
+            job.id,
+            job.task_name,
+            job.lock,
+        )
+
+
 class ProcrastinateQueue:
     """The job queue port on a Procrastinate app."""
 
