@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psasync.domain.orders import Order, OrderType, task_title
+from psasync.domain.plan import PriceSource
 from psasync.services.actor import Actor
 from psasync.services.context import Services
 from psasync.services.errors import BadRequest, Conflict, NotFound
@@ -158,4 +159,40 @@ async def unignore_task(services: Services, actor: Actor, task_id: int) -> TaskV
         if task.status != TaskStatus.IGNORED.value:
             raise Conflict(f"task {task_id} is not ignored", code="TaskNotIgnored")
         await store.set_ignored(session, task, ignored=False, now=services.now())
+        return TaskView.of(task)
+
+
+async def mark_done(
+    services: Services, actor: Actor, task_id: int, *, agreement_id: int
+) -> TaskView:
+    """Close a task whose plan for ``agreement_id`` has nothing to change (a Renewal that needs
+    no new addition): it reads as synced, with nothing written and no sync run.
+
+    The plan is made again here, so a task with anything to write is refused (``Conflict``
+    ``PlanNotEmpty``); a synced or busy task is refused as :func:`ignore_task` refuses it.
+    """
+    from psasync.services import planning  # planning builds on this module
+
+    plan = await planning.preview(
+        services, actor, task_id, agreement_id=agreement_id, price_source=PriceSource.MARKETPLACE
+    )
+    if plan.actions:
+        raise Conflict(
+            f"task {task_id} has {len(plan.actions)} changes to make: sync it instead",
+            code="PlanNotEmpty",
+        )
+    async with services.db.session() as session:
+        task = await load_task(session, actor.tenant_id, task_id)
+        if task.status == TaskStatus.SYNCED.value:
+            raise Conflict(f"task {task_id} is already synced", code="TaskSynced")
+        if task.claimed_until is not None and task.claimed_until > services.now():
+            raise Conflict(f"task {task_id} is being synced right now", code="TaskBusy")
+        now = services.now()
+        task.status = TaskStatus.SYNCED.value
+        task.synced_at = now
+        task.agreement_id = agreement_id
+        task.error = None
+        task.waiting_reason = None
+        task.updated_at = now
+        await session.flush()
         return TaskView.of(task)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from psasync.services.types import Action, OrderType, TaskStatus
 
@@ -40,6 +43,40 @@ def format_date(value: dt.date | None) -> str:
     if value is None:
         return ""
     return f"{value.day} {value:%b %Y}"
+
+
+_MONTHS = {f"{dt.date(2000, m, 1):%b}".casefold(): m for m in range(1, 13)}
+_HOUSE_DATE = re.compile(r"\s*(\d{1,2})\s+([A-Za-z]{3})[a-z]*\.?,?\s+(\d{4})\s*")
+_ISO_IN_TEXT = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def parse_date(text: str) -> dt.date:
+    """A date as the pages show it (``24 Nov 2026``) or as ISO (``2026-11-24``); anything else
+    raises ValueError."""
+    found = _HOUSE_DATE.fullmatch(text)
+    if found:
+        month = _MONTHS.get(found.group(2).casefold())
+        if month is None:
+            raise ValueError(text)
+        return dt.date(int(found.group(3)), month, int(found.group(1)))
+    return dt.date.fromisoformat(text.strip())
+
+
+def house_dates(text: str) -> str:
+    """A message with every ISO date in it written as the pages write dates."""
+
+    def spelled(found: re.Match[str]) -> str:
+        try:
+            return format_date(dt.date.fromisoformat(found.group(0)))
+        except ValueError:
+            return found.group(0)
+
+    return _ISO_IN_TEXT.sub(spelled, text)
+
+
+def plain_number(value: Decimal) -> str:
+    """A quantity or price in plain notation: ``0.0000001``, never ``1E-7``."""
+    return format(value, "f")
 
 
 def format_iso_date(text: str) -> str:
@@ -109,3 +146,65 @@ def price_origin_label(value: object) -> str:
 def busy_until_label(value: dt.datetime) -> str:
     """``14:05 UTC``: when a sync run's claim on a task lapses."""
     return f"{value.astimezone(dt.UTC):%H:%M} UTC"
+
+
+_KIND_LABELS = {"recurring": "Recurring", "prorate": "Prorate", "one_time": "One-time"}
+
+
+def kind_label(value: object) -> str:
+    """An addition's kind in words: ``one_time`` → ``One-time``."""
+    text = str(getattr(value, "value", value))
+    return _KIND_LABELS.get(text, text.replace("_", " ").capitalize())
+
+
+_OUTCOME_LABELS = {
+    "applied": "Written",
+    "found_applied": "Already in ConnectWise",
+    "failed": "Not written",
+    "pending": "Not written yet",
+    "unknown": "Sent, answer not received (looked for before any new write)",
+    "skipped": "Left out",
+}
+
+
+def outcome_label(value: object) -> str:
+    """What became of one action of a sync run."""
+    text = str(getattr(value, "value", value))
+    return _OUTCOME_LABELS.get(text, text.replace("_", " ").capitalize())
+
+
+def run_lines(plan_json: str) -> dict[str, dict[str, Any]]:
+    """The values a sync run was to write, by key, from the plan it journalled: what the result
+    page and the history show next to each action. An unreadable plan gives nothing."""
+    try:
+        actions = json.loads(plan_json).get("actions", [])
+    except (ValueError, AttributeError):
+        return {}
+    lines: dict[str, dict[str, Any]] = {}
+    for item in actions if isinstance(actions, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("key"), str):
+            numbers = {name: _decimal(item.get(name)) for name in ("quantity", "unitPrice")}
+            if None not in numbers.values():
+                lines[item["key"]] = {**item, **numbers}
+    return lines
+
+
+def _decimal(value: object) -> Decimal | None:
+    try:
+        found = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return found if found.is_finite() else None
+
+
+def _plain_text(value: object) -> str:
+    return plain_number(value) if isinstance(value, Decimal) else str(value)
+
+
+# Helpers the wizard, its result and the history call by name (``kind(action.kind)``).
+PAGE_HELPERS: dict[str, Any] = {
+    "say": house_dates,
+    "kind": kind_label,
+    "outcome": outcome_label,
+    "plain": _plain_text,
+}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -40,6 +41,7 @@ from psasync.services.integrations import IntegrationState, IntegrationTile
 from psasync.services.sessions import UserSession
 from psasync.services.types import OrderType, PriceSource, TaskStatus
 from psasync.web.bounds import MAX_ID, MAX_OFFSET, OutOfBounds, clean_text, parse_amount
+from psasync.web.formatting import PAGE_HELPERS, run_lines
 from psasync.web.session import (
     check_csrf,
     clean_query,
@@ -82,7 +84,9 @@ async def page_user(request: Request) -> AsyncIterator[UserSession]:
     user = await load_session(request)
     if user is None:
         query = f"?{request.url.query}" if request.url.query else ""
-        raise LoginRequired(request.url.path + query if request.method == "GET" else "")
+        if request.method == "GET":
+            raise LoginRequired(request.url.path + query)
+        raise LoginRequired(await _review_to_resume(request))
     if request.method != "GET":
         await check_csrf(request, user)
         await _clean_form(request)
@@ -90,6 +94,33 @@ async def page_user(request: Request) -> AsyncIterator[UserSession]:
         yield user
     finally:
         await keep_renewed_token(request, user)
+
+
+# A review posted after the session ended comes back through the login as the query of
+# GET …/tasks/{id}/review (psasync.web.wizard); longer forms than this go back to the task.
+_REVIEW_POST = re.compile(r"^(/integrations/connectwise/tasks/[0-9]{1,10})/(review|sync)$")
+MAX_RESUME = 6000
+RESUMED = "resumed"
+
+
+async def _review_to_resume(request: Request) -> str:
+    """Where the login leads back to after a post without a session: for the Sync Changes
+    review, the review with what the reseller had typed (a query, so nothing is stored and
+    nothing is synced on the way back); for any other post, nowhere in particular."""
+    found = _REVIEW_POST.match(request.url.path)
+    if found is None:
+        return ""
+    try:
+        form = await request.form()
+    except Exception:  # a body that is no form: back to the task only
+        return found.group(1)
+    kept = [
+        (name, value)
+        for name, value in form.multi_items()
+        if isinstance(value, str) and name not in ("csrf_token", "intent") and clean_text(value)
+    ]
+    address = f"{found.group(1)}/review?{urlencode([*kept, (RESUMED, '1')])}"
+    return address if len(address) <= MAX_RESUME else found.group(1)
 
 
 async def _clean_form(request: Request) -> None:
@@ -113,6 +144,11 @@ def login_redirect(request: Request, error: Exception) -> Response:
     return see_other(with_query("/login", next=error.next_url or None), request)
 
 
+def _sentence(text: str) -> str:
+    """A service's message as a sentence on a page: capital first, full stop last."""
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
 def _safe_next(value: str | None) -> str:
     """Only a path on this site: never an address that sends a fresh login elsewhere."""
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
@@ -132,6 +168,16 @@ async def home(request: Request) -> Response:
 async def login_page(request: Request, next: str | None = None) -> Response:  # noqa: A002
     if await load_session(request) is not None:
         return see_other(_safe_next(next))
+    if next and f"{RESUMED}=1" in next and "/review?" in next:
+        return _login_form(
+            request,
+            next_url=next,
+            error=(
+                "Your session ended before the Sync. Log in again: your review comes back as "
+                "you left it, and nothing has been synced."
+            ),
+            error_kind="session",
+        )
     return _login_form(request, next_url=next)
 
 
@@ -295,10 +341,28 @@ async def save_settings(request: Request, user: PageUser) -> Response:
         return render(
             request,
             "settings.html",
-            {"tile": tile, "values": values, "error": error.message},
+            {"tile": tile, "values": values, "error": settings_problem(error, values["site_url"])},
             status=422 if isinstance(error, Invalid) else 502,
         )
     return see_other(with_query(DASHBOARD, notice="connected"), request)
+
+
+_ERRNO = re.compile(r"\s*\[Errno -?\d+\]\s*")
+
+
+def settings_problem(error: ServiceError, site_url: str) -> str:
+    """Why the settings check failed, in the reseller's words: no socket or library texts."""
+    if error.code == "ConnectWiseUnreachable":
+        return (
+            f"ConnectWise did not answer at {site_url}. Check the site address; if it is right, "
+            "ConnectWise may be down: try again in a few minutes."
+        )
+    if error.code == "ConnectWiseRefused":
+        return (
+            "ConnectWise answered but refused these settings: check the company ID and the "
+            "client ID (from the ConnectWise developer portal)."
+        )
+    return _ERRNO.sub(" ", error.message).strip()
 
 
 # Dashboard -------------------------------------------------------------------------------------
@@ -475,7 +539,7 @@ async def _mappings(
         "saved": {"customers": "Customer mapping saved.", "products": "Product mapping saved."}.get(
             saved or ""
         ),
-        "error": error,
+        "error": _sentence(error) if error else None,
     }
     try:
         context["customers"] = await mappings.customer_mappings(services, user.actor)
@@ -718,6 +782,8 @@ async def history_page(request: Request, user: PageUser, offset: Offset = 0) -> 
             "per_page": HISTORY_PER_PAGE,
             "tile": tile,
             "page_url": lambda new_offset: with_query(DASHBOARD + "/history", offset=new_offset),
+            "lines_of": {entry.run.id: run_lines(entry.run.plan_json) for entry in page.items},
+            **PAGE_HELPERS,
         },
     )
 

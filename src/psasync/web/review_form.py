@@ -4,6 +4,12 @@ writing a plan's values back into fields.
 Fields are named ``additions-{row}-{field}`` with the API's field names, so an error the
 service reports for (key, field) lands next to the input that caused it. A value that is not
 even a number or a date is reported here, in the same shape, before the service is asked.
+
+One number rule for Recalculate and Confirm (both read the form here): quantities and prices
+in plain notation, unit prices and costs with at most 4 decimals, and every value written back
+into a field in plain notation, so what Recalculate shows Confirm accepts. Dates read as the
+pages write them (``24 Nov 2026``) or as ISO. ``additions-{row}-include`` (a hidden "false" and
+a ticked "true") keeps an action in the sync; unticked, it is sent as ``skip``.
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from starlette.datastructures import FormData
+from starlette.datastructures import ImmutableMultiDict
 
 from psasync.services.types import (
+    Action,
     BillCustomer,
     Plan,
     PlannedAddition,
@@ -24,7 +31,8 @@ from psasync.services.types import (
     editable_fields,
 )
 from psasync.web.bounds import AMOUNT_RULE, OutOfBounds, check_date, parse_amount
-from psasync.web.schemas import MAX_ROWS, money
+from psasync.web.formatting import format_date, format_money, parse_date, plain_number
+from psasync.web.schemas import MAX_ROWS
 
 FIELDS = (
     "description",
@@ -43,7 +51,12 @@ _Problem = Callable[[str, str], None]
 MAX_KEY = 100
 # A number, however large or precise: told apart from text that is not a number at all.
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+# 1,234.50 as a reader writes a thousands separator: read as 1234.50.
+_GROUPED = re.compile(r"-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
 MAX_DESCRIPTION = 1000
+# Unit prices and costs: at most this many decimals (a usage rate such as 0.0125 fits).
+PRICE_DECIMALS = 4
+INCLUDE = "include"
 
 
 @dataclass
@@ -53,6 +66,12 @@ class Row:
     key: str
     values: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
+    # Advice that does not stop the sync (a price below cost), by field.
+    warnings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def included(self) -> bool:
+        return self.values.get(INCLUDE, "true") == "true"
 
 
 @dataclass(frozen=True)
@@ -71,18 +90,28 @@ def _values(plan: Plan, action: PlannedAddition) -> dict[str, str]:
     decimals = plan.currency.decimals
     return {
         "description": action.description,
-        "quantity": str(action.quantity),
-        "unitPrice": money(action.unit_price, decimals),
-        "unitCost": money(action.unit_cost, decimals),
-        "effectiveDate": action.effective_date.isoformat(),
-        "cancelledDate": action.cancelled_date.isoformat() if action.cancelled_date else "",
+        "quantity": plain_number(action.quantity),
+        "unitPrice": price_text(action.unit_price, decimals),
+        "unitCost": price_text(action.unit_cost, decimals),
+        "effectiveDate": format_date(action.effective_date),
+        "cancelledDate": format_date(action.cancelled_date),
         "billCustomer": action.bill_customer.value,
         "taxableFlag": "true" if action.taxable else "false",
+        INCLUDE: "false" if action.skip else "true",
     }
 
 
-def read_rows(form: FormData) -> list[Row]:
-    """The rows a submitted form carries, in order (a row is known by its ``key`` field)."""
+def price_text(value: Decimal, decimals: int) -> str:
+    """A unit price in a field: the currency's decimals at least, plain notation always."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -decimals:
+        value = value.quantize(Decimal(1).scaleb(-decimals))
+    return plain_number(value)
+
+
+def read_rows(form: ImmutableMultiDict[str, object]) -> list[Row]:
+    """The rows a submitted form (or a query string) carries, in order (a row is known by its
+    ``key`` field)."""
     rows = []
     for index in range(MAX_ROWS):
         key = form.get(f"additions-{index}-key")
@@ -97,6 +126,9 @@ def read_rows(form: FormData) -> list[Row]:
                 if name == "taxableFlag"
                 else (sent[-1] if sent else "")
             )
+        ticks = [v for v in form.getlist(f"additions-{index}-{INCLUDE}") if isinstance(v, str)]
+        # Absent (a form that predates the column): the action stays in.
+        values[INCLUDE] = "false" if ticks and "true" not in ticks else "true"
         rows.append(Row(key=key, values=values))
     return rows
 
@@ -120,11 +152,13 @@ def _parse_row(row: Row) -> tuple[ReviewedAddition | None, list[FormProblem]]:
         problems.append(FormProblem(row.key, name, message))
 
     values = row.values
+    if not row.included:
+        return _skipped(row), []
     if len(values["description"]) > MAX_DESCRIPTION:
         problem("description", f"At most {MAX_DESCRIPTION} characters.")
     quantity = _decimal(values["quantity"], "quantity", problem)
-    unit_price = _decimal(values["unitPrice"], "unitPrice", problem)
-    unit_cost = _decimal(values["unitCost"], "unitCost", problem)
+    unit_price = _decimal(values["unitPrice"], "unitPrice", problem, places=PRICE_DECIMALS)
+    unit_cost = _decimal(values["unitCost"], "unitCost", problem, places=PRICE_DECIMALS)
     effective = _date(values["effectiveDate"], "effectiveDate", problem, required=True)
     cancelled = _date(values["cancelledDate"], "cancelledDate", problem, required=False)
     try:
@@ -151,19 +185,43 @@ def _parse_row(row: Row) -> tuple[ReviewedAddition | None, list[FormProblem]]:
     )
 
 
-def _decimal(text: str, name: str, problem: _Problem) -> Decimal | None:
-    cleaned = text.strip()
+def _skipped(row: Row) -> ReviewedAddition:
+    """A left-out action: only its key and ``skip`` count (its values are never written, so
+    what was typed in it is not checked)."""
+    return ReviewedAddition(
+        key=row.key,
+        description="",
+        quantity=Decimal(0),
+        unit_price=Decimal(0),
+        unit_cost=Decimal(0),
+        effective_date=dt.date(2000, 1, 1),
+        cancelled_date=None,
+        bill_customer=BillCustomer.BILLABLE,
+        taxable=False,
+        skip=True,
+    )
+
+
+def _decimal(
+    text: str, name: str, problem: _Problem, *, places: int | None = None
+) -> Decimal | None:
+    cleaned = text.strip().replace(",", "") if _GROUPED.fullmatch(text.strip()) else text.strip()
     if not cleaned:
         problem(name, "Enter a number.")
         return None
     try:
-        return parse_amount(cleaned)
+        value = parse_amount(cleaned)
     except OutOfBounds:
         if _PLAIN_NUMBER.fullmatch(cleaned):
             problem(name, f"Enter {AMOUNT_RULE}.")
         else:
-            problem(name, "Enter a number, such as 12 or 12.50.")
+            problem(name, "Enter a number in plain notation, such as 12 or 12.50.")
         return None
+    exponent = value.normalize().as_tuple().exponent
+    if places is not None and isinstance(exponent, int) and exponent < -places:
+        problem(name, f"Enter at most {places} decimals, such as 12.50 or 0.0125.")
+        return None
+    return value
 
 
 def _date(text: str, name: str, problem: _Problem, *, required: bool) -> dt.date | None:
@@ -173,11 +231,11 @@ def _date(text: str, name: str, problem: _Problem, *, required: bool) -> dt.date
             problem(name, "Enter a date.")
         return None
     try:
-        return check_date(dt.date.fromisoformat(cleaned))
+        return check_date(parse_date(cleaned))
     except OutOfBounds as error:
         problem(name, f"The date {error}.")
     except ValueError:
-        problem(name, "Enter a date as YYYY-MM-DD, such as 2026-11-24.")
+        problem(name, "Enter a date such as 24 Nov 2026.")
     return None
 
 
@@ -218,6 +276,37 @@ def overlay(plan_rows: Sequence[Row], sent: Sequence[Row]) -> list[Row]:
         Row(key=row.key, values=dict(typed[row.key].values) if row.key in typed else row.values)
         for row in plan_rows
     ]
+
+
+PRICE_FIELDS = ("unitPrice", "unitCost")
+
+
+def with_new_prices(sent: Sequence[Row], repriced: Sequence[Row]) -> list[Row]:
+    """The rows the reseller had, with the unit prices and costs of another price source: the
+    switch of source concerns prices only, so quantities, descriptions, dates, billing and
+    what is left out stay as typed. Rows the new plan does not have are dropped; its new rows
+    come as planned."""
+    typed = {row.key: row for row in sent}
+    rows = []
+    for row in repriced:
+        mine = typed.get(row.key)
+        values = dict(mine.values) if mine else dict(row.values)
+        values.update({name: row.values[name] for name in PRICE_FIELDS})
+        rows.append(Row(key=row.key, values=values))
+    return rows
+
+
+def cost_warnings(plan: Plan, rows: Sequence[Row]) -> None:
+    """Mark the billable lines that would sell below their unit cost (a warning: a price may
+    be set low on purpose, so it does not stop the sync)."""
+    decimals, code = plan.currency.decimals, plan.currency.code
+    for action, row in zip(plan.actions, rows, strict=False):
+        priced = action.action in (Action.CREATE, Action.UPDATE) and action.billable
+        if priced and row.included and action.unit_price < action.unit_cost:
+            row.warnings["unitPrice"] = (
+                f"Below the unit cost of {format_money(action.unit_cost, code, decimals)}: "
+                "this line sells at a loss."
+            )
 
 
 def editable(action: PlannedAddition) -> frozenset[str]:

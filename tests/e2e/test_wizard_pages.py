@@ -1,0 +1,279 @@
+"""The Sync Changes wizard and its neighbours as pages (issue 17), driven as a browser without
+JavaScript would: what a part-failed sync, a lost double sync, a refused mapping, a renewal
+with nothing to change, a re-login mid-review and the result page say."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from psasync.sandbox.faults import FaultSettings
+from tests.e2e.conftest import World, task_id
+from tests.e2e.test_pages import (
+    browser,
+    csrf_of,
+    form_fields,
+    post_form,
+    ready,
+    replaced,
+    text_of,
+)
+
+pytestmark = pytest.mark.anyio
+TASKS = "/integrations/connectwise/tasks"
+ADDITIONS_PATH = "/v4_6_release/apis/3.0/finance/agreements"
+
+
+async def _task(world: World, order_number: str) -> int:
+    async with world.login() as api:
+        return await task_id(api, order_number)
+
+
+async def _confirm_and_sync(client, url: str, fields):  # type: ignore[no-untyped-def]
+    confirm = await post_form(client, f"{url}/review", [*fields, ("intent", "sync")])
+    assert confirm.status_code == 200, text_of(confirm.text)
+    return await post_form(client, f"{url}/sync", form_fields(confirm.text, f"{url}/sync"))
+
+
+async def test_a_part_failed_sync_shows_what_connectwise_has_and_one_finish_button(
+    world: World,
+) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        task = await _task(world, "CH0000417")
+        url = f"{TASKS}/{task}"
+        wizard = await client.get(url)
+        world.sandbox.faults.configure(
+            FaultSettings(rate_5xx=1.0, path_prefix=ADDITIONS_PATH, methods=frozenset({"POST"}))
+        )
+        failed = await _confirm_and_sync(client, url, form_fields(wizard.text, f"{url}/review"))
+        world.sandbox.faults.configure(FaultSettings())
+        assert failed.status_code == 502
+        page = text_of(failed.text)
+        assert "The sync stopped part-way" in page
+        assert "1 of 3 changes reached" in page
+        finish = re.findall(r">\s*Finish sync\s*<", failed.text)
+        assert len(finish) == 1
+        # No contradiction: no re-planned table, no "nothing was written", no internal key.
+        assert "Nothing was written" not in page and "The plan has no addition" not in page
+        assert 'id="review-table"' not in failed.text
+        assert "Cancel Recurring M365-BUS-STD" in page  # what ConnectWise now has
+        assert "10 × $12.50" in page
+
+        again = await client.get(url)
+        assert "The sync stopped part-way" in text_of(again.text)
+        done = await post_form(client, f"{url}/sync", form_fields(again.text, f"{url}/sync"))
+        assert done.status_code == 303
+        result = text_of((await client.get(done.headers["location"])).text)
+        assert "Sync finished" in result
+
+
+async def test_the_losing_tab_of_a_double_sync_says_who_synced_it_and_when(world: World) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        task = await _task(world, "CH0000417")
+        url = f"{TASKS}/{task}"
+        wizard = await client.get(url)
+        confirm = await post_form(
+            client,
+            f"{url}/review",
+            [*form_fields(wizard.text, f"{url}/review"), ("intent", "sync")],
+        )
+        async with world.login() as api:
+            answer = await api.post(
+                f"/api/v1/connectwise/tasks/{task}/sync",
+                json={"agreementId": 1201, "priceSource": "marketplace"},
+            )
+            assert answer.status_code == 200, answer.text
+        lost = await post_form(client, f"{url}/sync", form_fields(confirm.text, f"{url}/sync"))
+        page = text_of(lost.text)
+        assert lost.status_code == 409
+        assert "Synced by demo@northwind-it.example at 24 Nov 2026, 12:00 UTC" in page
+        assert "nothing was written twice" in page
+        assert 'role="alert"' not in lost.text and "being synced right now" not in page
+        assert 'id="review-table"' not in lost.text
+        assert "Written" in page  # the result
+
+
+async def test_mapping_a_product_to_a_bundle_is_refused_at_the_mapping(world: World) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        page = await client.get(
+            "/integrations/connectwise/mappings", params={"catalog_q": "bundle"}
+        )
+        refused = await client.post(
+            "/integrations/connectwise/mappings/products",
+            data={
+                "csrf_token": csrf_of(page.text),
+                "mpn": "M365-BUS-STD",
+                "catalog_item_id": "390",
+            },
+        )
+        shown = text_of(refused.text)
+        assert refused.status_code == 422
+        assert "Product mapping saved" not in shown
+        assert re.search(r"Catalog item M365-STARTER-BUNDLE \(#390\) is a Bundle", shown)
+
+
+async def test_a_renewal_with_nothing_to_change_can_be_marked_done(world: World) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        task = await _task(world, "RN0000055")
+        url = f"{TASKS}/{task}"
+        wizard = await client.get(url)
+        assert "Nothing to change on this agreement" in text_of(wizard.text)
+        done = await post_form(client, f"{url}/done", form_fields(wizard.text, f"{url}/done"))
+        assert done.status_code == 303
+        page = text_of((await client.get(done.headers["location"])).text)
+        assert "Done — nothing to change" in page and "Marked done" in page
+
+
+async def test_no_eligible_agreement_disables_the_choice_and_says_what_to_do(world: World) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        task = await _task(world, "CH0000421")  # Pinecrest: its only agreement is cancelled
+        page = await client.get(f"{TASKS}/{task}")
+        shown = text_of(page.text)
+        assert re.search(r"<button type=\"submit\"\s+disabled[^>]*>Use this agreement", page.text)
+        assert "can take these changes" in shown and "Ignore this task" in shown
+        assert "openrecord.rails" in page.text
+        # A cancelled agreement is not also said to be cancelled twice.
+        assert shown.count("cancelled") + shown.count("Cancelled") <= 2
+
+
+async def test_the_review_address_works_on_get(world: World) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        task = await _task(world, "CH0000417")
+        again = await client.get(f"{TASKS}/{task}/review")
+        assert again.status_code == 303
+        assert again.headers["location"] == f"{TASKS}/{task}"
+
+
+async def test_a_relogin_mid_review_keeps_the_edits(world: World) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        task = await _task(world, "CH0000417")
+        url = f"{TASKS}/{task}"
+        wizard = await client.get(url)
+        fields = form_fields(wizard.text, f"{url}/review")
+        field = next(n for n, v in fields if n.endswith("-quantity") and v == "12")
+        edited = replaced(fields, field, "20")
+        client.cookies.clear()  # the session ended
+        posted = await post_form(client, f"{url}/review", [*edited, ("intent", "sync")])
+        assert posted.status_code == 303
+        login = await client.get(posted.headers["location"])
+        assert "Your session ended before the Sync" in text_of(login.text)
+        next_url = parse_qs(urlsplit(posted.headers["location"]).query)["next"][0]
+        answer = await client.post(
+            "/login",
+            data={
+                "marketplace": "us",
+                "username": "demo@northwind-it.example",
+                "password": "northwind-demo",
+                "next": next_url,
+            },
+        )
+        assert answer.status_code == 303
+        back = await client.get(answer.headers["location"])
+        assert back.status_code == 200
+        assert re.search(rf'name="{field}" type="text" value="20"', back.text)
+        assert "your review is as you left it" in text_of(back.text)
+        assert not [a for a in await world.additions(1201) if a.sync_key]
+
+
+async def test_wording_house_dates_kinds_and_settings_hint(world: World) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        task = await _task(world, "SO0000392")  # Cedar Ridge: a setup fee (one-time)
+        url = f"{TASKS}/{task}"
+        wizard = await client.get(url)
+        shown = text_of(wizard.text)
+        assert "One-time" in shown and "one_time" not in re.sub(r"task:\d+:line\d+:\w+", "", shown)
+        assert not re.search(r"\b20\d\d-\d\d-\d\d\b", re.sub(r"task:\S+", "", shown))
+        assert 'type="date"' not in wizard.text
+        settings = text_of((await client.get("/integrations/connectwise/settings")).text)
+        assert "enter it again to save a change" in settings
+
+
+async def test_a_first_setup_has_no_enter_it_again_hint(world: World) -> None:
+    async with browser(world) as client:
+        from tests.e2e.test_pages import log_in
+
+        await log_in(client)
+        settings = text_of((await client.get("/integrations/connectwise/settings")).text)
+        assert "enter it again" not in settings
+
+
+async def test_the_result_lists_what_was_written_and_the_left_out(world: World) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        task = await _task(world, "CH0000417")
+        url = f"{TASKS}/{task}"
+        wizard = await client.get(url)
+        fields = form_fields(wizard.text, f"{url}/review")
+        prorate = next(n for n, v in fields if n.endswith("-key") and v.endswith(":prorate"))
+        index = prorate.split("-")[1]
+        kept = [
+            (n, v) for n, v in fields if not (n == f"additions-{index}-include" and v == "true")
+        ]
+        synced = await _confirm_and_sync(client, url, kept)
+        assert synced.status_code == 303
+        page = text_of((await client.get(synced.headers["location"])).text)
+        assert "Synced with exclusions" in page
+        assert re.search(r"12 × \$12\.50\s*, from 1 Dec 2026", page)
+        assert "Left out" in page
+        history = await client.get("/integrations/connectwise/history")
+        assert "1 left out" in text_of(history.text)
+        assert "Succeeded with exclusions" in text_of(history.text)
+        assert re.search(r'<td class="num nowrap">[^<]*\$', history.text)
+
+
+async def test_map_customer_confirms_and_the_dashboard_explains_a_held_watermark(
+    world: World,
+) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        task = await _task(world, "SO0000395")  # Willow Creek: mapped by hand
+        url = f"{TASKS}/{task}"
+        page = await client.get(url)
+        mapped = await client.post(
+            f"{url}/map-customer", data={"csrf_token": csrf_of(page.text), "company_id": "1209"}
+        )
+        if mapped.status_code == 303:
+            shown = text_of((await client.get(mapped.headers["location"])).text)
+            assert "Customer mapped" in shown
+        dashboard = await client.get("/integrations/connectwise")
+        checked = await client.post(
+            "/integrations/connectwise/check-changes", data={"csrf_token": csrf_of(dashboard.text)}
+        )
+        said = text_of(checked.text)
+        assert "still processing" in said
+        assert "an order still processing holds the starting point" in said
+
+
+async def test_mappings_say_automatic_by_mpn(world: World) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        task = await _task(world, "CH0000417")
+        await client.get(f"{TASKS}/{task}")  # the first review maps its products by MPN
+        page = text_of((await client.get("/integrations/connectwise/mappings")).text)
+        assert "Automatic (by MPN)" in page
+        assert "By MPN " not in page
+
+
+async def test_the_review_explains_the_key_marker_and_warns_below_cost(world: World) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        task = await _task(world, "CH0000417")
+        url = f"{TASKS}/{task}"
+        wizard = await client.get(url)
+        shown = text_of(wizard.text)
+        assert f"[psasync task:{task}:line1:" in shown and "internal description" in shown
+        fields = form_fields(wizard.text, f"{url}/review")
+        recurring = next(n for n, v in fields if n.endswith("-key") and v.endswith(":recurring"))
+        price = recurring.replace("-key", "-unitPrice")
+        cheap = await post_form(client, f"{url}/review", replaced(fields, price, "9.5"))
+        assert "Below the unit cost of $10.00" in text_of(cheap.text)
