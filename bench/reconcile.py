@@ -170,8 +170,11 @@ async def run(
                         "calls": dict(sorted(calls.items(), key=lambda kv: -kv[1])),
                         "totalCalls": sum(calls.values()),
                         "fewest": bound,
-                        "ratio": round(seconds / bound["bound"], 3),
-                        "ratioTight": round(seconds / bound["tightBound"], 3),
+                        # No latency, no bound: the run is then the CPU and database floor.
+                        "ratio": round(seconds / bound["bound"], 3) if bound["bound"] else None,
+                        "ratioTight": (
+                            round(seconds / bound["tightBound"], 3) if bound["tightBound"] else None
+                        ),
                         "sqlStatements": probe.statements,
                         "sqlSeconds": round(probe.sql_seconds, 3),
                     }
@@ -203,6 +206,10 @@ def show(result: dict[str, Any]) -> None:
         for name, count in bound["calls"].items():
             print(f"    {count:7d}  {name}")
         print(f"    {bound['total']:7d}  in all")
+        if run["ratio"] is None:
+            print(f"  no latency: {run['seconds']:.2f} s is what the calls cost besides waiting")
+            print(f"  database: {run['sqlStatements']} SQL statements, {run['sqlSeconds']:.2f} s")
+            continue
         print(
             f"  lower bound = {bound['total']} calls × {result['latencyMs']} ms ÷ "
             f"{result['concurrency']} in flight = {bound['bound']:.2f} s; "
