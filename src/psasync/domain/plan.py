@@ -1,7 +1,9 @@
 """The addition plan: what a sync will do to one agreement, and the amounts it bills.
 
 Amounts are derived from the actions and the agreement's additions as found, never stored, so
-an edited plan can never show stale totals.
+an edited plan can never show stale totals. A plan is written for one style of PSA
+(:class:`PsaStyle`): ConnectWise, where psasync writes the partial period as prorate
+additions, or Autotask, which prorates a dated change of units by itself.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from decimal import Decimal
 from enum import StrEnum
 
 from psasync.domain.agreements import Addition, BillCustomer, ProductRef
-from psasync.domain.billing import BillingPeriod
+from psasync.domain.billing import ONE_DAY, BillingPeriod
 from psasync.domain.money import Currency, extended_amount
 from psasync.domain.orders import Order, OrderType, Subscription, order_billing_period
+from psasync.domain.proration import prorated_unit_amount
 
 
 class PriceSource(StrEnum):
@@ -55,12 +58,50 @@ class AdditionKind(StrEnum):
     ONE_TIME = "one_time"
 
 
+class PsaStyle(StrEnum):
+    """The PSA a plan is written for: how it bills a change inside a period, and its name.
+
+    ``connectwise``: psasync writes the partial period itself, as prorate additions.
+    ``autotask``: units move by dated adjustments and the PSA prorates them by itself, so a
+    plan has no prorate line; its prorated amount is what the PSA will bill (DESIGN §11).
+    """
+
+    CONNECTWISE = "connectwise"
+    AUTOTASK = "autotask"
+
+    @property
+    def vendor(self) -> str:
+        return _VENDORS[self]
+
+    @property
+    def prorates_itself(self) -> bool:
+        return self is PsaStyle.AUTOTASK
+
+    @property
+    def catalog_item(self) -> str:
+        """What the PSA calls a mapped product, with its article."""
+        return _CATALOG_ITEMS[self]
+
+
+_VENDORS = {PsaStyle.CONNECTWISE: "ConnectWise", PsaStyle.AUTOTASK: "Autotask"}
+_CATALOG_ITEMS = {
+    PsaStyle.CONNECTWISE: "a ConnectWise catalog item",
+    PsaStyle.AUTOTASK: "an Autotask Service",
+}
+
+
 @dataclass(frozen=True)
 class PlanOptions:
-    """Per-integration settings that shape a plan."""
+    """Per-integration settings that shape a plan.
+
+    ``psa``: the PSA's style. With ``autotask`` a Change Order is one update of the units on
+    its date, so ``change_strategy`` does not apply, and ``credit_downgrades`` neither: the
+    PSA credits a downgrade by itself.
+    """
 
     change_strategy: ChangeStrategy = ChangeStrategy.REPLACE
     credit_downgrades: bool = True
+    psa: PsaStyle = PsaStyle.CONNECTWISE
 
 
 @dataclass(frozen=True)
@@ -190,6 +231,7 @@ class Plan:
     baseline: tuple[Addition, ...]
     # The agreement's last invoiced day: the plan may not change billing on or before it.
     invoiced_through: dt.date | None = None
+    psa: PsaStyle = PsaStyle.CONNECTWISE
 
     @property
     def blocked(self) -> bool:
@@ -207,11 +249,55 @@ class Plan:
 
     @property
     def prorated_amount(self) -> Decimal:
-        """What the billable prorate additions charge (negative: a credit)."""
+        """What the partial period charges (negative: a credit): the billable prorate
+        additions, or for a PSA that prorates itself what it bills for the changes of units."""
+        if self.psa.prorates_itself:
+            billable = (a for a in self.written_actions if a.billable)
+            return self._total(self.psa_prorated(a) for a in billable)
         prorates = (
             a for a in self.written_actions if a.kind is AdditionKind.PRORATE and a.billable
         )
         return self._total(self.extended_price(a) for a in prorates)
+
+    def changed_on(self, action: PlannedAddition) -> dt.date:
+        """The day an action changes what a PSA of adjustments bills: a recurring line's
+        units move on its effective date, a cancel's the day after its cancelled date (to 0);
+        a one-time line (a charge) bills on its effective date."""
+        if action.action is Action.CANCEL and action.cancelled_date is not None:
+            return action.cancelled_date + ONE_DAY
+        return action.effective_date
+
+    def psa_prorated(self, action: PlannedAddition) -> Decimal:
+        """What a PSA that prorates itself bills for the rest of the period when ``action``
+        moves a recurring line's units (DESIGN §3's seed formula, as Autotask bills it).
+
+        ``after × p'(new price) − before × p'(old price)``, ``p'`` the unit price prorated
+        from the day of the change and rounded once; nothing on the period start (the
+        period's recurring line changes instead), outside the period, or for one-time lines.
+        """
+        day = self.changed_on(action)
+        if action.kind is not AdditionKind.RECURRING or day == self.period.start:
+            return self._total(())
+        if not self.period.contains(day):
+            return self._total(())
+        before, after = self._units_before_after(action)
+        return self._partial(after, day) - self._partial(before, day)
+
+    def _units_before_after(self, action: PlannedAddition) -> tuple[_Units, _Units]:
+        units = (action.quantity, action.unit_price)
+        if action.action is Action.CREATE:
+            return _NO_UNITS, units
+        if action.action is Action.UPDATE:
+            target = next((a for a in self.baseline if a.id == action.addition_id), None)
+            before = (target.quantity, target.unit_price) if target else _NO_UNITS
+            return before, units
+        return units, _NO_UNITS  # a cancel or delete takes the line down to 0
+
+    def _partial(self, units: _Units, day: dt.date) -> Decimal:
+        quantity, price = units
+        decimals, period = self.currency.decimals, self.period
+        unit = prorated_unit_amount(price, period=period, effective_date=day, decimals=decimals)
+        return extended_amount(quantity, unit, decimals=decimals)
 
     @property
     def one_time_amount(self) -> Decimal:
@@ -245,6 +331,11 @@ class Plan:
 
     def _total(self, amounts: Iterable[Decimal]) -> Decimal:
         return sum(amounts, start=Decimal(0).scaleb(-self.currency.decimals))
+
+
+# (quantity, unit price) of a recurring line at one moment.
+_Units = tuple[Decimal, Decimal]
+_NO_UNITS: _Units = (Decimal(0), Decimal(0))
 
 
 def apply_actions(

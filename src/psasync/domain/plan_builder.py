@@ -24,6 +24,7 @@ from psasync.domain.plan import (
     PlanOptions,
     PriceOrigin,
     PriceSource,
+    PsaStyle,
     Task,
     idempotency_key,
     target_key,
@@ -63,6 +64,10 @@ class PlanBuilder:
     def change_date(self) -> dt.date:
         return self.task.change_date
 
+    @property
+    def psa(self) -> PsaStyle:
+        return self.options.psa
+
     def source_for(self, line: int) -> PriceSource:
         return self.price_sources.get(line, self.default_source)
 
@@ -82,7 +87,7 @@ class PlanBuilder:
         if item is None:
             self.notice(
                 NoticeCode.UNMAPPED_PRODUCT,
-                f"Product {mpn} is not mapped to a ConnectWise catalog item.",
+                f"Product {mpn} is not mapped to {self.psa.catalog_item}.",
                 line,
             )
             return None
@@ -138,7 +143,8 @@ class PlanBuilder:
             self.notice(
                 NoticeCode.AMBIGUOUS_ONGOING_ADDITION,
                 f"Agreement {self.agreement.name!r} has several ongoing additions for "
-                f"{item.identifier} ({ids}); cancel all but one in ConnectWise, then plan again.",
+                f"{item.identifier} ({ids}); cancel all but one in {self.psa.vendor}, then plan "
+                "again.",
                 line,
             )
             return False, None
@@ -168,7 +174,8 @@ class PlanBuilder:
         self.notice(
             NoticeCode.SETUP_PRICE_FROM_MARKETPLACE,
             f"{line.mpn} has no setup-fee catalog item: line {line.number} keeps the marketplace "
-            f"price {line.unit_price.amount}. Map a setup-fee item to price it from ConnectWise.",
+            f"price {line.unit_price.amount}. Map a setup-fee item to price it from "
+            f"{self.psa.vendor}.",
             line.number,
         )
         return self.marketplace_prices(line, item)
@@ -306,18 +313,27 @@ class PlanBuilder:
         )
 
     def update(
-        self, line: OrderLine, current: Addition, *, quantity: Decimal, prices: Pricing
+        self,
+        line: OrderLine,
+        current: Addition,
+        *,
+        quantity: Decimal,
+        prices: Pricing,
+        effective: dt.date | None = None,
     ) -> None:
-        self.actions.append(
-            self._target_action(
-                (line.number, line.mpn),
-                current,
-                action=Action.UPDATE,
-                quantity=quantity,
-                prices=prices,
-                cancelled=current.cancelled_date,
-            )
+        """Set an addition's quantity and prices; ``effective``: the day a PSA of adjustments
+        moves its units (else the update keeps the addition's own start)."""
+        action = self._target_action(
+            (line.number, line.mpn),
+            current,
+            action=Action.UPDATE,
+            quantity=quantity,
+            prices=prices,
+            cancelled=current.cancelled_date,
         )
+        if effective is not None:
+            action = replace(action, effective_date=effective)
+        self.actions.append(action)
 
     def _target_action(
         self,
@@ -376,8 +392,43 @@ class PlanBuilder:
             notices=tuple(self.notices),
             baseline=self.baseline,
             invoiced_through=self.agreement.invoiced_through,
+            psa=self.psa,
         )
+        return with_period_notices(plan)
+
+
+def with_period_notices(plan: Plan) -> Plan:
+    """The plan with its blocking ``PeriodInvoiced`` notices derived afresh from its actions:
+    ConnectWise's invoiced-period rule, or for a PSA of adjustments its posted-period rule."""
+    if not plan.psa.prorates_itself:
         return with_invoiced_notices(plan)
+    kept = tuple(n for n in plan.notices if n.code is not NoticeCode.PERIOD_INVOICED)
+    return replace(plan, notices=kept + posted_notices(plan))
+
+
+def posted_notices(plan: Plan) -> tuple[Notice, ...]:
+    """A blocking notice per action that changes billing on or before the last posted day.
+
+    Every write to a PSA of adjustments is dated (``Plan.changed_on``): an adjustment of units,
+    a cancel's adjustment to 0 the day after its cancelled date, a charge. The PSA refuses any
+    dated inside an approved-and-posted period.
+    """
+    through = plan.invoiced_through
+    if through is None:
+        return ()
+    vendor = plan.psa.vendor
+    return tuple(
+        Notice(
+            code=NoticeCode.PERIOD_INVOICED,
+            message=f"Line {action.line}: {action.key} changes billing from "
+            f"{plan.changed_on(action).isoformat()}, but {vendor} has approved and posted the "
+            f"contract through {through.isoformat()} and refuses changes there. Move it after "
+            "that date or leave it out.",
+            line=action.line,
+        )
+        for action in plan.written_actions
+        if plan.changed_on(action) <= through
+    )
 
 
 def base_description(line: OrderLine, item: CatalogItem) -> str:

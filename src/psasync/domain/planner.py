@@ -2,6 +2,11 @@
 
 Pure: the same inputs always give the same plan. DESIGN.md §3 states the rules; where an order
 line cannot be planned safely the plan says so in a notice rather than guessing.
+
+For a PSA that prorates by itself (``PlanOptions.psa``, Autotask: DESIGN §11) a recurring line
+changes by one dated action, with no prorate line: a Sales Order creates its units from its
+date, a Change Order updates the ongoing line to the new total from its date, a Cancellation
+takes the units to 0 from its date.
 """
 
 from __future__ import annotations
@@ -99,16 +104,21 @@ def _plan_sales_recurring(builder: PlanBuilder, line: OrderLine, item: CatalogIt
     """A new subscription: recurring from the next period, plus a prorate for the rest of this."""
     ok, current = builder.single_ongoing(item, line.number)
     if current is not None:
+        adds = (
+            f"{builder.psa.vendor} adds the new subscription's units to it"
+            if builder.psa.prorates_itself
+            else "the new subscription adds another addition"
+        )
         builder.notice(
             NoticeCode.EXISTING_ONGOING_ADDITION,
             f"Agreement {builder.agreement.name!r} already bills "
             f"{format_quantity(current.quantity)} × {item.identifier} (addition #{current.id}); "
-            "the new subscription adds another addition.",
+            f"{adds}.",
             line.number,
         )
     prices = builder.prices(line, item, current if ok else None)
     period, start = builder.task.period, builder.change_date
-    if start == period.start:
+    if start == period.start or builder.psa.prorates_itself:
         builder.create_recurring(line, item, quantity=line.quantity, prices=prices, effective=start)
         return
     builder.create_recurring(
@@ -125,6 +135,9 @@ def _plan_change_recurring(builder: PlanBuilder, line: OrderLine, item: CatalogI
     new_total = _new_total(builder, line, current)
     _check_quantities(builder, line, item, current=current, new_total=new_total)
     prices = builder.prices(line, item, current)
+    if builder.psa.prorates_itself:
+        _adjust_units(builder, line, item, current=current, new_total=new_total, prices=prices)
+        return
     period = builder.task.period
     replaces = builder.options.change_strategy is ChangeStrategy.REPLACE
     if current is None:
@@ -145,6 +158,33 @@ def _plan_change_recurring(builder: PlanBuilder, line: OrderLine, item: CatalogI
         builder.update(line, current, quantity=new_total, prices=prices)
     if line.quantity != 0:
         builder.create_prorate(line, item, quantity=line.quantity, prices=prices)
+
+
+def _adjust_units(
+    builder: PlanBuilder,
+    line: OrderLine,
+    item: CatalogItem,
+    *,
+    current: Addition | None,
+    new_total: Decimal,
+    prices: Pricing,
+) -> None:
+    """A change for a PSA that prorates itself: the units go to the new total on the change
+    date (never before the line starts), and the PSA bills the rest of the period."""
+    quantity, day = max(new_total, Decimal(0)), builder.change_date
+    if current is None:
+        if quantity > 0:
+            builder.create_recurring(line, item, quantity=quantity, prices=prices, effective=day)
+        return
+    start = current.effective_date
+    builder.update(
+        line,
+        current,
+        quantity=quantity,
+        # Taken down to 0, the line keeps its prices: nothing is priced anew.
+        prices=prices if quantity > 0 else Pricing.of(current),
+        effective=day if start is None else max(day, start),
+    )
 
 
 def _new_total(builder: PlanBuilder, line: OrderLine, current: Addition | None) -> Decimal:
@@ -178,19 +218,31 @@ def _check_quantities(
             NoticeCode.NO_ONGOING_ADDITION,
             f"Agreement {builder.agreement.name!r} has no ongoing addition for "
             f"{item.identifier}; the plan follows the marketplace: "
-            f"{format_quantity(new_total)} from the next period and {signed_quantity(delta)} "
-            "for the rest of this one.",
+            f"{_follows(builder, delta=delta, new_total=new_total)}.",
             line.number,
         )
     elif current.quantity + delta != new_total:
         builder.notice(
             NoticeCode.QUANTITY_MISMATCH,
-            f"ConnectWise bills {format_quantity(current.quantity)} × {item.identifier}; with "
+            f"{builder.psa.vendor} bills {format_quantity(current.quantity)} × "
+            f"{item.identifier}; with "
             f"the change of {signed_quantity(delta)} that makes "
             f"{format_quantity(current.quantity + delta)}, but the subscription now holds "
             f"{format_quantity(new_total)}. The plan follows the marketplace.",
             line.number,
         )
+
+
+def _follows(builder: PlanBuilder, *, delta: Decimal, new_total: Decimal) -> str:
+    if builder.psa.prorates_itself:
+        return (
+            f"{format_quantity(new_total)} from {builder.change_date.isoformat()}, all of them "
+            f"prorated by {builder.psa.vendor} for the rest of this period"
+        )
+    return (
+        f"{format_quantity(new_total)} from the next period and {signed_quantity(delta)} "
+        "for the rest of this one"
+    )
 
 
 def _started_before(addition: Addition, day: dt.date) -> bool:
@@ -251,7 +303,8 @@ def _plan_cancellation(builder: PlanBuilder) -> None:
     """End each cancelled product's ongoing addition from the order's effective date.
 
     One that has started ends the day before; one that only starts later (left by an earlier
-    Change, effective next period) has never billed and is deleted.
+    Change, effective next period) has never billed and is deleted. For a PSA of adjustments
+    one starting on the day itself is deleted too: its units go to 0 from its start.
     """
     if not builder.change_date_in_period():
         return
@@ -271,7 +324,7 @@ def _plan_cancellation(builder: PlanBuilder) -> None:
             )
             continue
         start, day = current.effective_date, builder.change_date
-        if start is not None and start > day:
+        if start is not None and (start > day or (start == day and builder.psa.prorates_itself)):
             builder.delete(line_number, mpn, current)
             continue
         # Effective on the day itself, it still bills that one day: never end before the start.

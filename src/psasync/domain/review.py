@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from psasync.domain.agreements import BillCustomer
 from psasync.domain.billing import ONE_DAY
-from psasync.domain.invoiced import with_invoiced_notices
-from psasync.domain.plan import Action, AdditionKind, Plan, PlannedAddition, PriceOrigin
+from psasync.domain.plan import Action, AdditionKind, Plan, PlannedAddition, PriceOrigin, PsaStyle
+from psasync.domain.plan_builder import with_period_notices
 
 # ConnectWise's limit on an addition's invoiceDescription, the text the customer sees.
 INVOICE_DESCRIPTION_MAX = 6000
@@ -92,8 +92,15 @@ _EDITABLE = {
 }
 
 
-def editable_fields(action: Action) -> frozenset[str]:
+# A PSA of adjustments moves an update's units on its effective date, which the reseller may
+# move within the period (to the next period's start: no proration).
+_ADJUSTED_UPDATE = _EDITABLE[Action.UPDATE] | {"effectiveDate"}
+
+
+def editable_fields(action: Action, *, psa: PsaStyle = PsaStyle.CONNECTWISE) -> frozenset[str]:
     """The fields (API names) a reseller may change on this kind of action."""
+    if action is Action.UPDATE and psa.prorates_itself:
+        return _ADJUSTED_UPDATE
     return _EDITABLE[action]
 
 
@@ -110,7 +117,7 @@ def review_plan(plan: Plan, reviewed: Sequence[ReviewedAddition]) -> ReviewOutco
     edits = {r.key: r for r in reviewed if r.key in planned}
     for key, edit in edits.items():
         if not edit.skip:  # what a skipped line would have held is never written
-            errors.extend(_read_only_errors(planned[key], edit))
+            errors.extend(_read_only_errors(planned[key], edit, psa=plan.psa))
     edited = plan.with_actions(
         _edited(action, edits[action.key]) if action.key in edits else action
         for action in plan.actions
@@ -118,14 +125,12 @@ def review_plan(plan: Plan, reviewed: Sequence[ReviewedAddition]) -> ReviewOutco
     errors.extend(validate_plan(edited))
     if errors:
         return ReviewOutcome(plan=plan, errors=tuple(errors))
-    return ReviewOutcome(plan=with_invoiced_notices(edited), errors=())
+    return ReviewOutcome(plan=with_period_notices(edited), errors=())
 
 
 def validate_plan(plan: Plan) -> tuple[FieldError, ...]:
     """Every field error in the actions the plan writes, checked against ConnectWise's rules."""
-    return tuple(
-        error for action in plan.written_actions for error in _action_errors(plan, action)
-    )
+    return tuple(error for action in plan.written_actions for error in _action_errors(plan, action))
 
 
 def _list_errors(
@@ -140,10 +145,13 @@ def _list_errors(
         seen.add(item.key)
 
 
-def _read_only_errors(action: PlannedAddition, edit: ReviewedAddition) -> Iterator[FieldError]:
+def _read_only_errors(
+    action: PlannedAddition, edit: ReviewedAddition, *, psa: PsaStyle
+) -> Iterator[FieldError]:
+    editable = editable_fields(action.action, psa=psa)
     for name, attribute in _REVIEWED_FIELDS.items():
         sent, planned = getattr(edit, attribute), getattr(action, attribute)
-        if name not in _EDITABLE[action.action] and not _same(sent, planned):
+        if name not in editable and not _same(sent, planned):
             yield FieldError(
                 action.key,
                 name,
@@ -251,6 +259,8 @@ def _date_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
         yield from _cancel_date_errors(plan, action)
     elif action.action is Action.CREATE:
         yield from _create_date_errors(plan, action)
+    elif plan.psa.prorates_itself:
+        yield from _adjustment_date_errors(plan, action)
 
 
 def _create_date_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
@@ -279,6 +289,27 @@ def _recurring_start_errors(plan: Plan, action: PlannedAddition) -> Iterator[Fie
             "OutOfRange",
             f"A recurring addition must start between {period.start.isoformat()} and "
             f"{period.end.isoformat()} (the next period's start).",
+        )
+
+
+def _adjustment_date_errors(plan: Plan, action: PlannedAddition) -> Iterator[FieldError]:
+    # An update a PSA of adjustments writes on its effective date: a recurring create's bounds.
+    period, bill_start = plan.period, plan.bill_start_date
+    if not period.start <= action.effective_date <= period.end:
+        yield FieldError(
+            action.key,
+            "effectiveDate",
+            "OutOfRange",
+            f"A change of units must take effect between {period.start.isoformat()} and "
+            f"{period.end.isoformat()} (the next period's start).",
+        )
+    elif bill_start is not None and action.effective_date < bill_start:
+        yield FieldError(
+            action.key,
+            "effectiveDate",
+            "OutOfRange",
+            f"effectiveDate cannot be less than the agreement billing start date "
+            f"{bill_start.isoformat()}.",
         )
 
 
