@@ -23,9 +23,8 @@ from sqlalchemy.engine import make_url
 from psasync.services import bulk_jobs, reconciliation_fix, unattended  # noqa: F401
 from psasync.services import reconciliation as _reconciliation  # noqa: F401
 from psasync.services.context import Services
-from psasync.services.jobs import RUNNERS, run_job
+from psasync.services.jobs import RUNNERS, JobKind, run_job
 from psasync.services.queue import QueueBusy
-from psasync.store import JobKind
 
 log = logging.getLogger(__name__)
 
