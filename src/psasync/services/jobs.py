@@ -22,6 +22,19 @@ from psasync.services.context import Services
 from psasync.services.errors import Conflict, Invalid, NotFound, ServiceError
 from psasync.services.queue import JobQueue, QueueBusy
 from psasync.store import Job, JobKind, JobStatus
+
+__all__ = [
+    "RUNNERS",
+    "JobKind",
+    "JobPage",
+    "JobStatus",
+    "JobView",
+    "get_job",
+    "list_jobs",
+    "run_job",
+    "runs",
+    "submit",
+]
 from psasync.store import jobs as store
 
 log = logging.getLogger(__name__)
