@@ -209,6 +209,10 @@ def _decimal(
     if not cleaned:
         problem(name, "Enter a number.")
         return None
+    decimals = cleaned.partition(".")[2].rstrip("0")
+    if places is not None and _PLAIN_NUMBER.fullmatch(cleaned) and len(decimals) > places:
+        problem(name, f"Enter at most {places} decimals, such as 12.50 or 0.0125.")
+        return None
     try:
         value = parse_amount(cleaned)
     except OutOfBounds:
