@@ -72,12 +72,15 @@ async def record_action(
     )
 
 
-async def mark_attempted(session: AsyncSession, action_id: int, *, now: dt.datetime) -> None:
-    """Note that the action's vendor write is about to be sent (its outcome may stay unknown)."""
+async def mark_attempted(
+    session: AsyncSession, action_id: int, *, now: dt.datetime, expectation: str | None = None
+) -> None:
+    """Note that the action's vendor write is about to be sent (its outcome may stay unknown),
+    with what the PSA showed just before it."""
     await session.execute(
         update(SyncAction)
         .where(SyncAction.id == action_id)
-        .values(attempted_at=now)
+        .values(attempted_at=now, expectation_json=expectation)
         .execution_options(synchronize_session=False)
     )
 

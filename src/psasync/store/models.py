@@ -244,6 +244,10 @@ class SyncAction(Base):
     # Set just before each vendor write: a run that resumes after a crash knows which write may
     # have been in flight, and since when, so it looks for that one before writing again.
     attempted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # What the PSA showed just before the write (JSON, the PSA's own terms): how an unknown
+    # outcome is decided later, by this run or the one that resumes it (e.g. Autotask's units
+    # before an adjustment, which cannot be read back).
+    expectation_json: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     run: Mapped[SyncRun] = relationship(back_populates="actions")
