@@ -238,6 +238,23 @@ async def test_a_recurring_create_whose_answer_is_lost_bills_once_at_most(
         assert added == action.quantity
 
 
+async def test_a_lost_write_is_decided_from_what_the_psa_showed_before_it(
+    psa: PsaUnderTest,
+) -> None:
+    action = create(psa, key="task:12:line1:recurring")
+    expected = await psa.port.expect(psa.agreement_id, action)
+    assert await psa.port.outcome(psa.agreement_id, action, expected) is None  # not written
+    await psa.lose_next_answer()
+    try:
+        line_id: int | None = await psa.port.apply(psa.agreement_id, action)
+    except OutcomeUnknown:
+        line_id = None
+    decided = await psa.port.outcome(psa.agreement_id, action, expected)
+    assert decided is not None  # the write landed though its answer was lost
+    if line_id is not None:
+        assert decided == line_id
+
+
 async def test_a_write_into_an_invoiced_period_is_refused(psa: PsaUnderTest) -> None:
     inside = replace(
         create(psa, key="task:10:line1:recurring"),

@@ -12,7 +12,7 @@ came, :class:`~psasync.adapters.http.VendorNotFound` for an id the PSA does not 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from psasync.domain.agreements import Addition, Agreement, CatalogItem, Company
@@ -91,6 +91,20 @@ class PsaPort(Protocol):
         outcome raises ``OutcomeUnknown``; the caller decides when to look and re-send). An
         update, cancel or delete is idempotent; deleting a line that is already gone succeeds.
         """
+        ...
+
+    async def expect(self, agreement_id: int, action: PlannedAddition) -> dict[str, str]:
+        """What the PSA shows just before ``action`` is written, in its own terms (JSON-able):
+        the journal keeps it so that an unknown outcome can be decided later, by this run or by
+        the one that resumes it. Empty when nothing beyond the action itself is needed."""
+        ...
+
+    async def outcome(
+        self, agreement_id: int, action: PlannedAddition, expected: Mapping[str, str]
+    ) -> int | None:
+        """After a write whose answer never came: the line's id when the PSA shows it applied,
+        None when it shows it not (yet) applied. A PSA that shows neither (someone else changed
+        the line) raises an ``AdapterError`` for a person to look at — never a guess."""
         ...
 
     async def rewrite(self, agreement_id: int, line_id: int, action: PlannedAddition) -> int:

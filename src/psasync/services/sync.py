@@ -23,6 +23,7 @@ already shows with every written field equal, and applies only the rest.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 from collections.abc import Awaitable, Sequence
@@ -60,9 +61,9 @@ log = logging.getLogger(__name__)
 DONE = frozenset({ActionOutcome.APPLIED.value, ActionOutcome.FOUND_APPLIED.value})
 # Steps a run has nothing (more) to do for.
 SETTLED = DONE | {ActionOutcome.SKIPPED.value}
-# How many times one create is POSTed when earlier attempts ended with an unknown outcome that
+# How many times one write is sent when earlier attempts ended with an unknown outcome that
 # the quiet period did not resolve.
-CREATE_ATTEMPTS = 3
+WRITE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -304,62 +305,71 @@ class _Applier:
 
     async def _write_step(self, step: SyncAction, action: PlannedAddition) -> int:
         try:
-            if action.action is Action.CREATE:
-                return await self._create(step, action)
-            await self._attempt(step)
-            return await self.psa.apply(self.run.agreement_id, action)
+            return await self._write_once(step, action)
         except AdapterError as error:
             await self._fail(step, error)
             raise _vendor_failure(error, self.run) from None
 
     async def _rewrite_step(self, step: SyncAction, action: PlannedAddition, line_id: int) -> int:
         try:
-            await self._attempt(step)
+            await self._attempt(step, action)
             return await self.psa.rewrite(self.run.agreement_id, line_id, action)
         except AdapterError as error:
             await self._fail(step, error)
             raise _vendor_failure(error, self.run) from None
 
-    async def _create(self, step: SyncAction, action: PlannedAddition) -> int:
-        """POST the create; after an unknown outcome, look for it over the quiet period first."""
+    async def _write_once(self, step: SyncAction, action: PlannedAddition) -> int:
+        """Write the action; after an unknown outcome, look for it over the quiet period first.
+
+        Whether a lost write landed is asked of the PSA with what it showed just before the
+        write (journalled with the attempt): a create's key on ConnectWise, the units before an
+        adjustment on Autotask, which cannot be read back.
+        """
         if step.attempted_at is not None:
             # An earlier owner of this run may have sent it and died: its answer never came.
-            found = await self._await_quiet(action.key, since=step.attempted_at)
+            found = await self._await_quiet(step, action, since=step.attempted_at)
             if found is not None:
-                return found.id
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            sent_at = await self._attempt(step)
+                return found
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            sent_at = await self._attempt(step, action)
             try:
                 return await self.psa.apply(self.run.agreement_id, action)
             except OutcomeUnknown:
-                found = await self._await_quiet(action.key, since=sent_at)
+                found = await self._await_quiet(step, action, since=sent_at)
                 if found is not None:
-                    return found.id
-                if attempt == CREATE_ATTEMPTS:
+                    return found
+                if attempt == WRITE_ATTEMPTS:
                     raise
         raise AssertionError("unreachable: the loop returns or raises on its last attempt")
 
-    async def _await_quiet(self, key: str, *, since: dt.datetime) -> Addition | None:
-        """Search for ``key`` until the quiet period after ``since`` has passed without it."""
+    async def _await_quiet(
+        self, step: SyncAction, action: PlannedAddition, *, since: dt.datetime
+    ) -> int | None:
+        """Ask the PSA whether the write landed until the quiet period after ``since`` has
+        passed without it; the line's id if it did."""
+        expected = json.loads(step.expectation_json) if step.expectation_json else {}
         quiet = self.services.unknown_outcome_quiet
         remaining = (since + quiet - self.services.now()).total_seconds()
         polls = max(1, math.ceil(remaining / QUIET_POLL_SECONDS)) if remaining > 0 else 1
         pause = max(remaining, 0) / polls
         for _ in range(polls):
             await self.services.retry.sleep(pause)
-            found = await self.psa.find_line_by_key(self.run.agreement_id, key)
+            found = await self.psa.outcome(self.run.agreement_id, action, expected)
             if found is not None:
-                log.info("addition %s was applied late; not writing it again", key)
+                log.info("%s was applied late; not writing it again", action.key)
                 return found
         return None
 
-    async def _attempt(self, step: SyncAction) -> dt.datetime:
-        """Confirm the claim and note the write about to be sent (in one fenced transaction)."""
+    async def _attempt(self, step: SyncAction, action: PlannedAddition) -> dt.datetime:
+        """Read what the PSA shows before the write, then confirm the claim and journal the
+        attempt with it (in one fenced transaction)."""
+        expected = await self.psa.expect(self.run.agreement_id, action)
+        expectation = json.dumps(expected, sort_keys=True) if expected else None
         now = self.services.now()
         async with self.claim.fenced() as session:
             await self._flush(session)
-            await journal.mark_attempted(session, step.id, now=now)
-        step.attempted_at = now
+            await journal.mark_attempted(session, step.id, now=now, expectation=expectation)
+        step.attempted_at, step.expectation_json = now, expectation
         return now
 
     async def _record(

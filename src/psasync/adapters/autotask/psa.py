@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from psasync.adapters.autotask.adjustments import (
@@ -42,7 +42,7 @@ from psasync.adapters.autotask.transport import JsonObject
 from psasync.adapters.autotask.writes import Writer
 from psasync.domain.agreements import Addition, Agreement, CatalogItem, Company
 from psasync.domain.money import Currency
-from psasync.domain.plan import PlannedAddition
+from psasync.domain.plan import Action, AdditionKind, PlannedAddition
 
 ACTIVE = eq("isActive", True)
 
@@ -199,6 +199,44 @@ class AutotaskPsa:
     async def apply(self, agreement_id: int, action: PlannedAddition) -> int:
         """Write one action (see :class:`.writes.Writer`); the contract service or charge id."""
         return await self.writer.apply(agreement_id, action)
+
+    async def expect(self, agreement_id: int, action: PlannedAddition) -> dict[str, str]:
+        """The units before the adjustment ``action`` writes (adjustments cannot be read back,
+        so this is how a lost one is decided); empty for a charge, found by its key."""
+        expectation = await self.expectation(agreement_id, action)
+        if expectation is None:
+            return {}
+        return {
+            "serviceId": str(expectation.service_id),
+            "effectiveDate": expectation.effective_date.isoformat(),
+            "before": str(expectation.before),
+            "change": str(expectation.change),
+        }
+
+    async def outcome(
+        self, agreement_id: int, action: PlannedAddition, expected: Mapping[str, str]
+    ) -> int | None:
+        if action.kind is not AdditionKind.RECURRING:
+            found = await self.find_line_by_key(agreement_id, action.key)
+            return found.id if found is not None else None
+        if expected:
+            expectation = AdjustmentExpectation(
+                agreement_id=agreement_id,
+                service_id=int(expected["serviceId"]),
+                effective_date=dt.date.fromisoformat(expected["effectiveDate"]),
+                before=Decimal(expected["before"]),
+                change=Decimal(expected["change"]),
+            )
+            if await self.adjustment_outcome(expectation) is AdjustmentOutcome.NOT_APPLIED:
+                return None
+        return await self._line_of(agreement_id, action)
+
+    async def _line_of(self, agreement_id: int, action: PlannedAddition) -> int | None:
+        """The contract service an applied recurring action is about."""
+        if action.action is not Action.CREATE:
+            return action.addition_id
+        line = await self.client.contract_service_for(agreement_id, action.product.id)
+        return int(line["id"]) if line is not None else None
 
     async def rewrite(self, agreement_id: int, line_id: int, action: PlannedAddition) -> int:
         """Set every field of a one-time create on the charge carrying its key."""

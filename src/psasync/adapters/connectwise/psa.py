@@ -9,16 +9,18 @@ so the use cases never see the mark.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from psasync.adapters.connectwise.client import ConnectWiseClient
 from psasync.adapters.connectwise.conditions import field
+from psasync.adapters.connectwise.errors import ConnectWiseNotFound
 from psasync.adapters.connectwise.keys import mark_description
 from psasync.adapters.connectwise.mapping import AdditionChanges, AdditionWrite, to_agreement
 from psasync.adapters.connectwise.models import VendorAgreement, VendorCompany
 from psasync.adapters.connectwise.site import VENDOR
 from psasync.domain.agreements import Addition, Agreement, CatalogItem, Company
+from psasync.domain.keys import written_differences
 from psasync.domain.money import Currency
 from psasync.domain.plan import Action, PlannedAddition
 
@@ -147,6 +149,34 @@ class ConnectWisePsa:
         else:
             await self.client.update_addition(agreement_id, action.addition_id, _changes(action))
         return action.addition_id
+
+    async def expect(
+        self,
+        agreement_id: int,  # noqa: ARG002 - the port's signature
+        action: PlannedAddition,  # noqa: ARG002
+    ) -> dict[str, str]:
+        # A create is found by its key, a change by its target's values: nothing to keep.
+        return {}
+
+    async def outcome(
+        self,
+        agreement_id: int,
+        action: PlannedAddition,
+        expected: Mapping[str, str],  # noqa: ARG002 - ConnectWise shows keys and values
+    ) -> int | None:
+        if action.action is Action.CREATE:
+            found = await self.client.find_addition_by_key(agreement_id, action.key)
+            return found.id if found is not None else None
+        lines = {line.id: line for line in await self.client.additions(agreement_id)}
+        target = lines.get(action.addition_id) if action.addition_id is not None else None
+        if action.action is Action.DELETE:
+            return action.addition_id if target is None else None
+        if target is None:
+            raise ConnectWiseNotFound(
+                f"addition {action.addition_id} is gone from agreement {agreement_id}",
+                status=404,
+            )
+        return target.id if not written_differences(action, target) else None
 
     async def rewrite(self, agreement_id: int, line_id: int, action: PlannedAddition) -> int:
         changes = replace(
