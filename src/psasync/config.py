@@ -20,8 +20,12 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from psasync.adapters.outbound import OutboundUrlError, check_outbound_url
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./psasync.db"
 DEFAULT_MAIL_FROM = "psasync <psasync@localhost>"
+# Where Autotask answers zoneInformation (the API user's zone) for every database.
+DEFAULT_AUTOTASK_DISCOVERY_URL = "https://webservices.autotask.net"
 HIDDEN = "***"
 # scheme://user:password@host… : the password is what lies between the first ":" after the
 # scheme's "//" and the last "@" before the host.
@@ -90,6 +94,10 @@ class Settings(BaseSettings):
     # psasync's own address as users reach it (https://psasync.example.com), for the links in
     # notifications; None: notifications carry no links.
     base_url: str | None = None
+    # Where psasync asks Autotask which zone an API user's database lives in, when the settings
+    # name no zone URL (``{this}/atservicesrest/v1.0/zoneInformation``). The sandbox's root in
+    # the demo and the tests; an https:// address (plain http only on this machine).
+    autotask_discovery_url: str = DEFAULT_AUTOTASK_DISCOVERY_URL
 
     @field_validator("smtp_url", mode="before")
     @classmethod
@@ -117,6 +125,15 @@ class Settings(BaseSettings):
         if parts.query or parts.fragment or parts.username or parts.password:
             raise ValueError("must be psasync's web address without a query, #fragment or user")
         return value
+
+    @field_validator("autotask_discovery_url")
+    @classmethod
+    def _discovery_url_is_outbound(cls, value: str) -> str:
+        try:
+            checked = check_outbound_url(value, what="the Autotask discovery URL")
+        except OutboundUrlError as error:
+            raise ValueError(str(error)) from None
+        return checked.rstrip("/")
 
     @model_validator(mode="after")
     def _marketplace_codes_are_unique(self) -> Settings:

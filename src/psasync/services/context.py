@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from psasync.adapters.autotask import AutotaskClient, AutotaskCredentials, EntityGates
 from psasync.adapters.connectwise import ConnectWiseClient, ConnectWiseSite
 from psasync.adapters.http import RetryPolicy
 from psasync.adapters.marketplace import MarketplaceClient
 from psasync.config import MarketplaceSettings, Settings
 from psasync.services.errors import BadRequest, Invalid
 from psasync.services.queue import JobQueue
-from psasync.store import ConnectWiseSettings, Database, SecretBox
+from psasync.store import AutotaskSettings, ConnectWiseSettings, Database, SecretBox
 
 # A sync holds its task this long without a heartbeat; a crashed one lets a retry in after it.
 DEFAULT_SYNC_LEASE = dt.timedelta(minutes=5)
@@ -56,6 +57,12 @@ class Services:
     _connectwise: dict[int, tuple[dt.datetime, ConnectWiseClient]] = field(
         default_factory=dict, init=False
     )
+    _autotask: dict[int, tuple[dt.datetime, AutotaskClient]] = field(
+        default_factory=dict, init=False
+    )
+    # One set of thread gates per tenant, kept across new settings: Autotask's limit of three
+    # concurrent requests per endpoint holds for the whole integration, not per client.
+    _autotask_gates: dict[int, EntityGates] = field(default_factory=dict, init=False)
 
     @classmethod
     def create(cls, settings: Settings, *, http: httpx.AsyncClient | None = None) -> Services:
@@ -117,4 +124,22 @@ class Services:
         # One POST per create: the sync service decides when an unknown outcome may be re-sent.
         client = ConnectWiseClient(self.http, site, policy=self.retry, create_attempts=1)
         self._connectwise[stored.tenant_id] = (stored.updated_at, client)
+        return client
+
+    def autotask_client(self, stored: AutotaskSettings) -> AutotaskClient:
+        """The tenant's Autotask client, reused while its settings stay the same (it caches the
+        picklists and the catalog); every client of a tenant shares its thread gates."""
+        cached = self._autotask.get(stored.tenant_id)
+        if cached is not None and cached[0] == stored.updated_at:
+            return cached[1]
+        box = self.box()
+        credentials = AutotaskCredentials(
+            username=stored.username,
+            secret=box.open(stored.secret_encrypted),
+            integration_code=box.open(stored.integration_code_encrypted),
+            zone_url=stored.zone_url,
+        )
+        gates = self._autotask_gates.setdefault(stored.tenant_id, EntityGates())
+        client = AutotaskClient(self.http, credentials, policy=self.retry, gates=gates)
+        self._autotask[stored.tenant_id] = (stored.updated_at, client)
         return client

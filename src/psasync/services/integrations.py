@@ -1,4 +1,10 @@
-"""The PSA integrations of a tenant: the ConnectWise tile and its connection settings."""
+"""The PSA integrations of a tenant: the ConnectWise and Autotask tiles and their settings.
+
+A tenant uses one PSA at a time (DESIGN §11): it has ConnectWise settings or Autotask settings,
+never both. Configuring one while the other is configured is refused (409 ``PsaInUse``) unless
+the request asks to switch; a switch forgets the other PSA's settings and the customer and
+product mappings (their ids are the other PSA's records), and keeps tasks and history.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from psasync.adapters.autotask import (
+    AutotaskAuthError,
+    AutotaskClient,
+    AutotaskCredentials,
+    AutotaskError,
+    AutotaskPsa,
+    CredentialsError,
+)
 from psasync.adapters.connectwise import (
     ConnectWiseAuthError,
     ConnectWiseClient,
@@ -22,11 +38,13 @@ from psasync.adapters.connectwise.errors import ConnectWiseNotFound
 from psasync.adapters.connectwise.psa import ConnectWisePsa
 from psasync.adapters.connectwise.site import outbound_site_root
 from psasync.adapters.http import AdapterError, RetryPolicy, Unreachable
+from psasync.domain.plan import PsaStyle
 from psasync.services.actor import Actor
 from psasync.services.context import Services
-from psasync.services.errors import Invalid, UpstreamFailed
+from psasync.services.errors import Conflict, Invalid, UpstreamFailed
 from psasync.services.ports import PsaPort
-from psasync.store import ConnectWiseSettings, SecretKeyError
+from psasync.store import AutotaskSettings, ConnectWiseSettings, SecretKeyError
+from psasync.store import autotask as autotask_store
 from psasync.store import tenants as store
 
 log = logging.getLogger(__name__)
@@ -54,6 +72,11 @@ class IntegrationTile:
     site_url: str | None = None
     company_id: str | None = None
     codebase: str | None = None
+    # Whether this is the PSA the tenant uses (its settings are the ones stored).
+    in_use: bool = False
+    # Autotask: the API user and the zone (never the secret or the integration code).
+    username: str | None = None
+    zone_url: str | None = None
 
     def agreement_url(self, agreement_id: int) -> str | None:
         """The agreement's page in the ConnectWise screens, once the site is known."""
@@ -81,10 +104,97 @@ class ConnectWiseForm:
         return f"ConnectWiseForm(site_url={self.site_url!r}, company_id={self.company_id!r})"
 
 
+@dataclass(frozen=True)
+class AutotaskForm:
+    """What the reseller enters for Autotask; ``zone_url`` None: found by zone discovery."""
+
+    username: str
+    secret: str
+    integration_code: str
+    zone_url: str | None = None
+
+    def __repr__(self) -> str:
+        return f"AutotaskForm(username={self.username!r}, zone_url={self.zone_url!r})"
+
+
+@dataclass(frozen=True)
+class TenantPsa:
+    """The PSA a tenant uses, with its stored settings."""
+
+    style: PsaStyle
+    settings: ConnectWiseSettings | AutotaskSettings
+
+
 async def integrations(services: Services, actor: Actor) -> list[IntegrationTile]:
+    """Both tiles; the configured one (if any) is the one in use."""
     async with services.db.session() as session:
-        stored = await store.connectwise_settings(session, actor.tenant_id)
-    return [connectwise_tile(stored)]
+        connectwise = await store.connectwise_settings(session, actor.tenant_id)
+        autotask = await autotask_store.autotask_settings(session, actor.tenant_id)
+    return [connectwise_tile(connectwise), autotask_tile(autotask)]
+
+
+async def tenant_psa(services: Services, tenant_id: int) -> TenantPsa | None:
+    """The tenant's PSA and its settings; None before one is configured."""
+    async with services.db.session() as session:
+        return await _tenant_psa(session, tenant_id)
+
+
+async def _tenant_psa(session: AsyncSession, tenant_id: int) -> TenantPsa | None:
+    autotask = await autotask_store.autotask_settings(session, tenant_id)
+    if autotask is not None:
+        return TenantPsa(PsaStyle.AUTOTASK, autotask)
+    connectwise = await store.connectwise_settings(session, tenant_id)
+    if connectwise is not None:
+        return TenantPsa(PsaStyle.CONNECTWISE, connectwise)
+    return None
+
+
+async def tenant_psa_style(services: Services, tenant_id: int) -> PsaStyle | None:
+    """Which PSA the tenant uses (None: none configured yet)."""
+    found = await tenant_psa(services, tenant_id)
+    return found.style if found else None
+
+
+def autotask_tile(stored: AutotaskSettings | None) -> IntegrationTile:
+    if stored is None:
+        return IntegrationTile(
+            id="autotask",
+            name="Autotask PSA",
+            state=IntegrationState.NOT_CONFIGURED,
+            message="Enter the API user's name, secret and integration code to connect.",
+        )
+    state = IntegrationState.ERROR if stored.last_error else IntegrationState.CONNECTED
+    return IntegrationTile(
+        id="autotask",
+        name="Autotask PSA",
+        state=state,
+        message=stored.last_error,
+        in_use=True,
+        username=stored.username,
+        zone_url=stored.zone_url,
+    )
+
+
+async def _make_room(
+    session: AsyncSession, actor: Actor, wanted: PsaStyle, *, switch: bool
+) -> None:
+    """Refuse (409) configuring ``wanted`` while the other PSA is in use, unless switching;
+    a switch forgets the other PSA (its settings and the mappings to its records)."""
+    current = await _tenant_psa(session, actor.tenant_id)
+    if current is None or current.style is wanted:
+        return
+    if not switch:
+        raise Conflict(
+            f"This account uses {current.style.vendor}: a tenant uses one PSA at a time. "
+            f'To switch to {wanted.vendor}, send "switch": true; the {current.style.vendor} '
+            "settings and the customer and product mappings are then forgotten.",
+            code="PsaInUse",
+            details={"psa": current.style.value, "wanted": wanted.value},
+        )
+    await autotask_store.forget_psa(session, actor.tenant_id)
+    log.info(
+        "tenant %s switches from %s to %s", actor.tenant_id, current.style.vendor, wanted.vendor
+    )
 
 
 def connectwise_tile(stored: ConnectWiseSettings | None) -> IntegrationTile:
@@ -104,22 +214,28 @@ def connectwise_tile(stored: ConnectWiseSettings | None) -> IntegrationTile:
         site_url=stored.site_url,
         company_id=stored.company_id,
         codebase=stored.codebase,
+        in_use=True,
     )
 
 
 async def configure_connectwise(
-    services: Services, actor: Actor, form: ConnectWiseForm
+    services: Services, actor: Actor, form: ConnectWiseForm, *, switch: bool = False
 ) -> IntegrationTile:
     """Check the keys against ConnectWise, then store them (private key encrypted).
 
     Refused keys, an unreachable site or unusable settings raise :class:`Invalid` with the
-    reason, and the stored settings stay as they were.
+    reason, and the stored settings stay as they were. While Autotask is in use: 409 unless
+    ``switch``.
     """
     box = services.box()
+    if not switch:
+        async with services.db.session() as session:
+            await _make_room(session, actor, PsaStyle.CONNECTWISE, switch=False)
     site = _site(form)
     codebase = await _verify(services, site)
     now = services.now()
     async with services.db.session() as session:
+        await _make_room(session, actor, PsaStyle.CONNECTWISE, switch=switch)
         stored = await store.save_connectwise_settings(
             session,
             actor.tenant_id,
@@ -139,6 +255,94 @@ async def configure_connectwise(
         tile = connectwise_tile(stored)
     log.info("tenant %s connected ConnectWise company %s", actor.tenant_id, form.company_id)
     return tile
+
+
+async def configure_autotask(
+    services: Services, actor: Actor, form: AutotaskForm, *, switch: bool = False
+) -> IntegrationTile:
+    """Find the API user's zone (unless given), check the credentials against Autotask, then
+    store them (secret and integration code sealed).
+
+    Refused credentials, an unknown user or an unreachable zone raise :class:`Invalid` with
+    Autotask's reason, and nothing is stored. While ConnectWise is in use: 409 unless
+    ``switch``.
+    """
+    box = services.box()
+    if not switch:
+        async with services.db.session() as session:
+            await _make_room(session, actor, PsaStyle.AUTOTASK, switch=False)
+    credentials = _credentials(form)
+    zone = await _verify_autotask(services, credentials)
+    now = services.now()
+    async with services.db.session() as session:
+        await _make_room(session, actor, PsaStyle.AUTOTASK, switch=switch)
+        stored = await autotask_store.save_autotask_settings(
+            session,
+            actor.tenant_id,
+            {
+                "username": credentials.username,
+                "secret_encrypted": box.seal(credentials.secret),
+                "integration_code_encrypted": box.seal(credentials.integration_code),
+                "zone_url": zone,
+                "verified_at": now,
+                "last_error": None,
+                "updated_at": now,
+                "updated_by": actor.name,
+            },
+        )
+        tile = autotask_tile(stored)
+    log.info("tenant %s connected Autotask as %s", actor.tenant_id, credentials.username)
+    return tile
+
+
+def _credentials(form: AutotaskForm) -> AutotaskCredentials:
+    zone = form.zone_url.strip() if form.zone_url else None
+    try:
+        return AutotaskCredentials(
+            username=form.username.strip(),
+            secret=form.secret.strip(),
+            integration_code=form.integration_code.strip(),
+            zone_url=zone or None,
+        )
+    except CredentialsError as error:
+        raise Invalid(_sentence(str(error)), code="InvalidSettings") from None
+
+
+async def _verify_autotask(services: Services, credentials: AutotaskCredentials) -> str:
+    """The zone's REST root, once the credentials are proved by a read."""
+    policy = check_policy(services)
+    try:
+        client = await AutotaskClient.connect(
+            services.http,
+            credentials,
+            discovery_root=services.settings.autotask_discovery_url,
+            policy=policy,
+        )
+        await client.check_credentials()
+    except AutotaskAuthError as error:
+        raise Invalid(
+            f"Autotask refused the credentials: {error.message}", code="AutotaskAuthFailed"
+        ) from None
+    except AutotaskError as error:
+        raise Invalid(
+            f"Autotask refused these settings: {error.message}", code="AutotaskRefused"
+        ) from None
+    except Unreachable as error:
+        if _name_not_found(error):
+            raise Invalid(
+                "No Autotask zone host was found: check the zone URL.",
+                code="AutotaskUnknownHost",
+            ) from None
+        raise Invalid(
+            f"Autotask could not be reached with these settings: {error.message}",
+            code="AutotaskUnreachable",
+        ) from None
+    except (AdapterError, CredentialsError) as error:
+        raise Invalid(
+            f"Autotask could not be reached with these settings: {error}",
+            code="AutotaskUnreachable",
+        ) from None
+    return client.api.base_url.removesuffix("v1.0/")
 
 
 def _site(form: ConnectWiseForm) -> ConnectWiseSite:
@@ -218,26 +422,32 @@ def _sentence(text: str) -> str:
 
 
 async def psa_for(services: Services, tenant_id: int) -> PsaPort:
-    """The tenant's PSA behind the port; :class:`Invalid` when not configured yet."""
-    async with services.db.session() as session:
-        stored = await store.connectwise_settings(session, tenant_id)
-    if stored is None:
+    """The tenant's PSA behind the port (ConnectWise or Autotask, whichever it uses);
+    :class:`Invalid` when none is configured yet."""
+    found = await tenant_psa(services, tenant_id)
+    if found is None:
         raise not_configured()
-    return psa_from(services, stored)
+    return psa_from(services, found.settings)
 
 
 def not_configured() -> Invalid:
     return Invalid(
-        "ConnectWise is not connected yet: enter its settings first.", code="NotConfigured"
+        "ConnectWise is not connected yet: enter its settings first "
+        "(or connect Autotask on the PSA Integrations page).",
+        code="NotConfigured",
     )
 
 
-def psa_from(services: Services, stored: ConnectWiseSettings) -> PsaPort:
-    """The PSA of settings already read (the stored key opened with the secret key)."""
+def psa_from(services: Services, stored: ConnectWiseSettings | AutotaskSettings) -> PsaPort:
+    """The PSA of settings already read (the stored keys opened with the secret key)."""
     try:
+        if isinstance(stored, AutotaskSettings):
+            return AutotaskPsa(services.autotask_client(stored))
         return ConnectWisePsa(services.connectwise_client(stored))
     except SecretKeyError as error:
         raise Invalid(str(error), code="SecretKeyChanged") from None
+    except CredentialsError as error:
+        raise Invalid(_sentence(str(error)), code="InvalidSettings") from None
 
 
 @asynccontextmanager
@@ -253,10 +463,14 @@ async def psa_errors(services: Services, tenant_id: int) -> AsyncIterator[None]:
 
 async def note_psa_error(services: Services, tenant_id: int, error: AdapterError) -> None:
     """Show an authentication failure on the tile until the keys are entered again."""
-    if not isinstance(error, ConnectWiseAuthError):
+    if not isinstance(error, ConnectWiseAuthError | AutotaskAuthError):
         return
     async with services.db.session() as session:
-        stored = await store.connectwise_settings(session, tenant_id)
+        stored: ConnectWiseSettings | AutotaskSettings | None
+        if isinstance(error, AutotaskAuthError):
+            stored = await autotask_store.autotask_settings(session, tenant_id)
+        else:
+            stored = await store.connectwise_settings(session, tenant_id)
         if stored is not None:
             stored.last_error = error.message
 

@@ -21,7 +21,7 @@ from psasync.domain.eligibility import Eligibility, SubscriptionTerms, check_eli
 from psasync.domain.errors import DomainError
 from psasync.domain.money import Currency
 from psasync.domain.orders import OrderType, Subscription
-from psasync.domain.plan import ChangeStrategy, Plan, PlanOptions, PriceSource, Task
+from psasync.domain.plan import ChangeStrategy, Plan, PlanOptions, PriceSource, PsaStyle, Task
 from psasync.domain.planner import plan_additions
 from psasync.domain.review import ReviewedAddition, review_plan
 from psasync.services import mappings
@@ -29,14 +29,16 @@ from psasync.services.actor import Actor
 from psasync.services.context import Services
 from psasync.services.errors import CustomerNotMapped, Invalid, NotFound
 from psasync.services.integrations import (
+    TenantPsa,
     not_configured,
     psa_errors,
     psa_from,
+    tenant_psa,
     upstream,
 )
 from psasync.services.ports import PsaPort
 from psasync.services.tasks import TaskView, load_task
-from psasync.store import snapshots
+from psasync.store import AutotaskSettings, snapshots
 from psasync.store import tenants as tenant_store
 
 log = logging.getLogger(__name__)
@@ -95,10 +97,10 @@ async def task_context(services: Services, actor: Actor, task_id: int) -> TaskCo
         order = snapshots.order_from_json(row.order_json)
         stored_subscription = row.subscription_json
         tenant = await tenant_store.get_tenant(session, actor.tenant_id)
-        settings = await tenant_store.connectwise_settings(session, actor.tenant_id)
-    if settings is None:
+    used = await tenant_psa(services, actor.tenant_id)
+    if used is None:
         raise not_configured()
-    psa = psa_from(services, settings)
+    psa = psa_from(services, used.settings)
     subscription = (
         snapshots.subscription_from_json(stored_subscription)
         if stored_subscription
@@ -112,18 +114,27 @@ async def task_context(services: Services, actor: Actor, task_id: int) -> TaskCo
         ) from None
     company_id = await mappings.company_for(services, actor, view, psa)
     currency_code = (tenant.currency if tenant else None) or _order_currency(task)
-    options = PlanOptions(
-        change_strategy=ChangeStrategy(settings.change_strategy),
-        credit_downgrades=settings.credit_downgrades,
-    )
     return TaskContext(
         view=view,
         task=task,
         subscription=subscription,
         company_id=company_id,
         currency=Currency(currency_code),
-        options=options,
+        options=plan_options(used),
         psa=psa,
+    )
+
+
+def plan_options(used: TenantPsa) -> PlanOptions:
+    """How plans are shaped for the tenant's PSA: ConnectWise's stored change strategy and
+    downgrade credits, or Autotask's style (it prorates and credits by itself)."""
+    if used.style is PsaStyle.AUTOTASK:
+        return PlanOptions(psa=PsaStyle.AUTOTASK)
+    settings = used.settings
+    assert not isinstance(settings, AutotaskSettings)  # noqa: S101 - the style says which
+    return PlanOptions(
+        change_strategy=ChangeStrategy(settings.change_strategy),
+        credit_downgrades=settings.credit_downgrades,
     )
 
 
@@ -158,7 +169,7 @@ async def agreements(services: Services, actor: Actor, task_id: int) -> list[Agr
     """The customer's agreements, each with the reasons it cannot take this task (if any)."""
     context = await task_context(services, actor, task_id)
     if context.company_id is None:
-        raise _customer_not_mapped(context.view)
+        raise _customer_not_mapped(context.view, context.psa.vendor)
     async with psa_errors(services, actor.tenant_id):
         found = await context.psa.agreements_of(
             context.company_id, default_currency=context.currency
@@ -169,9 +180,9 @@ async def agreements(services: Services, actor: Actor, task_id: int) -> list[Agr
     ]
 
 
-def _customer_not_mapped(view: TaskView) -> CustomerNotMapped:
+def _customer_not_mapped(view: TaskView, vendor: str) -> CustomerNotMapped:
     return CustomerNotMapped(
-        f"{view.customer_name} ({view.customer_id}) is not mapped to a ConnectWise company, and "
+        f"{view.customer_name} ({view.customer_id}) is not mapped to a {vendor} company, and "
         "no company has exactly that name: map the customer first.",
         details={"customerId": view.customer_id, "customerName": view.customer_name},
     )
@@ -194,7 +205,7 @@ async def prepare_plan(
     context = await task_context(services, actor, task_id)
     psa = context.psa
     if context.company_id is None:
-        raise _customer_not_mapped(context.view)
+        raise _customer_not_mapped(context.view, context.psa.vendor)
     async with psa_errors(services, actor.tenant_id):
         # Three independent reads go out together; the agreement's own failure speaks first.
         agreement_read, lines_read, catalog_read = await asyncio.gather(

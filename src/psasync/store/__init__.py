@@ -4,6 +4,7 @@ from psasync.store.database import Database, DatabaseError, async_url
 from psasync.store.models import (
     ActionOutcome,
     AutomationConfig,
+    AutotaskSettings,
     ConnectWiseSettings,
     Customer,
     CustomerMapping,
@@ -35,6 +36,7 @@ from psasync.store.tasks import TaskFilter
 __all__ = [
     "ActionOutcome",
     "AutomationConfig",
+    "AutotaskSettings",
     "ConnectWiseSettings",
     "Customer",
     "CustomerMapping",

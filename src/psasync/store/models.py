@@ -490,3 +490,23 @@ class ReconciliationFixAction(Base):
     error: Mapped[str | None] = mapped_column(Text)
     attempted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class AutotaskSettings(Base):
+    """The tenant's Autotask API user; the secret and the integration code only stored sealed.
+
+    ``zone_url`` is the zone's REST root (``…/atservicesrest/``), as typed or as discovery found
+    it. A tenant has ConnectWise settings or Autotask settings, never both (DESIGN §11).
+    """
+
+    __tablename__ = "autotask_settings"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(300))
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    integration_code_encrypted: Mapped[str] = mapped_column(Text)
+    zone_url: Mapped[str] = mapped_column(String(2000))
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(300))
