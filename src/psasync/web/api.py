@@ -111,6 +111,9 @@ def _tile(tile: integrations.IntegrationTile) -> dict[str, Any]:
         "message": tile.message,
         "siteUrl": tile.site_url,
         "companyId": tile.company_id,
+        "inUse": tile.in_use,
+        "username": tile.username,
+        "zoneUrl": tile.zone_url,
     }
 
 
@@ -118,7 +121,8 @@ def _tile(tile: integrations.IntegrationTile) -> dict[str, Any]:
 async def configure_connectwise(
     body: schemas.ConnectWiseSettingsRequest, user: CurrentUser, services: ServicesDep
 ) -> dict[str, Any]:
-    """Check the keys against ConnectWise, then store them (the private key encrypted)."""
+    """Check the keys against ConnectWise, then store them (the private key encrypted).
+    While Autotask is in use: 409 unless `switch` is true (a tenant uses one PSA at a time)."""
     form = integrations.ConnectWiseForm(
         site_url=body.site_url,
         company_id=body.company_id,
@@ -126,7 +130,26 @@ async def configure_connectwise(
         private_key=body.private_key,
         client_id=body.client_id,
     )
-    return _tile(await integrations.configure_connectwise(services, user.actor, form))
+    tile = await integrations.configure_connectwise(services, user.actor, form, switch=body.switch)
+    return _tile(tile)
+
+
+@router.put("/integrations/autotask", response_model=schemas.Tile, tags=["integrations"])
+async def configure_autotask(
+    body: schemas.AutotaskSettingsRequest, user: CurrentUser, services: ServicesDep
+) -> dict[str, Any]:
+    """Find the API user's zone (unless `zoneUrl` is given), check the credentials against
+    Autotask, then store them (secret and integration code encrypted, never returned); 422 with
+    Autotask's reason, nothing stored. While ConnectWise is in use: 409 unless `switch` is
+    true (the switch forgets the ConnectWise settings and the mappings)."""
+    form = integrations.AutotaskForm(
+        username=body.username,
+        secret=body.secret,
+        integration_code=body.integration_code,
+        zone_url=body.zone_url,
+    )
+    tile = await integrations.configure_autotask(services, user.actor, form, switch=body.switch)
+    return _tile(tile)
 
 
 @router.post("/connectwise/check-changes", response_model=schemas.CheckChangesOut, tags=["tasks"])

@@ -67,6 +67,11 @@ MAX_PASSWORD = 1000
 DASHBOARD = "/integrations/connectwise"
 SETTINGS = "/integrations/connectwise/settings"
 AUTOMATION = "/integrations/connectwise/automation"
+AUTOTASK = "/integrations/autotask"
+AUTOTASK_SETTINGS = "/integrations/autotask/settings"
+# The Autotask settings page: its own form, reachable whichever PSA the tenant uses (web.app
+# serves every other ConnectWise page under /integrations/autotask too).
+autotask_router = APIRouter(include_in_schema=False, dependencies=[Depends(clean_query)])
 TASKS_PER_PAGE = 25
 HISTORY_PER_PAGE = 25
 
@@ -272,9 +277,27 @@ async def logout(request: Request, user: PageUser) -> Response:
 # PSA Integrations and ConnectWise settings ----------------------------------------------------
 
 
+def page_psa(request: Request) -> str:
+    """The PSA a page's address names: ``autotask`` under /integrations/autotask, else
+    ``connectwise``."""
+    path = request.url.path
+    return "autotask" if path == AUTOTASK or path.startswith(AUTOTASK + "/") else "connectwise"
+
+
+def dashboard_url(request: Request) -> str:
+    """The dashboard of the PSA the page's address names."""
+    return f"/integrations/{page_psa(request)}"
+
+
 async def connectwise_tile(request: Request, user: UserSession) -> IntegrationTile:
+    """The tile of the PSA the page's address names (ConnectWise, or Autotask under
+    /integrations/autotask)."""
     tiles = await integrations.integrations(services_of(request), user.actor)
-    return next(tile for tile in tiles if tile.id == "connectwise")
+    wanted = page_psa(request)
+    return next(tile for tile in tiles if tile.id == wanted)
+
+
+psa_tile = connectwise_tile
 
 
 @router.get("/integrations")
@@ -335,16 +358,98 @@ async def save_settings(request: Request, user: PageUser) -> Response:
         )
     try:
         await integrations.configure_connectwise(
-            services_of(request), user.actor, integrations.ConnectWiseForm(**values)
+            services_of(request),
+            user.actor,
+            integrations.ConnectWiseForm(**values),
+            switch=form.get("switch") == "1",
         )
-    except (Invalid, UpstreamFailed) as error:
+    except (Invalid, UpstreamFailed, Conflict) as error:
         return render(
             request,
             "settings.html",
             {"tile": tile, "values": values, "error": settings_problem(error, values["site_url"])},
-            status=422 if isinstance(error, Invalid) else 502,
+            status=_settings_status(error),
         )
     return see_other(with_query(DASHBOARD, notice="connected"), request)
+
+
+def _settings_status(error: ServiceError) -> int:
+    if isinstance(error, Conflict):
+        return 409
+    return 422 if isinstance(error, Invalid) else 502
+
+
+# Autotask settings -----------------------------------------------------------------------------
+
+# The Autotask form's fields and their longest values (as the API's, docs/api.md).
+AUTOTASK_FIELDS = {"username": 256, "secret": 256, "integration_code": 256, "zone_url": 2000}
+AUTOTASK_REQUIRED = ("username", "secret", "integration_code")
+
+
+async def _autotask_context(request: Request, user: UserSession) -> dict[str, Any]:
+    tiles = await integrations.integrations(services_of(request), user.actor)
+    tile = next(tile for tile in tiles if tile.id == "autotask")
+    other = next((t for t in tiles if t.id != "autotask" and t.in_use), None)
+    return {"tile": tile, "other": other}
+
+
+def _autotask_errors(values: dict[str, str]) -> dict[str, str]:
+    errors = {}
+    for name, longest in AUTOTASK_FIELDS.items():
+        if not values[name] and name in AUTOTASK_REQUIRED:
+            errors[name] = "Required."
+        elif len(values[name]) > longest:
+            errors[name] = f"At most {longest} characters."
+    return errors
+
+
+@autotask_router.get(AUTOTASK_SETTINGS)
+async def autotask_settings_page(request: Request, user: PageUser) -> Response:
+    context = await _autotask_context(request, user)
+    tile = context["tile"]
+    values = {"username": tile.username or "", "zone_url": tile.zone_url or ""}
+    return render(request, "autotask_settings.html", {**context, "values": values})
+
+
+@autotask_router.post(AUTOTASK_SETTINGS)
+async def save_autotask_settings(request: Request, user: PageUser) -> Response:
+    form = await request.form()
+    values = {name: str(form.get(name) or "").strip() for name in AUTOTASK_FIELDS}
+    context = await _autotask_context(request, user)
+    errors = _autotask_errors(values)
+    shown = {name: value[: AUTOTASK_FIELDS[name]] for name, value in values.items()}
+    if errors:
+        return render(
+            request,
+            "autotask_settings.html",
+            {
+                **context,
+                "values": shown,
+                "field_errors": errors,
+                "error": "Fill in the API user's name, its secret and the integration code.",
+            },
+            status=422,
+        )
+    try:
+        await integrations.configure_autotask(
+            services_of(request),
+            user.actor,
+            integrations.AutotaskForm(
+                username=values["username"],
+                secret=values["secret"],
+                integration_code=values["integration_code"],
+                zone_url=values["zone_url"] or None,
+            ),
+            switch=form.get("switch") == "1",
+        )
+    except (Invalid, UpstreamFailed, Conflict) as error:
+        return render(
+            request,
+            "autotask_settings.html",
+            {**context, "values": shown, "error": _sentence(_ERRNO.sub(" ", error.message))},
+            status=_settings_status(error),
+        )
+    return see_other(with_query(AUTOTASK, notice="connected"), request)
 
 
 _ERRNO = re.compile(r"\s*\[Errno -?\d+\]\s*")
@@ -368,7 +473,13 @@ def settings_problem(error: ServiceError, site_url: str) -> str:
 # Dashboard -------------------------------------------------------------------------------------
 
 _NOTICES = {
-    "connected": "ConnectWise is connected: the keys were checked and stored encrypted.",
+    "connectwise:connected": (
+        "ConnectWise is connected: the keys were checked and stored encrypted."
+    ),
+    "autotask:connected": (
+        "Autotask is connected: the API user was checked, and its secret and integration code "
+        "stored encrypted."
+    ),
 }
 
 
@@ -384,7 +495,7 @@ async def dashboard(
 ) -> Response:
     tile = await connectwise_tile(request, user)
     if tile.state is IntegrationState.NOT_CONFIGURED:
-        return see_other(SETTINGS, request)
+        return see_other(f"{dashboard_url(request)}/settings", request)
     return await _dashboard(
         request,
         user,
@@ -393,7 +504,7 @@ async def dashboard(
         order_type=type,
         query=q,
         offset=offset,
-        notice=_NOTICES.get(notice or ""),
+        notice=_NOTICES.get(f"{page_psa(request)}:{notice}" if notice else ""),
     )
 
 
@@ -445,7 +556,9 @@ async def _dashboard(
             "bulk_error": bulk_error,
             # "Sync all that can be synced" takes the filter's status only if it is one of these.
             "bulk_statuses": ("new", "failed"),
-            "page_url": lambda new_offset: with_query(DASHBOARD, **filters, offset=new_offset),
+            "page_url": lambda new_offset: with_query(
+                dashboard_url(request), **filters, offset=new_offset
+            ),
             # The next scheduled check and what the last unattended run did (DESIGN §8).
             "automation": await automation.automation_settings(services, user.actor),
             "last_run": await unattended.last_run(services, user.actor),
@@ -499,10 +612,11 @@ async def unignore_task(task_id: TaskId, request: Request, user: PageUser) -> Re
 def _back_to_list(request: Request) -> str:
     """The list the reseller was looking at, filters and page kept."""
     referer = request.headers.get("referer") or ""
-    marker = f"{request.url.netloc}{DASHBOARD}"
+    dashboard = dashboard_url(request)
+    marker = f"{request.url.netloc}{dashboard}"
     if marker in referer:
         return referer.split(request.url.netloc, 1)[1]
-    return DASHBOARD
+    return dashboard
 
 
 # Mappings --------------------------------------------------------------------------------------
@@ -532,7 +646,7 @@ async def _mappings(
     services = services_of(request)
     tile = await connectwise_tile(request, user)
     if tile.state is IntegrationState.NOT_CONFIGURED:
-        return see_other(SETTINGS, request)
+        return see_other(f"{dashboard_url(request)}/settings", request)
     context: dict[str, Any] = {
         "company_q": company_q,
         "catalog_q": catalog_q,

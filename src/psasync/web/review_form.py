@@ -313,5 +313,9 @@ def cost_warnings(plan: Plan, rows: Sequence[Row]) -> None:
             )
 
 
-def editable(action: PlannedAddition) -> frozenset[str]:
-    return editable_fields(action.action)
+def editable(action: PlannedAddition, plan: Plan | None = None) -> frozenset[str]:
+    """The fields the review form lets the reseller change on ``action`` of ``plan`` (its PSA
+    decides: an Autotask update's date is editable); no plan: ConnectWise's rules."""
+    if plan is None:
+        return editable_fields(action.action)
+    return editable_fields(action.action, psa=plan.psa)

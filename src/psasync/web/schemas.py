@@ -76,9 +76,27 @@ class ConnectWiseSettingsRequest(Schema):
     public_key: Annotated[CleanText, Field(min_length=1, max_length=200)]
     private_key: Annotated[CleanText, Field(min_length=1, max_length=200)]
     client_id: Annotated[CleanText, Field(min_length=1, max_length=100)]
+    # A tenant uses one PSA at a time: true switches from Autotask (forgetting its settings and
+    # the mappings); false while Autotask is in use is a 409.
+    switch: bool = False
 
     def __repr__(self) -> str:  # the private key never reaches a log line
         return f"ConnectWiseSettingsRequest(site_url={self.site_url!r})"
+
+
+class AutotaskSettingsRequest(Schema):
+    """An Autotask API user: its name, secret and the integration's tracking code (they travel
+    in HTTP headers: printable ASCII); ``zoneUrl`` omitted: found by zone discovery."""
+
+    username: Annotated[CleanText, Field(min_length=1, max_length=256)]
+    secret: Annotated[CleanText, Field(min_length=1, max_length=256)]
+    integration_code: Annotated[CleanText, Field(min_length=1, max_length=256)]
+    zone_url: Annotated[CleanText | None, Field(max_length=2000)] = None
+    # As for ConnectWise: true switches from ConnectWise; false while it is in use is a 409.
+    switch: bool = False
+
+    def __repr__(self) -> str:  # the secret and the integration code never reach a log line
+        return f"AutotaskSettingsRequest(username={self.username!r}, zone_url={self.zone_url!r})"
 
 
 class ReviewedAdditionRequest(Schema):
@@ -378,12 +396,17 @@ class LoginResponse(Schema):
 
 
 class Tile(Schema):
+    """A PSA on the PSA Integrations page; ``inUse``: the PSA the tenant uses (at most one)."""
+
     id: str
     name: str
     state: str
     message: str | None
     site_url: str | None
     company_id: str | None
+    in_use: bool
+    username: str | None
+    zone_url: str | None
 
 
 class CustomerRef(Schema):

@@ -274,7 +274,7 @@ async def _wizard(
         plan=plan,
         # While confirming nothing is editable: the confirm box posts exactly what is shown.
         lines=[
-            (action, row, frozenset() if confirming else editable(action))
+            (action, row, frozenset() if confirming else editable(action, plan))
             for action, row in zip(plan.actions, rows, strict=True)
         ],
         loose_errors=[house_dates(message) for message in loose],
