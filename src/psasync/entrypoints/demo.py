@@ -104,6 +104,17 @@ class ConnectWiseCredentials:
 
 
 @dataclass(frozen=True)
+class AutotaskDemoCredentials:
+    """What to type into the Autotask settings form for the sandbox (the zone is found by
+    discovery at the sandbox, so the zone URL stays empty); ``reseller`` uses Autotask."""
+
+    reseller: str | None
+    username: str
+    secret: str = field(repr=False)
+    integration_code: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class DemoRun:
     """A running demo: where everything is, and the logins it printed."""
 
@@ -116,6 +127,8 @@ class DemoRun:
     connectwise: tuple[ConnectWiseCredentials, ...]
     # API users for unattended work: what the automation page takes as the integration user.
     integration_users: tuple[DemoLogin, ...] = ()
+    # The Autotask API users of the sandbox, with the reseller whose PSA it is.
+    autotask: tuple[AutotaskDemoCredentials, ...] = ()
 
     @property
     def login_url(self) -> str:
@@ -166,6 +179,8 @@ def demo_settings(
         "secret_key": secret_key,
         "marketplaces": marketplaces,
         "check_lookback_days": lookback_days(newest_order=newest_order_date(fixture), today=today),
+        # Autotask's zone discovery asks the sandbox, which serves zoneInformation at its root.
+        "autotask_discovery_url": sandbox_url,
     }
     try:
         return DemoSettings.model_validate(values)
@@ -219,6 +234,22 @@ def connectwise_credentials(
             client_id=credential.client_id,
         )
         for credential in fixture.connectwise.credentials
+    )
+
+
+def autotask_credentials(fixture: SandboxFixture) -> tuple[AutotaskDemoCredentials, ...]:
+    """The fixture's Autotask API users; the reseller using Autotask is the one named like the
+    Autotask database's own company (id 0), if any."""
+    resellers = {reseller.name for reseller in fixture.marketplace.resellers}
+    owner = next((c.company_name for c in fixture.autotask.companies if c.id == 0), None)
+    return tuple(
+        AutotaskDemoCredentials(
+            reseller=owner if owner in resellers else None,
+            username=credential.username,
+            secret=credential.secret,
+            integration_code=credential.integration_code,
+        )
+        for credential in fixture.autotask.credentials
     )
 
 
@@ -297,6 +328,7 @@ def start_demo(
             logins=demo_logins(fixture),
             integration_users=demo_integration_users(fixture),
             connectwise=connectwise_credentials(fixture, site_url=sandbox_url),
+            autotask=autotask_credentials(fixture),
         )
 
 
@@ -327,6 +359,8 @@ def show_demo(console: Console, run: DemoRun) -> None:
         )
     say(f"Database: {escape(str(run.database))} (empty, migrated)")
     say(f"ConnectWise sandbox: {run.sandbox_url}")
+    if run.autotask:
+        say(f"Autotask sandbox: {run.sandbox_url}/atservicesrest/")
     for marketplace in run.settings.marketplaces:
         say(f"{escape(marketplace.name)} sandbox: {marketplace.url}")
     say()
@@ -350,6 +384,14 @@ def show_demo(console: Console, run: DemoRun) -> None:
     for credentials in run.connectwise:
         say("[bold]Then, under ConnectWise settings, enter:[/bold]")
         _show_credentials(say, credentials)
+    for autotask in run.autotask:
+        owner = autotask.reseller
+        who = f" (for {escape(owner)}, whose PSA is Autotask)" if owner else ""
+        say(f"[bold]Under PSA Integrations → Autotask → Manage{who}, enter:[/bold]")
+        say(f"  {'API user name':<17} {escape(autotask.username)}")
+        say(f"  {'Secret':<17} {escape(autotask.secret)}")
+        say(f"  {'Integration code':<17} {escape(autotask.integration_code)}")
+        say(f"  {'Zone URL':<17} (leave empty: found by zone discovery at the sandbox)")
     say()
     say("Ctrl+C stops it.")
 
