@@ -277,3 +277,13 @@ async def test_the_review_explains_the_key_marker_and_warns_below_cost(world: Wo
         price = recurring.replace("-key", "-unitPrice")
         cheap = await post_form(client, f"{url}/review", replaced(fields, price, "9.5"))
         assert "Below the unit cost of $10.00" in text_of(cheap.text)
+
+
+async def test_a_malformed_page_address_is_explained_in_words(world: World) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        page = await client.get(f"{TASKS}/not-a-number")
+    assert page.status_code == 422
+    text = text_of(page.text)
+    assert "That address does not name anything psasync knows" in text
+    assert "path.task_id" not in text and "Input should be" not in text

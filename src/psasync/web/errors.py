@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -108,6 +108,9 @@ async def validation_error(request: Request, error: Exception) -> Response:
         for problem in error.errors()
     ]
     summary = "; ".join(f"{p['field'] or 'body'}: {p['message']}" for p in problems)
+    if _page(request) is not None:
+        # A person reads this: no framework wording, no internal field paths.
+        return _answer(request, 422, "InvalidRequest", _in_words(error.errors()))
     return _answer(
         request,
         422,
@@ -115,6 +118,22 @@ async def validation_error(request: Request, error: Exception) -> Response:
         f"The request is not valid: {summary}",
         {"fieldErrors": problems},
     )
+
+
+def _in_words(problems: Sequence[Any]) -> str:
+    if any(problem["loc"] and problem["loc"][0] == "path" for problem in problems):
+        return "That address does not name anything psasync knows: check the link."
+    fields = sorted({str(problem["loc"][-1]) for problem in problems if problem["loc"]})
+    if not fields:
+        return "Some values could not be read; go back and try again."
+    names = ", ".join(_readable(field) for field in fields)
+    return f"Some values could not be read ({names}); go back and check them."
+
+
+def _readable(field: str) -> str:
+    """``taskId`` or ``task_id`` → "task id"."""
+    spaced = "".join(f" {c.lower()}" if c.isupper() else c for c in field).replace("_", " ")
+    return spaced.strip()
 
 
 async def http_error(request: Request, error: Exception) -> Response:
