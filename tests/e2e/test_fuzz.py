@@ -131,7 +131,22 @@ BODIES: dict[str, Any] = {
         "priceSource": "marketplace",
         "effective": "nextPeriod",
     },
+    "/api/v1/integrations/autotask": {
+        "username": "psasync-api@fabrikam-msp.example",
+        "secret": "demo-Autotask-Secret-2",
+        "integrationCode": "DEMO-PSASYNC-FABRIKAM",
+        "zoneUrl": None,
+        "switch": False,
+    },
 }
+# Every ConnectWise endpoint answers under /api/v1/autotask too (DESIGN §11), the same bodies.
+BODIES.update(
+    {
+        path.replace("/api/v1/connectwise/", "/api/v1/autotask/", 1): body
+        for path, body in list(BODIES.items())
+        if path.startswith("/api/v1/connectwise/")
+    }
+)
 # Fields the page forms read.
 FORM_FIELDS = [
     "site_url",
@@ -171,6 +186,11 @@ FORM_FIELDS = [
     "item_id",
     "all_kind",
     "effective",
+    # The Autotask settings form.
+    "secret",
+    "integration_code",
+    "zone_url",
+    "switch",
     *(f"additions-0-{name}" for name in ["key", *ADDITION]),
 ]
 # Columns that cache what a vendor said (written on first read, whatever the answer): not a
