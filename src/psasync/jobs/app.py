@@ -56,12 +56,19 @@ def periodic_task(*, cron: str, **options: Any) -> Callable[[JobFunction], JobFu
     return register
 
 
-def _blueprint() -> procrastinate.Blueprint:
+def _blueprint(*, shared: bool) -> procrastinate.Blueprint:
+    """Every task; with ``shared`` (workers of several processes on one queue) also the retry
+    of the jobs of workers that died."""
     blueprint = procrastinate.Blueprint()
     for function, options in _TASKS:
         blueprint.task(**options)(function)
     for function, schedule, options in _PERIODIC:
         blueprint.periodic(**schedule)(blueprint.task(**options)(function))
+    if shared:
+        retry = blueprint.task(
+            name="retry_stalled_jobs", queueing_lock="retry_stalled_jobs", pass_context=True
+        )
+        blueprint.periodic(cron=STALLED_CRON)(retry(retry_stalled_jobs))
     return blueprint
 
 
@@ -91,7 +98,7 @@ def create_job_app(database_url: str) -> procrastinate.App:
     else:
         connector = testing.InMemoryConnector()
     app = procrastinate.App(connector=connector)
-    app.add_tasks_from(_blueprint(), namespace="psasync")
+    app.add_tasks_from(_blueprint(shared=is_postgresql(database_url)), namespace="psasync")
     return app
 
 
@@ -123,15 +130,13 @@ async def run_job_task(context: procrastinate.JobContext, job_id: int) -> None:
 # someone notices: Procrastinate's workers send a heartbeat every 10 s, and a job whose worker
 # has been silent for longer than this is stalled. Procrastinate documents retrying them from a
 # periodic task; every psasync job converges when run again (DESIGN §8), so that is safe here.
+# Only on PostgreSQL: the in-memory queue of the SQLite default dies with its one worker.
 STALLED_AFTER_SECONDS = 30.0
 
 
-@periodic_task(
-    cron="* * * * * */10",  # every 10 s (croniter's sixth field: seconds)
-    name="retry_stalled_jobs",
-    queueing_lock="retry_stalled_jobs",
-    pass_context=True,
-)
+STALLED_CRON = "* * * * * */10"  # every 10 s (croniter's sixth field: seconds)
+
+
 async def retry_stalled_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
     """Hand the jobs of dead workers back to the queue, with their locks released."""
     del timestamp
