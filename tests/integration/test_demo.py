@@ -111,7 +111,8 @@ def test_the_demo_runs_the_whole_flow_and_starts_afresh_each_time(data_dir: Path
         assert again.settings.secret_key != run.settings.secret_key
         browser = stack.enter_context(Browser.logged_in(again))
         tiles = browser.call("GET", "/api/v1/integrations")
-        assert [tile["state"] for tile in tiles] == ["not_configured"], "an empty database"
+        # Both PSAs' tiles (ConnectWise, Autotask), neither configured: an empty database.
+        assert [tile["state"] for tile in tiles] == ["not_configured"] * 2, "an empty database"
         assert browser.call("GET", "/api/v1/connectwise/tasks")["total"] == 0
         browser.connect_connectwise(again)
         assert browser.call("POST", "/api/v1/connectwise/check-changes")["created"] == 12
