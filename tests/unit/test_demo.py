@@ -26,6 +26,7 @@ from psasync.entrypoints.demo import (
     DataDirError,
     DemoLogin,
     DemoRun,
+    autotask_credentials,
     connectwise_credentials,
     demo_logins,
     demo_settings,
@@ -187,6 +188,8 @@ def test_every_reseller_user_is_a_demo_login(fixture: SandboxFixture) -> None:
                   "northwind-demo"),
         DemoLogin("us", "Cloud Marketplace US", "Contoso Cloud Partners",
                   "ops@contoso-cloud.example", "contoso-demo"),
+        DemoLogin("us", "Cloud Marketplace US", "Fabrikam Managed Services",
+                  "demo@fabrikam-msp.example", "fabrikam-demo"),
     )  # fmt: skip
     assert "northwind-demo" not in repr(demo_logins(fixture))
 
@@ -328,3 +331,14 @@ def test_sigterm_stops_the_wait_and_the_handlers_are_restored() -> None:
     threading.Thread(target=terminate_once_waiting, daemon=True).start()
     wait_for_stop()
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+def test_the_autotask_settings_are_those_of_the_reseller_on_autotask(
+    fixture: SandboxFixture,
+) -> None:
+    [credentials] = autotask_credentials(fixture)
+    assert credentials.reseller == "Fabrikam Managed Services"
+    assert credentials.username == "psasync-api@fabrikam-msp.example"
+    assert credentials.secret == "demo-Autotask-Secret-2"
+    assert credentials.integration_code == "DEMO-PSASYNC-FABRIKAM"
+    assert "demo-Autotask-Secret-2" not in repr(credentials)
