@@ -120,7 +120,10 @@ async def test_login_sets_a_signed_httponly_lax_cookie(world: World) -> None:
 async def test_bad_connectwise_keys_are_422_and_nothing_is_stored(world: World) -> None:
     async with world.login() as client:
         tiles = (await client.get("/api/v1/integrations")).json()
-        assert [(t["id"], t["state"]) for t in tiles] == [("connectwise", "not_configured")]
+        assert [(t["id"], t["state"]) for t in tiles] == [
+            ("connectwise", "not_configured"),
+            ("autotask", "not_configured"),
+        ]
         bad = {**CONNECTWISE, "privateKey": "wrong"}
         answer = await client.put("/api/v1/integrations/connectwise", json=bad)
         assert answer.status_code == 422
