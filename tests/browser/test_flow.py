@@ -139,7 +139,9 @@ def test_an_invalid_edit_is_marked_inline_and_nothing_is_written(page: Page, dem
     quantity = page.get_by_label(re.compile(r"^Quantity, create recurring"))
     expect(quantity).to_have_attribute("aria-invalid", "true")
     expect(quantity).to_have_value("twelve")
-    expect(page.get_by_text("Enter a number in plain notation, such as 12 or 12.50.")).to_be_visible()
+    expect(
+        page.get_by_text("Enter a number in plain notation, such as 12 or 12.50.")
+    ).to_be_visible()
     expect(page.get_by_text("Sync these changes")).to_have_count(0)
 
     # A value the billing rules refuse comes back next to its field too.

@@ -239,5 +239,3 @@ def read_paging(token: str | None) -> int:
     if isinstance(after, bool) or not isinstance(after, int):
         raise rule("The paging parameter is not valid.")
     return after
-
-
