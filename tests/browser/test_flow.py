@@ -37,7 +37,8 @@ def connect_connectwise(page: Page, demo: DemoRun) -> None:
 def to_dashboard_with_tasks(page: Page, demo: DemoRun) -> None:
     log_in(page, demo)
     expect(page.get_by_role("heading", name="PSA Integrations")).to_be_visible()
-    expect(page.get_by_text("Not configured")).to_be_visible()
+    # Both PSA tiles start unconfigured (ConnectWise and Autotask).
+    expect(page.get_by_text("Not configured")).to_have_count(2)
     page.get_by_role("link", name="Manage ConnectWise PSA").click()
     expect(page.get_by_role("heading", name="ConnectWise settings")).to_be_visible()
     connect_connectwise(page, demo)
