@@ -31,6 +31,8 @@ TEMPLATES.env.filters.update(
     hour_utc=formatting.busy_until_label,
 )
 TEMPLATES.env.globals.update(version=__version__)
+# The wording helpers every page's partials call (``say``, ``kind``, ``outcome``, ``plain``).
+TEMPLATES.env.globals.update(formatting.PAGE_HELPERS)
 
 
 def render(
