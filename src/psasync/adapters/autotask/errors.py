@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from psasync.adapters.autotask import jsonio
+from psasync.adapters import jsonio
 from psasync.adapters.http import AdapterError, Unreachable, VendorNotFound
 
 VENDOR = "Autotask"

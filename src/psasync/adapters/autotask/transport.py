@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from psasync.adapters.autotask import jsonio
+from psasync.adapters import jsonio
 from psasync.adapters.autotask.errors import (
     VENDOR,
     AutotaskDataError,

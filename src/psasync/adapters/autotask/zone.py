@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from psasync.adapters.autotask import jsonio
+from psasync.adapters import jsonio
 from psasync.adapters.autotask.errors import VENDOR, AutotaskDataError, error_from_response
 from psasync.adapters.http import RetryPolicy, send_with_retries
 from psasync.adapters.outbound import OutboundUrlError, check_outbound_url

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from psasync.adapters.connectwise import jsonio
+from psasync.adapters import jsonio
 from psasync.adapters.connectwise.site import VENDOR
 from psasync.adapters.http import RETRIABLE_STATUSES, AdapterError, Unreachable, VendorNotFound
 

@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from psasync.adapters.connectwise import jsonio
+from psasync.adapters import jsonio
 from psasync.adapters.http import AdapterError, RetryPolicy, send_with_retries
 from psasync.adapters.outbound import is_local_host as _is_local
 from psasync.adapters.outbound import valid_host as _valid_host

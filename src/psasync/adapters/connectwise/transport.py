@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from psasync.adapters.connectwise import jsonio
+from psasync.adapters import jsonio
 from psasync.adapters.connectwise.conditions import Condition
 from psasync.adapters.connectwise.errors import (
     ConnectWiseDataError,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from psasync.adapters.connectwise import jsonio
+from psasync.adapters import jsonio
 from psasync.adapters.connectwise.errors import ConnectWiseDataError
 from psasync.adapters.connectwise.mapping import (
     AdditionChanges,

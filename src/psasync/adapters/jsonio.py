@@ -1,6 +1,6 @@
 """JSON in and out without binary floating point.
 
-Autotask writes money as JSON numbers (the schema says double). Reading them with
+ConnectWise and Autotask write money as JSON numbers (their schemas say double). Reading them with
 ``parse_float=Decimal`` keeps the digits the vendor sent, and writing ``Decimal`` values as plain
 JSON numbers sends exactly the digits psasync computed; no amount ever passes through ``float``.
 """
