@@ -51,7 +51,14 @@ from psasync.web.session import (
     services_of,
     set_session_cookie,
 )
-from psasync.web.templating import form_id, render, see_other, with_query
+from psasync.web.templating import (
+    AUTOTASK_PAGES,
+    form_id,
+    psa_page,
+    render,
+    see_other,
+    with_query,
+)
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(clean_query)])
 # Task ids in addresses are 32-bit record ids, offsets at most 10^9: beyond, a 422 page.
@@ -280,8 +287,7 @@ async def logout(request: Request, user: PageUser) -> Response:
 def page_psa(request: Request) -> str:
     """The PSA a page's address names: ``autotask`` under /integrations/autotask, else
     ``connectwise``."""
-    path = request.url.path
-    return "autotask" if path == AUTOTASK or path.startswith(AUTOTASK + "/") else "connectwise"
+    return "autotask" if psa_page(request.url.path) is AUTOTASK_PAGES else "connectwise"
 
 
 def dashboard_url(request: Request) -> str:

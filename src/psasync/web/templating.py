@@ -3,6 +3,7 @@ context every page shares (who is logged in, the form token, the current path)."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -35,6 +36,25 @@ TEMPLATES.env.globals.update(version=__version__)
 TEMPLATES.env.globals.update(formatting.PAGE_HELPERS)
 
 
+@dataclass(frozen=True)
+class PsaPage:
+    """The PSA a page belongs to: its name in the text and the root of its pages."""
+
+    name: str
+    base: str
+
+
+CONNECTWISE_PAGES = PsaPage("ConnectWise", "/integrations/connectwise")
+AUTOTASK_PAGES = PsaPage("Autotask", "/integrations/autotask")
+
+
+def psa_page(path: str) -> PsaPage:
+    """The PSA a page's address names; pages outside both (the tiles, login) link to the
+    ConnectWise address, which sends an Autotask tenant on to its own."""
+    base = AUTOTASK_PAGES.base
+    return AUTOTASK_PAGES if path == base or path.startswith(base + "/") else CONNECTWISE_PAGES
+
+
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200
 ) -> HTMLResponse:
@@ -43,6 +63,7 @@ def render(
         "user": user,
         "csrf_token": user.csrf_token if user else "",
         "path": request.url.path,
+        "psa": psa_page(request.url.path),
     }
     response = TEMPLATES.TemplateResponse(
         request, template, {**shared, **(context or {})}, status_code=status
