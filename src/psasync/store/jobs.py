@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from psasync.store.models import Job, JobKind, JobStatus
+from psasync.store.models import Job, JobKind, JobPart, JobStatus
 
 
 async def create_job(
@@ -69,10 +70,11 @@ async def finish_job(
     now: dt.datetime,
     result: dict[str, Any] | None = None,
     error: str | None = None,
-) -> None:
-    await session.execute(
+) -> bool:
+    """End the job if it has not ended yet; False when it had (another worker ended it)."""
+    ended = await session.execute(
         update(Job)
-        .where(Job.id == job_id)
+        .where(Job.id == job_id, Job.status.in_(_UNENDED))
         .values(
             status=status.value,
             finished_at=now,
@@ -81,6 +83,76 @@ async def finish_job(
         )
         .execution_options(synchronize_session=False)
     )
+    return bool(getattr(ended, "rowcount", 0))
+
+
+_UNENDED = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+
+
+async def keep_interim(session: AsyncSession, job_id: int, interim: dict[str, Any]) -> None:
+    """What a running job learned before its parts run (the finisher reads it back)."""
+    await session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(result_json=json.dumps(interim, sort_keys=True))
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def add_parts(session: AsyncSession, job_id: int, keys: Sequence[str]) -> list[str]:
+    """Record the job's parts (those it has not recorded yet: a retried job finds its earlier
+    ones); the keys still without a result, in order."""
+    known = {
+        part.key: part
+        for part in await session.scalars(select(JobPart).where(JobPart.job_id == job_id))
+    }
+    position = max((part.position for part in known.values()), default=-1)
+    for key in keys:
+        if key not in known:
+            position += 1
+            known[key] = JobPart(job_id=job_id, key=key, position=position)
+            session.add(known[key])
+    await session.flush()
+    ordered = sorted(known.values(), key=lambda part: part.position)
+    return [part.key for part in ordered if part.finished_at is None]
+
+
+async def finish_part(
+    session: AsyncSession, job_id: int, key: str, *, result: dict[str, Any], now: dt.datetime
+) -> bool:
+    """Record a part's result unless one is recorded already (a retried part); True if this
+    call recorded it."""
+    recorded = await session.execute(
+        update(JobPart)
+        .where(JobPart.job_id == job_id, JobPart.key == key, JobPart.finished_at.is_(None))
+        .values(result_json=json.dumps(result, sort_keys=True), finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(recorded, "rowcount", 0))
+
+
+async def part_of(session: AsyncSession, job_id: int, key: str) -> JobPart | None:
+    return await session.get(JobPart, (job_id, key), populate_existing=True)
+
+
+async def part_counts(session: AsyncSession, job_id: int) -> tuple[int, int]:
+    """How many of the job's parts have a result, and how many it has."""
+    row = (
+        await session.execute(
+            select(func.count(JobPart.finished_at), func.count()).where(JobPart.job_id == job_id)
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def part_results(session: AsyncSession, job_id: int) -> list[dict[str, Any]]:
+    """The results of the job's finished parts, in the order the parts were created."""
+    found = await session.scalars(
+        select(JobPart.result_json)
+        .where(JobPart.job_id == job_id, JobPart.finished_at.is_not(None))
+        .order_by(JobPart.position)
+    )
+    return [json.loads(text) for text in found if text]
 
 
 async def get_job(session: AsyncSession, tenant_id: int, job_id: int) -> Job | None:

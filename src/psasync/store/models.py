@@ -373,6 +373,21 @@ class Job(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class JobPart(Base):
+    """One part of a job whose work continues as jobs of their own (an unattended run's sync of
+    one task): run by any worker, each under its own lock; the job ends when its last part has
+    (DESIGN §8: ``sync_task`` jobs, one lock per task)."""
+
+    __tablename__ = "job_parts"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The order the parts were created in: the order the job's result lists them.
+    position: Mapped[int] = mapped_column(Integer)
+    result_json: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
 class AutomationConfig(Base):
     """A tenant's unattended operation: when Check Changes runs, what syncs without review,
     and who hears about it (DESIGN §8). No row: everything off."""
