@@ -9,16 +9,22 @@ repeating it cannot do anything twice:
 - after a 5xx, a timeout or a connection dropped mid-answer the outcome is unknown, so only reads
   and idempotent writes are repeated. A create raises :class:`OutcomeUnknown` instead, and its
   caller first looks for what it may already have written (DESIGN.md §3, idempotency keys).
+
+A 429 is about the host, not the request: ConnectWise sits behind a rate limiter that refuses
+every caller from this process once it is over the limit. So a 429 pauses the whole host
+(:class:`HostBackoff`, shared by every request made with the same policy): requests about to be
+sent wait out the ``Retry-After`` together instead of each spending an attempt on a refusal.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import email.utils
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -53,9 +59,41 @@ class VendorNotFound(AdapterError):
     """The vendor does not know the object asked for (or the caller may not see it)."""
 
 
+class HostBackoff:
+    """The hosts that answered 429 and are being waited out, shared by every request made with
+    one policy: while any request sits out a host's ``Retry-After``, no other request to that
+    host is sent; they all go on when the last pause ends.
+
+    Waiting is an event, not a clock, so a test's instant ``sleep`` ends the pause for all.
+    """
+
+    def __init__(self) -> None:
+        self._pausing: dict[str, int] = {}
+        self._resumed: dict[str, asyncio.Event] = {}
+
+    async def clear(self, host: str) -> None:
+        """Return once ``host`` is not paused (at once when it is not)."""
+        while (resumed := self._resumed.get(host)) is not None:
+            await resumed.wait()
+
+    @contextlib.asynccontextmanager
+    async def paused(self, host: str) -> AsyncIterator[None]:
+        """Pause ``host`` for as long as the block runs (it sleeps the ``Retry-After``)."""
+        self._pausing[host] = self._pausing.get(host, 0) + 1
+        self._resumed.setdefault(host, asyncio.Event())
+        try:
+            yield
+        finally:
+            self._pausing[host] -= 1
+            if not self._pausing[host]:
+                del self._pausing[host]
+                # Dropped once set: an event belongs to one event loop, a policy may outlive it.
+                self._resumed.pop(host).set()
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Capped exponential backoff with full jitter.
+    """Capped exponential backoff with full jitter, and a pause per host after a 429.
 
     ``sleep`` and ``rng`` are injectable so tests run instantly and deterministically.
     ``max_retry_after`` caps a vendor's ``Retry-After``: a sync waits, but not for hours.
@@ -67,6 +105,7 @@ class RetryPolicy:
     max_retry_after: float = 120.0
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
+    hosts: HostBackoff = field(default_factory=HostBackoff, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
@@ -118,8 +157,10 @@ async def send_with_retries(
     :class:`Unreachable` when no answer came at all, and :class:`OutcomeUnknown` when a
     non-idempotent request may or may not have been applied.
     """
+    host = _host(request)
     for attempt in range(1, policy.attempts + 1):
         last = attempt == policy.attempts
+        await policy.hosts.clear(host)
         try:
             # A vendor never legitimately redirects an API call; following one could hand the
             # credentials to another host.
@@ -129,7 +170,7 @@ async def send_with_retries(
                 raise Unreachable(
                     f"{vendor} is unreachable: {_describe(error)}", vendor=vendor
                 ) from error
-            await _pause(policy, attempt, None, f"{request.method} {request.url}", error)
+            await _pause(policy, attempt, f"{request.method} {request.url}", error)
             continue
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as error:
             if not idempotent:
@@ -144,7 +185,7 @@ async def send_with_retries(
                     f"{policy.attempts} attempts: {_describe(error)}",
                     vendor=vendor,
                 ) from error
-            await _pause(policy, attempt, None, f"{request.method} {request.url}", error)
+            await _pause(policy, attempt, f"{request.method} {request.url}", error)
             continue
         if response.status_code not in RETRIABLE_STATUSES or last:
             return response
@@ -157,19 +198,42 @@ async def send_with_retries(
                 status=response.status_code,
             )
         await response.aread()
-        await _pause(
-            policy,
-            attempt,
-            retry_after_seconds(response),
-            f"{request.method} {request.url}",
-            response.status_code,
-        )
+        if response.status_code == 429:
+            await _pause_host(policy, request, response, attempt=attempt, vendor=vendor)
+            continue
+        await _pause(policy, attempt, f"{request.method} {request.url}", response.status_code)
     raise AssertionError("unreachable: the loop returns or raises on its last attempt")
 
 
-async def _pause(
-    policy: RetryPolicy, attempt: int, retry_after: float | None, what: str, why: object
+def _host(request: httpx.Request) -> str:
+    return request.url.netloc.decode("ascii")
+
+
+async def _pause_host(
+    policy: RetryPolicy,
+    request: httpx.Request,
+    response: httpx.Response,
+    *,
+    attempt: int,
+    vendor: str,
 ) -> None:
-    delay = policy.delay(attempt=attempt, retry_after=retry_after)
+    """A 429: wait its ``Retry-After`` (or the backoff), and let no request to the host out
+    meanwhile."""
+    delay = policy.delay(attempt=attempt, retry_after=retry_after_seconds(response))
+    host = _host(request)
+    log.warning(
+        "%s refused %s %s with 429: every request to %s waits %.2fs",
+        vendor,
+        request.method,
+        request.url,
+        host,
+        delay,
+    )
+    async with policy.hosts.paused(host):
+        await policy.sleep(delay)
+
+
+async def _pause(policy: RetryPolicy, attempt: int, what: str, why: object) -> None:
+    delay = policy.delay(attempt=attempt, retry_after=None)
     log.warning("retrying %s in %.2fs (attempt %d failed: %s)", what, delay, attempt, why)
     await policy.sleep(delay)

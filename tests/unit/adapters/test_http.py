@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import random
 from collections.abc import Callable
@@ -114,6 +115,84 @@ async def test_a_create_refused_with_429_is_safe_to_repeat() -> None:
     script = Script((429, {"Retry-After": "1"}), 201)
     response, delays = await send(script, method="POST", idempotent=False)
     assert (response.status_code, delays) == (201, [1.0])
+
+
+async def test_while_one_request_waits_out_a_429_no_other_request_to_that_host_is_sent() -> None:
+    """Requests sharing a policy back off together: a request started during another's
+    Retry-After waits for it to end; a request to another host does not wait."""
+    release = asyncio.Event()
+    delays: list[float] = []
+
+    async def held_sleep(seconds: float) -> None:
+        delays.append(seconds)
+        await release.wait()
+
+    shared = RetryPolicy(attempts=3, sleep=held_sleep)
+    sent: list[str] = []
+    refusals = {"/refused": 1}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(f"{request.url.host}{request.url.path}")
+        if refusals.get(request.url.path):
+            refusals[request.url.path] -= 1
+            return httpx.Response(429, headers={"Retry-After": "7"})
+        return httpx.Response(200)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+
+        async def get(url: str) -> int:
+            request = client.build_request("GET", url)
+            response = await send_with_retries(
+                client, request, policy=shared, idempotent=True, vendor="V"
+            )
+            return response.status_code
+
+        refused = asyncio.ensure_future(get("https://vendor.test/refused"))
+        while not delays:  # the refused request is now sitting out its Retry-After
+            await asyncio.sleep(0)
+        same_host = asyncio.ensure_future(get("https://vendor.test/other"))
+        other_host = asyncio.ensure_future(get("https://elsewhere.test/other"))
+        assert await other_host == 200
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert sent == ["vendor.test/refused", "elsewhere.test/other"]
+        release.set()
+        assert (await refused, await same_host) == (200, 200)
+    assert sorted(sent[2:]) == ["vendor.test/other", "vendor.test/refused"]
+    assert delays == [7.0]
+
+
+async def test_a_request_retried_after_a_429_also_waits_for_a_longer_pause_of_its_host() -> None:
+    delays: list[float] = []
+
+    async def brief_sleep(seconds: float) -> None:  # its own Retry-After: over at once
+        delays.append(seconds)
+        await asyncio.sleep(0)
+
+    shared = RetryPolicy(sleep=brief_sleep)
+    order: list[str] = []
+    pauses: list[asyncio.Task[None]] = []
+
+    async def longer_pause() -> None:  # another request's 429, answered just after this one's
+        async with shared.hosts.paused("vendor.test"):
+            await asyncio.sleep(0.05)
+        order.append("the other pause ended")
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        order.append("sent")
+        if len(order) > 1:
+            return httpx.Response(200)
+        pauses.append(asyncio.get_running_loop().create_task(longer_pause()))
+        return httpx.Response(429, headers={"Retry-After": "0"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+        request = client.build_request("GET", "https://vendor.test/things")
+        response = await send_with_retries(
+            client, request, policy=shared, idempotent=True, vendor="V"
+        )
+    await asyncio.gather(*pauses)
+    assert response.status_code == 200
+    assert (order, delays) == (["sent", "the other pause ended", "sent"], [0.0])
 
 
 async def test_retry_after_is_capped() -> None:
