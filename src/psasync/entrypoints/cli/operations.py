@@ -238,10 +238,9 @@ def sync_command(
         typer.Option(
             min=1,
             max=bulk_service.MAX_CONCURRENCY,
-            help="Tasks synced at the same time. Above 1, two first syncs of one customer or "
-            "product can collide while storing its mapping (reported as that task's failure).",
+            help="Tasks synced at the same time (a customer's tasks go one after another).",
         ),
-    ] = 1,
+    ] = bulk_service.DEFAULT_CONCURRENCY,
     queue: Annotated[
         bool,
         typer.Option(
@@ -313,10 +312,10 @@ def _check_queue_options(settings: Settings, concurrency: int) -> None:
             "out --queue to sync in this process."
         )
         raise typer.Exit(code=2)
-    if concurrency != 1:
+    if concurrency != bulk_service.DEFAULT_CONCURRENCY:
         err_console.print(
             "[red]Error:[/red] --concurrency is for a sync in this process; a queued bulk sync "
-            "runs its tasks one after the other on a worker."
+            f"runs {bulk_service.DEFAULT_CONCURRENCY} tasks at a time on a worker."
         )
         raise typer.Exit(code=2)
 
