@@ -10,11 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from psasync.sandbox.faults import FaultSettings
-from tests.e2e.conftest import World, task_id
+from tests.e2e.conftest import CONNECTWISE, World, task_id
 from tests.e2e.test_pages import (
     browser,
     csrf_of,
     form_fields,
+    log_in,
     post_form,
     ready,
     replaced,
@@ -24,6 +25,8 @@ from tests.e2e.test_pages import (
 pytestmark = pytest.mark.anyio
 TASKS = "/integrations/connectwise/tasks"
 ADDITIONS_PATH = "/v4_6_release/apis/3.0/finance/agreements"
+SETTINGS = "/integrations/connectwise/settings"
+MAPPINGS = "/integrations/connectwise/mappings"
 
 
 async def _task(world: World, order_number: str) -> int:
@@ -194,17 +197,68 @@ async def test_wording_house_dates_kinds_and_settings_hint(world: World) -> None
         assert "One-time" in shown and "one_time" not in re.sub(r"task:\d+:line\d+:\w+", "", shown)
         assert not re.search(r"\b20\d\d-\d\d-\d\d\b", re.sub(r"task:\S+", "", shown))
         assert 'type="date"' not in wizard.text
-        settings = text_of((await client.get("/integrations/connectwise/settings")).text)
-        assert "enter it again to save a change" in settings
 
 
 async def test_a_first_setup_has_no_enter_it_again_hint(world: World) -> None:
     async with browser(world) as client:
-        from tests.e2e.test_pages import log_in
-
         await log_in(client)
-        settings = text_of((await client.get("/integrations/connectwise/settings")).text)
-        assert "enter it again" not in settings
+        settings = text_of((await client.get(SETTINGS)).text)
+        assert "enter it again" not in settings and "keep the stored key" not in settings
+
+
+async def test_editing_the_settings_shows_the_keys_and_keeps_the_private_key(
+    world: World,
+) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        page = await client.get(SETTINGS)
+        assert re.search(
+            rf'name="public_key" type="text" value="{CONNECTWISE["publicKey"]}"', page.text
+        )
+        assert re.search(
+            rf'name="client_id" type="text" value="{CONNECTWISE["clientId"]}"', page.text
+        )
+        assert CONNECTWISE["privateKey"] not in page.text
+        assert re.search(r'name="private_key" type="password" value=""(?![^>]*required)', page.text)
+        shown = text_of(page.text)
+        assert "leave it blank to keep the stored key" in shown
+        assert "enter it again" not in shown
+
+        # Saved again with the private key left blank: checked with the stored key, and kept.
+        saved = await post_form(client, SETTINGS, form_fields(page.text, SETTINGS))
+        assert saved.status_code == 303, text_of(saved.text)
+        connected = text_of((await client.get(saved.headers["location"])).text)
+        assert "ConnectWise is connected" in connected
+        task = await _task(world, "CH0000417")
+        wizard = await client.get(f"{TASKS}/{task}")  # reads ConnectWise with the kept key
+        assert wizard.status_code == 200 and 'id="review-table"' in wizard.text
+
+
+async def test_the_stored_private_key_is_kept_only_for_the_same_site_company_and_key(
+    world: World,
+) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        page = await client.get(SETTINGS)
+        fields = form_fields(page.text, SETTINGS)
+        # The in-process sandbox answers any .test host: without the guard the stored key
+        # would go to this other site, be accepted, and the site would change.
+        for name, value in (
+            ("site_url", "http://elsewhere.test"),
+            ("public_key", "anotherPublicKey"),
+        ):
+            refused = await post_form(client, SETTINGS, replaced(fields, name, value))
+            assert refused.status_code == 422
+            shown = text_of(refused.text)
+            assert "the stored one is kept only for the same site, company and public key" in shown
+            assert re.search(r'id="private_key"[^>]*aria-invalid="true"', refused.text)
+        assert "http://elsewhere.test" not in (await client.get(SETTINGS)).text
+
+        # A typed key that is refused is not sent back: only now is it "entered again".
+        wrong = await post_form(client, SETTINGS, replaced(fields, "private_key", "not-the-key"))
+        assert wrong.status_code == 422
+        assert "not-the-key" not in wrong.text
+        assert "enter it again (left blank, the stored key is kept)" in text_of(wrong.text)
 
 
 async def test_the_result_lists_what_was_written_and_the_left_out(world: World) -> None:
@@ -287,3 +341,97 @@ async def test_a_malformed_page_address_is_explained_in_words(world: World) -> N
     text = text_of(page.text)
     assert "That address does not name anything psasync knows" in text
     assert "path.task_id" not in text and "Input should be" not in text
+
+
+def _row(html: str, name: str) -> str:
+    found = re.search(rf"<tr>\s*<td>{re.escape(name)}.*?</tr>", html, re.S)
+    assert found, f"no row for {name}"
+    return found.group(0)
+
+
+async def test_a_mapping_by_hand_goes_back_to_automatic_after_a_confirmation(
+    world: World,
+) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        page = await client.get(MAPPINGS)
+        token = csrf_of(page.text)
+        assert "Back to automatic" not in _row(page.text, "Green Lane LLC")
+        await client.post(
+            f"{MAPPINGS}/customers",
+            data={"csrf_token": token, "customer_id": "1000048531", "company_id": "260"},
+        )
+        await client.post(
+            f"{MAPPINGS}/products",
+            data={"csrf_token": token, "mpn": "M365-BUS-STD", "catalog_item_id": "302"},
+        )
+        page = await client.get(MAPPINGS)
+        assert "By hand" in _row(page.text, "Green Lane LLC")
+        assert "Back to automatic" in _row(page.text, "Green Lane LLC")
+        assert "Back to automatic" in _row(page.text, "M365-BUS-STD")
+
+        # The button first asks, and changes nothing.
+        asked = await post_form(
+            client,
+            f"{MAPPINGS}/customers/automatic",
+            [("csrf_token", token), ("customer_id", "1000048531")],
+        )
+        assert asked.status_code == 200
+        question = text_of(asked.text)
+        assert "Put Green Lane LLC back to automatic?" in question
+        assert "mapping by hand to Willow Creek Farms, Inc. (#260) is forgotten" in question
+        assert "By hand" in _row(asked.text, "Green Lane LLC")
+
+        done = await post_form(
+            client,
+            f"{MAPPINGS}/customers/automatic",
+            form_fields(asked.text, "/integrations/connectwise/mappings/customers/automatic"),
+        )
+        assert done.status_code == 303
+        shown = await client.get(done.headers["location"])
+        assert (
+            "Green Lane LLC is automatic again: matched by name to ConnectWise company "
+            "Green Lane LLC (#250)." in text_of(shown.text)
+        )
+        assert "Automatic (by name)" in _row(shown.text, "Green Lane LLC")
+
+        done = await client.post(
+            f"{MAPPINGS}/products/automatic",
+            data={"csrf_token": token, "mpn": "M365-BUS-STD", "confirmed": "1"},
+        )
+        assert done.status_code == 303
+        shown = await client.get(done.headers["location"])
+        assert (
+            "M365-BUS-STD is automatic again: matched by MPN to catalog item M365-BUS-STD (#301)"
+            in text_of(shown.text)
+        )
+        assert "Automatic (by MPN)" in _row(shown.text, "M365-BUS-STD")
+
+        # Only a mapping by hand goes back; anything else is refused and nothing changes.
+        again = await client.post(
+            f"{MAPPINGS}/products/automatic",
+            data={"csrf_token": token, "mpn": "M365-BUS-STD", "confirmed": "1"},
+        )
+        assert again.status_code == 422
+        assert "M365-BUS-STD is not mapped by hand" in text_of(again.text)
+
+
+async def test_back_to_automatic_without_a_single_match_leaves_the_customer_unmapped(
+    world: World,
+) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        page = await client.get(MAPPINGS)
+        token = csrf_of(page.text)
+        await client.post(
+            f"{MAPPINGS}/customers",
+            data={"csrf_token": token, "customer_id": "1000048541", "company_id": "260"},
+        )
+        done = await client.post(
+            f"{MAPPINGS}/customers/automatic",
+            data={"csrf_token": token, "customer_id": "1000048541", "confirmed": "1"},
+        )
+        assert done.status_code == 303
+        shown = await client.get(done.headers["location"])
+        assert "Willow Creek Farms is automatic again, and not mapped" in text_of(shown.text)
+        assert "Not mapped" in _row(shown.text, "Willow Creek Farms")

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +50,8 @@ from psasync.store import tenants as store
 
 log = logging.getLogger(__name__)
 
+Stored = TypeVar("Stored", ConnectWiseSettings, AutotaskSettings)
+
 # The settings check is interactive: the reseller waits for it, and a site that does not answer
 # twice in a row (a mistyped or unknown host) is better reported at once than after a minute.
 CHECK_ATTEMPTS = 2
@@ -72,6 +75,10 @@ class IntegrationTile:
     site_url: str | None = None
     company_id: str | None = None
     codebase: str | None = None
+    # ConnectWise: the API member's public key and the integration's client id are not secret
+    # (they travel beside the private key, which is never shown); the form shows them on edit.
+    public_key: str | None = None
+    client_id: str | None = None
     # Whether this is the PSA the tenant uses (its settings are the ones stored).
     in_use: bool = False
     # Autotask: the API user and the zone (never the secret or the integration code).
@@ -97,7 +104,8 @@ class ConnectWiseForm:
     site_url: str
     company_id: str
     public_key: str
-    private_key: str
+    # None: keep the stored private key (it is never shown, so an edit need not retype it).
+    private_key: str | None
     client_id: str
 
     def __repr__(self) -> str:
@@ -214,6 +222,8 @@ def connectwise_tile(stored: ConnectWiseSettings | None) -> IntegrationTile:
         site_url=stored.site_url,
         company_id=stored.company_id,
         codebase=stored.codebase,
+        public_key=stored.public_key,
+        client_id=stored.client_id,
         in_use=True,
     )
 
@@ -223,38 +233,35 @@ async def configure_connectwise(
 ) -> IntegrationTile:
     """Check the keys against ConnectWise, then store them (private key encrypted).
 
-    Refused keys, an unreachable site or unusable settings raise :class:`Invalid` with the
-    reason, and the stored settings stay as they were. While Autotask is in use: 409 unless
-    ``switch``.
+    A form without a private key keeps the stored one, but only for the same site, company and
+    public key: the stored key is never sent anywhere it was not sent before. Refused keys, an
+    unreachable site or unusable settings raise :class:`Invalid` with the reason, and the stored
+    settings stay as they were. While Autotask is in use: 409 unless ``switch``.
     """
     box = services.box()
-    if not switch:
-        async with services.db.session() as session:
-            await _make_room(session, actor, PsaStyle.CONNECTWISE, switch=False)
-    site = _site(form)
-    codebase = await _verify(services, site)
-    now = services.now()
-    async with services.db.session() as session:
-        await _make_room(session, actor, PsaStyle.CONNECTWISE, switch=switch)
-        stored = await store.save_connectwise_settings(
-            session,
-            actor.tenant_id,
-            {
-                "site_url": site.root,
-                "company_id": form.company_id.strip(),
-                "public_key": form.public_key.strip(),
-                "private_key_encrypted": box.seal(form.private_key.strip()),
-                "client_id": form.client_id.strip(),
-                "codebase": codebase,
-                "verified_at": now,
-                "last_error": None,
-                "updated_at": now,
-                "updated_by": actor.name,
-            },
-        )
-        tile = connectwise_tile(stored)
-    log.info("tenant %s connected ConnectWise company %s", actor.tenant_id, form.company_id)
-    return tile
+
+    async def check() -> dict[str, object]:
+        site = _site(await _with_private_key(services, actor, form))
+        codebase = await _verify(services, site)
+        return {
+            "site_url": site.root,
+            "company_id": site.company_id,
+            "public_key": site.public_key,
+            "private_key_encrypted": box.seal(site.private_key),
+            "client_id": site.client_id,
+            "codebase": codebase,
+        }
+
+    stored = await _configure(
+        services,
+        actor,
+        PsaStyle.CONNECTWISE,
+        check=check,
+        save=store.save_connectwise_settings,
+        switch=switch,
+    )
+    log.info("tenant %s connected ConnectWise company %s", actor.tenant_id, stored.company_id)
+    return connectwise_tile(stored)
 
 
 async def configure_autotask(
@@ -268,31 +275,90 @@ async def configure_autotask(
     ``switch``.
     """
     box = services.box()
+
+    async def check() -> dict[str, object]:
+        credentials = _credentials(form)
+        zone = await _verify_autotask(services, credentials)
+        return {
+            "username": credentials.username,
+            "secret_encrypted": box.seal(credentials.secret),
+            "integration_code_encrypted": box.seal(credentials.integration_code),
+            "zone_url": zone,
+        }
+
+    stored = await _configure(
+        services,
+        actor,
+        PsaStyle.AUTOTASK,
+        check=check,
+        save=autotask_store.save_autotask_settings,
+        switch=switch,
+    )
+    log.info("tenant %s connected Autotask as %s", actor.tenant_id, stored.username)
+    return autotask_tile(stored)
+
+
+async def _configure(
+    services: Services,
+    actor: Actor,
+    style: PsaStyle,
+    *,
+    check: Callable[[], Awaitable[dict[str, object]]],
+    save: Callable[[AsyncSession, int, Mapping[str, object]], Awaitable[Stored]],
+    switch: bool,
+) -> Stored:
+    """The one way settings are stored: refuse at once (409) when the other PSA is in use and
+    this is no switch, ``check`` the settings against the PSA (its values, or :class:`Invalid`
+    and nothing stored), then make room and store them as verified now by ``actor``."""
     if not switch:
         async with services.db.session() as session:
-            await _make_room(session, actor, PsaStyle.AUTOTASK, switch=False)
-    credentials = _credentials(form)
-    zone = await _verify_autotask(services, credentials)
+            await _make_room(session, actor, style, switch=False)
+    values = await check()
     now = services.now()
     async with services.db.session() as session:
-        await _make_room(session, actor, PsaStyle.AUTOTASK, switch=switch)
-        stored = await autotask_store.save_autotask_settings(
+        await _make_room(session, actor, style, switch=switch)
+        return await save(
             session,
             actor.tenant_id,
             {
-                "username": credentials.username,
-                "secret_encrypted": box.seal(credentials.secret),
-                "integration_code_encrypted": box.seal(credentials.integration_code),
-                "zone_url": zone,
+                **values,
                 "verified_at": now,
                 "last_error": None,
                 "updated_at": now,
                 "updated_by": actor.name,
             },
         )
-        tile = autotask_tile(stored)
-    log.info("tenant %s connected Autotask as %s", actor.tenant_id, credentials.username)
-    return tile
+
+
+async def _with_private_key(
+    services: Services, actor: Actor, form: ConnectWiseForm
+) -> ConnectWiseForm:
+    """The form with its private key: as typed, or the stored one when the form keeps it."""
+    if form.private_key is not None:
+        return form
+    async with services.db.session() as session:
+        stored = await store.connectwise_settings(session, actor.tenant_id)
+    if stored is None:
+        raise Invalid("Enter the private key.", code="InvalidSettings")
+    try:
+        same_site = outbound_site_root(form.site_url) == stored.site_url
+    except SiteError as error:
+        raise Invalid(_sentence(str(error)), code="InvalidSettings") from None
+    if not (
+        same_site
+        and form.company_id.strip() == stored.company_id
+        and form.public_key.strip() == stored.public_key
+    ):
+        raise Invalid(
+            "Enter the private key: the stored one is kept only for the same site, company "
+            "and public key.",
+            code="PrivateKeyNeeded",
+        )
+    try:
+        private_key = services.box().open(stored.private_key_encrypted)
+    except SecretKeyError as error:
+        raise Invalid(_sentence(str(error)), code="SecretKeyChanged") from None
+    return replace(form, private_key=private_key)
 
 
 def _credentials(form: AutotaskForm) -> AutotaskCredentials:
@@ -353,7 +419,7 @@ def _site(form: ConnectWiseForm) -> ConnectWiseSite:
             site_url=outbound_site_root(form.site_url),
             company_id=form.company_id.strip(),
             public_key=form.public_key.strip(),
-            private_key=form.private_key.strip(),
+            private_key=(form.private_key or "").strip(),
             client_id=form.client_id.strip(),
         )
     except SiteError as error:

@@ -8,6 +8,7 @@ MPN as ``manufacturerPartNumber``. Anything else waits for the reseller to map i
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,8 +23,17 @@ from psasync.services.errors import Invalid
 from psasync.services.integrations import psa_errors, psa_for
 from psasync.services.ports import PsaPort
 from psasync.services.tasks import TaskView
-from psasync.store import MappingSource, ProductMapping, SyncTask, TaskStatus, snapshots
+from psasync.store import (
+    CustomerMapping,
+    MappingSource,
+    ProductMapping,
+    SyncTask,
+    TaskStatus,
+    snapshots,
+)
 from psasync.store import tenants as store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,11 +76,10 @@ async def company_for(services: Services, actor: Actor, view: TaskView, psa: Psa
     if mapping is not None:
         return mapping.company_id
     try:
-        found = await psa.companies(name=customer_name)
+        match = await _company_named(psa, customer_name)
     except AdapterError:
         return None  # matching is a convenience: the reseller can still map by hand
-    matches = [company for company in found if _same_name(company, customer_name)]
-    if len(matches) != 1:
+    if match is None:
         return None
     try:
         async with services.db.session() as session:
@@ -78,15 +87,27 @@ async def company_for(services: Services, actor: Actor, view: TaskView, psa: Psa
                 session,
                 actor.tenant_id,
                 customer_id=customer_id,
-                company_id=matches[0].id,
-                company_name=matches[0].name,
+                company_id=match.id,
+                company_name=match.name,
                 source=MappingSource.AUTOMATIC,
                 by=actor.name,
                 now=services.now(),
             )
     except IntegrityError:
         pass  # another plan matched the same customer at the same moment: its row stands
-    return matches[0].id
+    return match.id
+
+
+async def _company_named(psa: PsaPort, name: str) -> Company | None:
+    """The one company with exactly this name (case-insensitive); None if none or several."""
+    matches = [company for company in await psa.companies(name=name) if _same_name(company, name)]
+    return matches[0] if len(matches) == 1 else None
+
+
+async def _item_with_mpn(psa: PsaPort, mpn: str) -> CatalogItem | None:
+    """The one active catalog item carrying this MPN; None if none or several."""
+    matches = await psa.catalog_by_mpn(mpn)
+    return matches[0] if len(matches) == 1 else None
 
 
 async def catalog_for(
@@ -121,8 +142,8 @@ async def _catalog_of(
             _mapped_item(psa, mpn, setup_id) if setup_id is not None else _nothing(),
         )
         return item, setup, None
-    matches = await psa.catalog_by_mpn(mpn)
-    return (matches[0], None, matches[0]) if len(matches) == 1 else (None, None, None)
+    match = await _item_with_mpn(psa, mpn)
+    return match, None, match
 
 
 async def _nothing() -> None:
@@ -279,6 +300,69 @@ async def _company(psa: PsaPort, company_id: int) -> Company:
         ) from None
 
 
+async def customer_back_to_automatic(
+    services: Services, actor: Actor, customer_id: str
+) -> CustomerMappingView:
+    """Forget a customer's hand-made mapping and match it as a new customer is: to the one
+    company with exactly its name, else to nothing until the reseller maps it again.
+
+    Only a mapping made by hand goes back (:class:`Invalid` otherwise, nothing changed); the
+    new state is stored, as every mapping change, with who made it and when.
+    """
+    async with services.db.session() as session:
+        known = {c.customer_id: c for c in await store.customers(session, actor.tenant_id)}
+        mapping = await store.customer_mapping(session, actor.tenant_id, customer_id)
+    customer = known.get(customer_id)
+    if customer is None:
+        raise Invalid(
+            f"unknown customer: {customer_id}",
+            code="UnknownCustomer",
+            details={"customerIds": [customer_id]},
+        )
+    _mapped_by_hand(mapping, f"{customer.name} ({customer_id})")
+    psa = await _psa(services, actor)
+    async with psa_errors(services, actor.tenant_id):
+        match = await _company_named(psa, customer.name)
+    async with services.db.session() as session:
+        if match is None:
+            forgotten = await store.customer_mapping(session, actor.tenant_id, customer_id)
+            if forgotten is not None:
+                await session.delete(forgotten)
+        else:
+            await store.map_customer(
+                session,
+                actor.tenant_id,
+                customer_id=customer_id,
+                company_id=match.id,
+                company_name=match.name,
+                source=MappingSource.AUTOMATIC,
+                by=actor.name,
+                now=services.now(),
+            )
+    log.info(
+        "tenant %s: %s put customer %s back to automatic (%s)",
+        actor.tenant_id,
+        actor.name,
+        customer_id,
+        f"company {match.id}" if match else "no single match",
+    )
+    return CustomerMappingView(
+        customer_id=customer_id,
+        customer_name=customer.name,
+        company_id=match.id if match else None,
+        company_name=match.name if match else None,
+        source=MappingSource.AUTOMATIC if match else None,
+    )
+
+
+def _mapped_by_hand(mapping: CustomerMapping | ProductMapping | None, what: str) -> None:
+    if mapping is None or MappingSource(mapping.source) is not MappingSource.MANUAL:
+        raise Invalid(
+            f"{what} is not mapped by hand, so there is nothing to put back to automatic",
+            code="NotMappedByHand",
+        )
+
+
 def _no_repeats(values: Sequence[str], name: str) -> None:
     repeated = sorted({value for value in values if values.count(value) > 1})
     if repeated:
@@ -368,6 +452,51 @@ async def map_products(
                 setup_identifier=setup_identifier,
             )
     return await product_mappings(services, actor)
+
+
+async def product_back_to_automatic(
+    services: Services, actor: Actor, mpn: str
+) -> ProductMappingView:
+    """Forget a product's hand-made mapping (its setup-fee item too) and match it as a new
+    product is: to the one active catalog item carrying its MPN, else to nothing until the
+    reseller maps it again.
+
+    Only a mapping made by hand goes back (:class:`Invalid` otherwise, nothing changed); the
+    new state is stored, as every mapping change, with who made it and when.
+    """
+    async with services.db.session() as session:
+        stored = await store.product_mappings(session, actor.tenant_id, [mpn])
+    _mapped_by_hand(stored.get(mpn), mpn)
+    psa = await _psa(services, actor)
+    async with psa_errors(services, actor.tenant_id):
+        match = await _item_with_mpn(psa, mpn)
+    async with services.db.session() as session:
+        if match is None:
+            await store.unmap_products(session, actor.tenant_id, [mpn])
+        else:
+            await store.map_product(
+                session,
+                actor.tenant_id,
+                mpn=mpn,
+                catalog_item_id=match.id,
+                identifier=match.identifier,
+                source=MappingSource.AUTOMATIC,
+                by=actor.name,
+                now=services.now(),
+            )
+    log.info(
+        "tenant %s: %s put product %s back to automatic (%s)",
+        actor.tenant_id,
+        actor.name,
+        mpn,
+        f"catalog item {match.id}" if match else "no single match",
+    )
+    return ProductMappingView(
+        mpn=mpn,
+        catalog_item_id=match.id if match else None,
+        identifier=match.identifier if match else None,
+        source=MappingSource.AUTOMATIC if match else None,
+    )
 
 
 def _setup_of(

@@ -315,8 +315,13 @@ async def integrations_page(request: Request, user: PageUser) -> Response:
 @router.get(SETTINGS)
 async def settings_page(request: Request, user: PageUser) -> Response:
     tile = await connectwise_tile(request, user)
-    values = {"site_url": tile.site_url or "", "company_id": tile.company_id or ""}
-    return render(request, "settings.html", {"tile": tile, "values": values})
+    values = {
+        "site_url": tile.site_url or "",
+        "company_id": tile.company_id or "",
+        "public_key": tile.public_key or "",
+        "client_id": tile.client_id or "",
+    }
+    return render(request, "settings.html", _settings_context(tile, values))
 
 
 # The settings form's fields and their longest values (as the API's, docs/api.md).
@@ -329,10 +334,23 @@ SETTINGS_FIELDS = {
 }
 
 
-def _settings_errors(values: dict[str, str]) -> dict[str, str]:
+def _settings_context(
+    tile: IntegrationTile, values: dict[str, str], *, typed_private_key: bool = False
+) -> dict[str, Any]:
+    """The form's values (never the private key) and what its private key field says: blank
+    keeps the stored key; "enter it again" only when a typed key was not saved."""
+    return {
+        "tile": tile,
+        "values": {name: value for name, value in values.items() if name != "private_key"},
+        "keeps_private_key": tile.in_use,
+        "retype_private_key": typed_private_key,
+    }
+
+
+def _settings_errors(values: dict[str, str], *, keeps_private_key: bool) -> dict[str, str]:
     errors = {}
     for name, longest in SETTINGS_FIELDS.items():
-        if not values[name]:
+        if not values[name] and not (name == "private_key" and keeps_private_key):
             errors[name] = "Required."
         elif len(values[name]) > longest:
             errors[name] = f"At most {longest} characters."
@@ -344,15 +362,16 @@ async def save_settings(request: Request, user: PageUser) -> Response:
     form = await request.form()
     values = {name: str(form.get(name) or "").strip() for name in SETTINGS_FIELDS}
     tile = await connectwise_tile(request, user)
-    errors = _settings_errors(values)
+    typed = bool(values["private_key"])
+    errors = _settings_errors(values, keeps_private_key=tile.in_use)
     if errors:
         missing = any(not values[name] for name in errors)
+        shown = {name: value[: SETTINGS_FIELDS[name]] for name, value in values.items()}
         return render(
             request,
             "settings.html",
             {
-                "tile": tile,
-                "values": {name: value[: SETTINGS_FIELDS[name]] for name, value in values.items()},
+                **_settings_context(tile, shown, typed_private_key=typed),
                 "field_errors": errors,
                 "error": (
                     "Fill in every field: ConnectWise needs all five to let psasync in."
@@ -366,14 +385,27 @@ async def save_settings(request: Request, user: PageUser) -> Response:
         await integrations.configure_connectwise(
             services_of(request),
             user.actor,
-            integrations.ConnectWiseForm(**values),
+            integrations.ConnectWiseForm(
+                site_url=values["site_url"],
+                company_id=values["company_id"],
+                public_key=values["public_key"],
+                private_key=values["private_key"] or None,  # blank: keep the stored key
+                client_id=values["client_id"],
+            ),
             switch=form.get("switch") == "1",
         )
     except (Invalid, UpstreamFailed, Conflict) as error:
+        field_errors = (
+            {"private_key": "Enter the private key."} if error.code == "PrivateKeyNeeded" else {}
+        )
         return render(
             request,
             "settings.html",
-            {"tile": tile, "values": values, "error": settings_problem(error, values["site_url"])},
+            {
+                **_settings_context(tile, values, typed_private_key=typed),
+                "field_errors": field_errors,
+                "error": settings_problem(error, values["site_url"]),
+            },
             status=_settings_status(error),
         )
     return see_other(with_query(DASHBOARD, notice="connected"), request)
@@ -635,8 +667,51 @@ async def mappings_page(
     company_q: Annotated[str, Query(max_length=200)] = "",
     catalog_q: Annotated[str, Query(max_length=200)] = "",
     saved: Filter = None,
+    customer: Annotated[str, Query(max_length=MAX_CUSTOMER_ID)] = "",
+    mpn: Annotated[str, Query(max_length=MAX_MPN)] = "",
 ) -> Response:
-    return await _mappings(request, user, company_q=company_q, catalog_q=catalog_q, saved=saved)
+    return await _mappings(
+        request,
+        user,
+        company_q=company_q,
+        catalog_q=catalog_q,
+        saved=saved,
+        back_to_automatic=(customer, mpn),
+    )
+
+
+# What a mapping put back to automatic is now, by what became of it.
+_BACK_TO_AUTOMATIC = {
+    ("customer", True): "{name} is automatic again: matched by name to {psa} company {now}.",
+    ("customer", False): (
+        "{name} is automatic again, and not mapped: no single {psa} company has exactly its "
+        "name. Map it by hand, or it is matched when one does."
+    ),
+    ("product", True): "{name} is automatic again: matched by MPN to catalog item {now}.",
+    ("product", False): (
+        "{name} is automatic again, and not mapped: no single active catalog item carries this "
+        "MPN. Map it by hand, or it is matched on first use when one does."
+    ),
+}
+
+
+def _back_to_automatic_notice(
+    context: dict[str, Any], psa_name: str, customer_id: str, mpn: str
+) -> str | None:
+    """The confirmation of a mapping put back to automatic, from its state now."""
+    if customer_id:
+        found = next((c for c in context["customers"] if c.customer_id == customer_id), None)
+        if found is None:
+            return None
+        name, now = found.customer_name, f"{found.company_name} (#{found.company_id})"
+        kind, matched = "customer", found.company_id is not None
+    elif mpn:
+        product = next((p for p in context["products"] if p.mpn == mpn), None)
+        name, now = mpn, f"{product.identifier} (#{product.catalog_item_id})" if product else ""
+        kind, matched = "product", product is not None and product.catalog_item_id is not None
+    else:
+        return None
+    return _BACK_TO_AUTOMATIC[kind, matched].format(name=name, now=now, psa=psa_name)
 
 
 async def _mappings(
@@ -648,6 +723,8 @@ async def _mappings(
     saved: str | None = None,
     error: str | None = None,
     status: int = 200,
+    back_to_automatic: tuple[str, str] = ("", ""),
+    ask: dict[str, str] | None = None,
 ) -> Response:
     services = services_of(request)
     tile = await connectwise_tile(request, user)
@@ -660,6 +737,7 @@ async def _mappings(
             saved or ""
         ),
         "error": _sentence(error) if error else None,
+        "ask": ask,
     }
     try:
         context["customers"] = await mappings.customer_mappings(services, user.actor)
@@ -670,7 +748,45 @@ async def _mappings(
         context.update(customers=[], products=[], companies=[], catalog=[])
         context["error"] = failure.message
         status = 502
+    if saved == "automatic":
+        vendor = tile.name.removesuffix(" PSA")
+        context["saved"] = _back_to_automatic_notice(context, vendor, *back_to_automatic)
     return render(request, "mappings.html", context, status=status)
+
+
+@router.post(DASHBOARD + "/mappings/customers/automatic")
+async def customer_back_to_automatic(request: Request, user: PageUser) -> Response:
+    """Put a customer mapped by hand back to automatic: first ask, then (``confirmed``) do."""
+    form = await request.form()
+    customer_id = str(form.get("customer_id") or "")
+    if not 1 <= len(customer_id) <= MAX_CUSTOMER_ID:
+        return await _mappings(request, user, error="Choose a marketplace customer.", status=422)
+    if form.get("confirmed") != "1":
+        return await _mappings(request, user, ask={"customer_id": customer_id})
+    try:
+        await mappings.customer_back_to_automatic(services_of(request), user.actor, customer_id)
+    except (Invalid, UpstreamFailed) as error:
+        return await _mappings(request, user, error=error.message, status=_settings_status(error))
+    page = with_query(f"{dashboard_url(request)}/mappings", saved="automatic", customer=customer_id)
+    return see_other(page, request)
+
+
+@router.post(DASHBOARD + "/mappings/products/automatic")
+async def product_back_to_automatic(request: Request, user: PageUser) -> Response:
+    """Put a product mapped by hand back to automatic: first ask, then (``confirmed``) do."""
+    form = await request.form()
+    mpn = str(form.get("mpn") or "")
+    if not 1 <= len(mpn) <= MAX_MPN:
+        return await _mappings(request, user, error="Choose a marketplace product.", status=422)
+    if form.get("confirmed") != "1":
+        return await _mappings(request, user, ask={"mpn": mpn})
+    try:
+        await mappings.product_back_to_automatic(services_of(request), user.actor, mpn)
+    except (Invalid, UpstreamFailed) as error:
+        return await _mappings(request, user, error=error.message, status=_settings_status(error))
+    return see_other(
+        with_query(f"{dashboard_url(request)}/mappings", saved="automatic", mpn=mpn), request
+    )
 
 
 @router.post(DASHBOARD + "/mappings/customers")
