@@ -21,6 +21,7 @@ from psasync.sandbox.connectwise import invoicing
 from psasync.sandbox.connectwise import resources as rs
 from psasync.sandbox.connectwise.errors import GENERIC, VendorError, bad_request, not_found
 from psasync.sandbox.connectwise.fixture import ConnectWiseFixture
+from psasync.sandbox.connectwise.index import CollectionIndex, narrowed
 from psasync.sandbox.connectwise.jsonout import dumps, loads, without_nulls
 from psasync.sandbox.connectwise.query import (
     Schema,
@@ -186,19 +187,33 @@ def _collection(
     render_item: Callable[[Any, str], dict[str, Any]],
     schema: Schema,
     noun: str,
+    indexed: tuple[str, ...] = ("id",),
 ) -> None:
-    """List, ``/count`` and ``/{id}`` routes of a read-only collection."""
+    """List, ``/count`` and ``/{id}`` routes of a read-only collection.
 
-    def render(base: str) -> list[dict[str, Any]]:
-        return [render_item(item, base) for item in items().values()]
+    A list narrowed by ``indexed`` fields renders only the objects it can match (see
+    :mod:`.index`): the emulator's cost per answer does not grow with the fixture.
+    """
+    index = CollectionIndex(
+        fields=indexed,
+        schema=schema,
+        rows=lambda: [rs.flatten(render_item(item, "")) for item in items().values()],
+    )
+
+    def render(request: Request) -> list[dict[str, Any]]:
+        conditions = _conditions(request)
+        positions = index.candidates(conditions) if conditions.strip() else None
+        base = _base(request)
+        chosen = narrowed(list(items().values()), positions)
+        return [render_item(item, base) for item in chosen]
 
     @router.get(path)
     def list_all(request: Request) -> Response:
-        return list_response(request, render(_base(request)), schema)
+        return list_response(request, render(request), schema)
 
     @router.get(f"{path}/count")
     def count(request: Request) -> Response:
-        return count_response(request, render(_base(request)), schema)
+        return count_response(request, render(request), schema)
 
     @router.get(f"{path}/{{item_id:int}}")
     def one(item_id: int, request: Request) -> Response:
@@ -209,14 +224,23 @@ def _collection(
         return json_response(render_item(item, _base(request)))
 
 
+def _conditions(request: Request) -> str:
+    """The ``conditions`` parameter (parameter names are case-insensitive, as in ``_selected``)."""
+    params = {key.lower(): value for key, value in request.query_params.items()}
+    return params.get("conditions", "")
+
+
 def _reference_routes(router: APIRouter, state: ConnectWiseState) -> None:
-    collections: list[tuple[str, Callable[[], Mapping[int, Any]], RenderItem, Schema, str]] = [
+    collections: list[
+        tuple[str, Callable[[], Mapping[int, Any]], RenderItem, Schema, str, tuple[str, ...]]
+    ] = [
         (
             "/company/companies",
             lambda: state.companies,
             rs.company_json,
             rs.COMPANY_FIELDS,
             "Company",
+            ("id", "name"),  # psasync matches a customer to the company of that name
         ),
         (
             "/finance/currencies",
@@ -224,6 +248,7 @@ def _reference_routes(router: APIRouter, state: ConnectWiseState) -> None:
             rs.currency_json,
             rs.CURRENCY_FIELDS,
             "Currency",
+            ("id",),
         ),
         (
             "/finance/billingCycles",
@@ -231,6 +256,7 @@ def _reference_routes(router: APIRouter, state: ConnectWiseState) -> None:
             rs.billing_cycle_json,
             rs.BILLING_CYCLE_FIELDS,
             "Billing cycle",
+            ("id",),
         ),
         (
             "/finance/agreements/types",
@@ -238,6 +264,7 @@ def _reference_routes(router: APIRouter, state: ConnectWiseState) -> None:
             rs.agreement_type_json,
             rs.AGREEMENT_TYPE_FIELDS,
             "Agreement type",
+            ("id",),
         ),
         (
             "/procurement/catalog",
@@ -245,10 +272,19 @@ def _reference_routes(router: APIRouter, state: ConnectWiseState) -> None:
             rs.catalog_json,
             rs.CATALOG_FIELDS,
             "Catalog item",
+            ("id",),
         ),
     ]
-    for path, items, render_item, schema, noun in collections:
-        _collection(router, path, items=items, render_item=render_item, schema=schema, noun=noun)
+    for path, items, render_item, schema, noun, indexed in collections:
+        _collection(
+            router,
+            path,
+            items=items,
+            render_item=render_item,
+            schema=schema,
+            noun=noun,
+            indexed=indexed,
+        )
 
 
 def _agreement_routes(router: APIRouter, state: ConnectWiseState) -> None:
@@ -268,6 +304,7 @@ def _agreement_routes(router: APIRouter, state: ConnectWiseState) -> None:
         render_item=agreement,
         schema=rs.AGREEMENT_FIELDS,
         noun="Agreement",
+        indexed=("id", "company/id"),
     )
     _addition_routes(router, state)
 

@@ -55,12 +55,18 @@ _ORDERED = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operato
 
 def compile_conditions(text: str, schema: Schema) -> Callable[[Row], bool]:
     """A predicate over flattened rows; syntax and type errors raise a vendor 400."""
+    node = checked_conditions(text, schema)
+    return lambda row: _evaluate(node, row, schema)
+
+
+def checked_conditions(text: str, schema: Schema) -> Node:
+    """The parsed conditions, every field and value checked; errors raise a vendor 400."""
     try:
         node = parse(text)
     except ConditionSyntaxError as error:
         raise bad_request(f"conditions: {error}") from None
     _check(node, schema)
-    return lambda row: _evaluate(node, row, schema)
+    return node
 
 
 def _check(node: Node, schema: Schema) -> None:

@@ -39,6 +39,11 @@ class ConnectWiseState:
         self.catalog = {item.id: item for item in fixture.catalog}
         self.agreements = {agreement.id: agreement for agreement in fixture.agreements}
         self._additions = {a.id: AdditionRecord.from_fixture(a) for a in fixture.additions}
+        # Each agreement's additions in the same order (an agreement's list is read without
+        # going through every addition of the site).
+        self._by_agreement: dict[int, dict[int, AdditionRecord]] = {}
+        for record in self._additions.values():
+            self._by_agreement.setdefault(record.agreement_id, {})[record.id] = record
         self._invoiced_through = {
             a.id: a.next_invoice_date - dt.timedelta(days=1)
             for a in fixture.agreements
@@ -79,7 +84,7 @@ class ConnectWiseState:
     def additions_of(self, agreement_id: int) -> list[AdditionRecord]:
         self.agreement(agreement_id)
         with self._lock:
-            return [a for a in self._additions.values() if a.agreement_id == agreement_id]
+            return list(self._by_agreement.get(agreement_id, {}).values())
 
     def addition(self, agreement_id: int, addition_id: int) -> AdditionRecord:
         self.agreement(agreement_id)
@@ -122,7 +127,7 @@ class ConnectWiseState:
                 through=self._invoiced_through.get(agreement_id),
                 bill_start=context.agreement.bill_start_date,
             )
-            self._additions[record.id] = record
+            self._store(record)
         return record
 
     def patch_addition(
@@ -153,6 +158,7 @@ class ConnectWiseState:
                 bill_start=agreement.bill_start_date,
             )
             del self._additions[current.id]
+            del self._by_agreement[current.agreement_id][current.id]
 
     def _replace(
         self, current: AdditionRecord, draft: dict[str, Any], context: AdditionContext
@@ -165,8 +171,13 @@ class ConnectWiseState:
             through=self._invoiced_through.get(current.agreement_id),
             bill_start=context.agreement.bill_start_date,
         )
-        self._additions[record.id] = record
+        self._store(record)
         return record
+
+    def _store(self, record: AdditionRecord) -> None:
+        """Keep a new or changed addition (with the lock held), in both orders."""
+        self._additions[record.id] = record
+        self._by_agreement.setdefault(record.agreement_id, {})[record.id] = record
 
     def _context(self, agreement_id: int) -> AdditionContext:
         return AdditionContext(agreement=self.agreement(agreement_id), catalog=self.catalog)
