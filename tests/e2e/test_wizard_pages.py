@@ -285,6 +285,31 @@ async def test_the_result_lists_what_was_written_and_the_left_out(world: World) 
         assert re.search(r'<td class="num nowrap">[^<]*\$', history.text)
 
 
+async def test_the_dashboard_says_synced_with_exclusions_for_a_task_with_lines_left_out(
+    world: World,
+) -> None:
+    async with browser(world) as client:
+        await ready(client)
+        left_out, whole = await _task(world, "CH0000417"), await _task(world, "SO0000392")
+        for task, leave_out in ((left_out, ":prorate"), (whole, None)):
+            url = f"{TASKS}/{task}"
+            fields = form_fields((await client.get(url)).text, f"{url}/review")
+            if leave_out:
+                line = next(n for n, v in fields if n.endswith("-key") and v.endswith(leave_out))
+                include = line.replace("-key", "-include")
+                fields = [(n, v) for n, v in fields if not (n == include and v == "true")]
+            assert (await _confirm_and_sync(client, url, fields)).status_code == 303
+        dashboard = await client.get("/integrations/connectwise", params={"status": "synced"})
+        rows = {
+            int(found.group(1)): text_of(found.group(0))
+            for found in re.finditer(
+                r'<tr[^>]*>(?:(?!</tr>).)*?/tasks/(\d+)".*?</tr>', dashboard.text, re.S
+            )
+        }
+        assert "Synced with exclusions" in rows[left_out]
+        assert "Synced" in rows[whole] and "exclusions" not in rows[whole]
+
+
 async def test_map_customer_confirms_and_the_dashboard_explains_a_held_watermark(
     world: World,
 ) -> None:

@@ -576,12 +576,15 @@ async def _dashboard(
         page, filter_error = task_service.TaskPage(items=[], total=0), error.message
         http_status = 400
     services = services_of(request)
+    synced = [task.id for task in page.items if task.status is TaskStatus.SYNCED]
     return render(
         request,
         "dashboard.html",
         {
             "tile": tile,
             "page": page,
+            # Synced tasks whose sync left lines out say so, as their task page does.
+            "with_exclusions": await history.synced_with_exclusions(services, user.actor, synced),
             "filters": filters,
             "offset": offset,
             "per_page": TASKS_PER_PAGE,
