@@ -10,9 +10,11 @@ A fix job takes items of the latest report. For each item it
    invoiced through D) fails with the reason, else its fix's actions are journalled, all
    pending, before the first write;
 3. applies the actions one at a time through the PSA port, recording each before the next; a
-   create whose answer never came is looked for by its key over the quiet period
-   (``services.unknown_outcome_quiet``) before it is sent again, and a resumed plan first marks
-   what ConnectWise already shows;
+   write whose answer never came is looked for over the quiet period
+   (``services.unknown_outcome_quiet``) before it is sent again — by what the PSA showed just
+   before it, journalled with the attempt (``PsaPort.expect``/``outcome``: a create's key on
+   ConnectWise, the units before an adjustment on Autotask) — and a resumed plan first marks
+   what the PSA already shows;
 4. reads the agreement back and verifies it (a surplus copy of its own making is deleted),
    then marks the item fixed.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import math
 import secrets
@@ -35,7 +38,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psasync.adapters.http import AdapterError, OutcomeUnknown
-from psasync.domain.agreements import Addition
 from psasync.domain.keys import Located, locate_actions
 from psasync.domain.plan import Action, PlannedAddition, PriceSource
 from psasync.domain.reconciliation import (
@@ -68,7 +70,7 @@ from psasync.store import reconciliation as report_store
 log = logging.getLogger(__name__)
 
 DONE = frozenset({ActionOutcome.APPLIED.value, ActionOutcome.FOUND_APPLIED.value})
-CREATE_ATTEMPTS = 3
+WRITE_ATTEMPTS = 3
 QUIET_POLL_SECONDS = 10.0
 MAX_ITEMS = 2_000
 
@@ -499,46 +501,59 @@ class _Applier:
         return _failed(row, message)
 
     async def _write(self, step: ReconciliationFixAction, action: PlannedAddition) -> int:
-        if action.action is Action.CREATE:
-            return await self._create(step, action)
-        await self._attempt(step)
-        return await self.psa.apply(self.agreement_id, action)
+        """Write the action; after an unknown outcome, look for it over the quiet period first.
 
-    async def _create(self, step: ReconciliationFixAction, action: PlannedAddition) -> int:
+        Every kind of write, as a sync does it (DESIGN §6, §11): whether a lost write landed is
+        asked of the PSA with what it showed just before the write, journalled with the
+        attempt — a create's key on ConnectWise, the units before an adjustment on Autotask,
+        which cannot be read back and has no key to look for.
+        """
         if step.attempted_at is not None:
-            found = await self._await_quiet(action.key, since=step.attempted_at)
+            # An earlier fix of this item may have sent it and died: its answer never came.
+            found = await self._await_quiet(step, action, since=step.attempted_at)
             if found is not None:
-                return found.id
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            sent_at = await self._attempt(step)
+                return found
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            sent_at = await self._attempt(step, action)
             try:
                 return await self.psa.apply(self.agreement_id, action)
             except OutcomeUnknown:
-                found = await self._await_quiet(action.key, since=sent_at)
+                found = await self._await_quiet(step, action, since=sent_at)
                 if found is not None:
-                    return found.id
-                if attempt == CREATE_ATTEMPTS:
+                    return found
+                if attempt == WRITE_ATTEMPTS:
                     raise
         raise AssertionError("unreachable: the loop returns or raises on its last attempt")
 
-    async def _await_quiet(self, key: str, *, since: dt.datetime) -> Addition | None:
+    async def _await_quiet(
+        self, step: ReconciliationFixAction, action: PlannedAddition, *, since: dt.datetime
+    ) -> int | None:
+        """Ask the PSA whether the write landed until the quiet period after ``since`` has
+        passed without it; the line's id if it did."""
+        expected = json.loads(step.expectation_json) if step.expectation_json else {}
         quiet = self.services.unknown_outcome_quiet
         remaining = (since + quiet - self.services.now()).total_seconds()
         polls = max(1, math.ceil(remaining / QUIET_POLL_SECONDS)) if remaining > 0 else 1
         pause = max(remaining, 0) / polls
         for _ in range(polls):
             await self.services.retry.sleep(pause)
-            found = await self.psa.find_line_by_key(self.agreement_id, key)
+            found = await self.psa.outcome(self.agreement_id, action, expected)
             if found is not None:
-                log.info("addition %s was applied late; not writing it again", key)
+                log.info("%s was applied late; not writing it again", action.key)
                 return found
         return None
 
-    async def _attempt(self, step: ReconciliationFixAction) -> dt.datetime:
+    async def _attempt(self, step: ReconciliationFixAction, action: PlannedAddition) -> dt.datetime:
+        """Read what the PSA shows before the write, then confirm the claim and journal the
+        attempt with it (in one fenced transaction)."""
+        expected = await self.psa.expect(self.agreement_id, action)
+        expectation = json.dumps(expected, sort_keys=True) if expected else None
         now = self.services.now()
         async with self.claim.fenced() as session:
-            await report_store.mark_fix_attempted(session, step.id, now=now)
-        step.attempted_at = now
+            await report_store.mark_fix_attempted(
+                session, step.id, now=now, expectation=expectation
+            )
+        step.attempted_at, step.expectation_json = now, expectation
         return now
 
     async def _record(

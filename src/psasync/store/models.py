@@ -505,6 +505,8 @@ class ReconciliationFixAction(Base):
     error: Mapped[str | None] = mapped_column(Text)
     attempted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # What the PSA showed just before the last attempt (``PsaPort.expect``), as on SyncAction.
+    expectation_json: Mapped[str | None] = mapped_column(Text)
 
 
 class AutotaskSettings(Base):

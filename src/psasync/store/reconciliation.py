@@ -203,11 +203,14 @@ async def record_fix_action(
     )
 
 
-async def mark_fix_attempted(session: AsyncSession, action_id: int, *, now: dt.datetime) -> None:
+async def mark_fix_attempted(
+    session: AsyncSession, action_id: int, *, now: dt.datetime, expectation: str | None
+) -> None:
+    """An action is about to be sent, with what the PSA showed just before (JSON or None)."""
     await session.execute(
         update(ReconciliationFixAction)
         .where(ReconciliationFixAction.id == action_id)
-        .values(attempted_at=now)
+        .values(attempted_at=now, expectation_json=expectation)
         .execution_options(synchronize_session=False)
     )
 
