@@ -310,7 +310,7 @@ def test_check_changes_json(monkeypatch: pytest.MonkeyPatch) -> None:
     assert data["tasks"][0]["orderNumber"] == "CH0000005"
     assert data["tasks"][0]["customer"] == {"id": "100005", "name": "Green Lane LLC"}
     # The REST API's own response model, serialized as the API serializes it.
-    assert CheckChangesOut.model_validate_json(result.stdout) == output.check_out(
+    assert CheckChangesOut.model_validate_json(result.stdout) == CheckChangesOut.of(
         check_result(task(5))
     )
     assert data["tasks"][0]["createdAt"] == "2026-11-11T09:30:00Z"

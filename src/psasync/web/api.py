@@ -20,16 +20,7 @@ from psasync.services import sync as sync_service
 from psasync.services import tasks as task_service
 from psasync.web import schemas
 from psasync.web.bounds import MAX_ID, MAX_LIMIT, MAX_OFFSET
-from psasync.web.schemas import (
-    agreement_json,
-    automation_json,
-    check_json,
-    order_json,
-    plan_json,
-    sync_json,
-    task_json,
-)
-from psasync.web.schemas_jobs import job_json
+from psasync.web.schemas_jobs import JobSubmittedOut
 from psasync.web.session import (
     CurrentUser,
     ServicesDep,
@@ -63,18 +54,13 @@ Text = Annotated[str | None, Query(max_length=200)]
 @router.post("/auth/login", response_model=schemas.LoginResponse, tags=["auth"])
 async def login(
     body: schemas.LoginRequest, request: Request, response: Response, services: ServicesDep
-) -> dict[str, Any]:
+) -> schemas.LoginResponse:
     """Log in with Cloud Marketplace credentials; sets the session cookie."""
     user = await auth.login(
         services, marketplace=body.marketplace, username=body.username, password=body.password
     )
     set_session_cookie(request, response, user)
-    return {
-        "reseller": {"id": user.reseller_id, "name": user.reseller_name},
-        "marketplace": user.marketplace,
-        "username": user.username,
-        "csrfToken": user.csrf_token,
-    }
+    return schemas.LoginResponse.of(user)
 
 
 @router.post("/auth/logout", status_code=204, tags=["auth"])
@@ -87,40 +73,22 @@ async def logout(user: CurrentUser, response: Response, services: ServicesDep) -
 
 
 @router.get("/auth/session", response_model=schemas.LoginResponse, tags=["auth"])
-async def whoami(user: CurrentUser) -> dict[str, Any]:
+async def whoami(user: CurrentUser) -> schemas.LoginResponse:
     """Who is logged in, and the token form posts carry."""
-    return {
-        "reseller": {"id": user.reseller_id, "name": user.reseller_name},
-        "marketplace": user.marketplace,
-        "username": user.username,
-        "csrfToken": user.csrf_token,
-    }
+    return schemas.LoginResponse.of(user)
 
 
 @router.get("/integrations", response_model=list[schemas.Tile], tags=["integrations"])
-async def list_integrations(user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
+async def list_integrations(user: CurrentUser, services: ServicesDep) -> list[schemas.Tile]:
     """The PSA tiles with their state."""
-    return [_tile(tile) for tile in await integrations.integrations(services, user.actor)]
-
-
-def _tile(tile: integrations.IntegrationTile) -> dict[str, Any]:
-    return {
-        "id": tile.id,
-        "name": tile.name,
-        "state": tile.state.value,
-        "message": tile.message,
-        "siteUrl": tile.site_url,
-        "companyId": tile.company_id,
-        "inUse": tile.in_use,
-        "username": tile.username,
-        "zoneUrl": tile.zone_url,
-    }
+    tiles = await integrations.integrations(services, user.actor)
+    return [schemas.Tile.of(tile) for tile in tiles]
 
 
 @router.put("/integrations/connectwise", response_model=schemas.Tile, tags=["integrations"])
 async def configure_connectwise(
     body: schemas.ConnectWiseSettingsRequest, user: CurrentUser, services: ServicesDep
-) -> dict[str, Any]:
+) -> schemas.Tile:
     """Check the keys against ConnectWise, then store them (the private key encrypted).
     While Autotask is in use: 409 unless `switch` is true (a tenant uses one PSA at a time)."""
     form = integrations.ConnectWiseForm(
@@ -131,13 +99,13 @@ async def configure_connectwise(
         client_id=body.client_id,
     )
     tile = await integrations.configure_connectwise(services, user.actor, form, switch=body.switch)
-    return _tile(tile)
+    return schemas.Tile.of(tile)
 
 
 @router.put("/integrations/autotask", response_model=schemas.Tile, tags=["integrations"])
 async def configure_autotask(
     body: schemas.AutotaskSettingsRequest, user: CurrentUser, services: ServicesDep
-) -> dict[str, Any]:
+) -> schemas.Tile:
     """Find the API user's zone (unless `zoneUrl` is given), check the credentials against
     Autotask, then store them (secret and integration code encrypted, never returned); 422 with
     Autotask's reason, nothing stored. While ConnectWise is in use: 409 unless `switch` is
@@ -149,13 +117,13 @@ async def configure_autotask(
         zone_url=body.zone_url,
     )
     tile = await integrations.configure_autotask(services, user.actor, form, switch=body.switch)
-    return _tile(tile)
+    return schemas.Tile.of(tile)
 
 
 @router.post("/connectwise/check-changes", response_model=schemas.CheckChangesOut, tags=["tasks"])
-async def run_check_changes(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+async def run_check_changes(user: CurrentUser, services: ServicesDep) -> schemas.CheckChangesOut:
     """New completed marketplace orders become tasks; `created` counts them."""
-    return check_json(await check_changes.check_changes(services, user.actor))
+    return schemas.CheckChangesOut.of(await check_changes.check_changes(services, user.actor))
 
 
 @router.get("/connectwise/tasks", response_model=schemas.TaskPageOut, tags=["tasks"])
@@ -167,31 +135,33 @@ async def list_tasks(
     q: Text = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> dict[str, Any]:
+) -> schemas.TaskPageOut:
     """The tasks, newest order first; `q` searches customer name or id and order number."""
     wanted = task_service.task_filter(
         status=status, order_type=order_type, query=q, limit=limit, offset=offset
     )
     page = await task_service.list_tasks(services, user.actor, wanted)
-    return {"items": [task_json(task) for task in page.items], "total": page.total}
+    return schemas.TaskPageOut.of(page)
 
 
 @router.get("/connectwise/tasks/{task_id}", response_model=schemas.TaskDetailOut, tags=["tasks"])
-async def get_task(task_id: TaskId, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+async def get_task(
+    task_id: TaskId, user: CurrentUser, services: ServicesDep
+) -> schemas.TaskDetailOut:
     detail = await task_service.get_task_detail(services, user.actor, task_id)
-    return {**task_json(detail.view), "order": order_json(detail.order)}
+    return schemas.TaskDetailOut.of(detail)
 
 
 @router.post("/connectwise/tasks/{task_id}/ignore", response_model=schemas.TaskItem, tags=["tasks"])
-async def ignore(task_id: TaskId, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    return task_json(await task_service.ignore_task(services, user.actor, task_id))
+async def ignore(task_id: TaskId, user: CurrentUser, services: ServicesDep) -> schemas.TaskItem:
+    return schemas.TaskItem.of(await task_service.ignore_task(services, user.actor, task_id))
 
 
 @router.post(
     "/connectwise/tasks/{task_id}/unignore", response_model=schemas.TaskItem, tags=["tasks"]
 )
-async def unignore(task_id: TaskId, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    return task_json(await task_service.unignore_task(services, user.actor, task_id))
+async def unignore(task_id: TaskId, user: CurrentUser, services: ServicesDep) -> schemas.TaskItem:
+    return schemas.TaskItem.of(await task_service.unignore_task(services, user.actor, task_id))
 
 
 @router.get(
@@ -201,9 +171,10 @@ async def unignore(task_id: TaskId, user: CurrentUser, services: ServicesDep) ->
 )
 async def agreements(
     task_id: TaskId, user: CurrentUser, services: ServicesDep
-) -> list[dict[str, Any]]:
+) -> list[schemas.AgreementOut]:
     """The customer's agreements; ineligible ones carry their reasons."""
-    return [agreement_json(c) for c in await planning.agreements(services, user.actor, task_id)]
+    choices = await planning.agreements(services, user.actor, task_id)
+    return [schemas.AgreementOut.of(choice) for choice in choices]
 
 
 @router.post(
@@ -211,7 +182,7 @@ async def agreements(
 )
 async def preview(
     task_id: TaskId, body: schemas.PlanRequest, user: CurrentUser, services: ServicesDep
-) -> dict[str, Any]:
+) -> schemas.PreviewOut:
     """What Sync would do, with the prorated and recurring amounts; nothing is written."""
     plan = await planning.preview(
         services,
@@ -221,13 +192,13 @@ async def preview(
         price_source=body.price_source,
         reviewed=body.reviewed(),
     )
-    return plan_json(plan)
+    return schemas.PreviewOut.of(plan)
 
 
 @router.post("/connectwise/tasks/{task_id}/sync", response_model=schemas.SyncOut, tags=["sync"])
 async def sync(
     task_id: TaskId, body: schemas.PlanRequest, user: CurrentUser, services: ServicesDep
-) -> dict[str, Any]:
+) -> schemas.SyncOut:
     """Apply the reviewed plan (`additions` omitted: as previewed). Repeated: 409."""
     outcome = await sync_service.sync(
         services,
@@ -237,7 +208,7 @@ async def sync(
         price_source=body.price_source,
         reviewed=body.reviewed(),
     )
-    return sync_json(outcome)
+    return schemas.SyncOut.of(outcome)
 
 
 @router.get(
@@ -245,9 +216,12 @@ async def sync(
     response_model=list[schemas.CustomerMappingOut],
     tags=["mappings"],
 )
-async def customer_mappings(user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
+async def customer_mappings(
+    user: CurrentUser, services: ServicesDep
+) -> list[schemas.CustomerMappingOut]:
     """Every customer seen, with its ConnectWise company (matched by exact name if possible)."""
-    return [_customer(view) for view in await mappings.customer_mappings(services, user.actor)]
+    views = await mappings.customer_mappings(services, user.actor)
+    return [schemas.CustomerMappingOut.of(view) for view in views]
 
 
 @router.put(
@@ -257,19 +231,10 @@ async def customer_mappings(user: CurrentUser, services: ServicesDep) -> list[di
 )
 async def map_customers(
     body: schemas.CustomerMappings, user: CurrentUser, services: ServicesDep
-) -> list[dict[str, Any]]:
+) -> list[schemas.CustomerMappingOut]:
     pairs = [(item.customer_id, item.company_id) for item in body]
-    return [_customer(view) for view in await mappings.map_customers(services, user.actor, pairs)]
-
-
-def _customer(view: mappings.CustomerMappingView) -> dict[str, Any]:
-    return {
-        "customerId": view.customer_id,
-        "customerName": view.customer_name,
-        "companyId": view.company_id,
-        "companyName": view.company_name,
-        "source": view.source.value if view.source else None,
-    }
+    views = await mappings.map_customers(services, user.actor, pairs)
+    return [schemas.CustomerMappingOut.of(view) for view in views]
 
 
 @router.get(
@@ -277,8 +242,11 @@ def _customer(view: mappings.CustomerMappingView) -> dict[str, Any]:
     response_model=list[schemas.ProductMappingOut],
     tags=["mappings"],
 )
-async def product_mappings(user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
-    return [_product(view) for view in await mappings.product_mappings(services, user.actor)]
+async def product_mappings(
+    user: CurrentUser, services: ServicesDep
+) -> list[schemas.ProductMappingOut]:
+    views = await mappings.product_mappings(services, user.actor)
+    return [schemas.ProductMappingOut.of(view) for view in views]
 
 
 @router.put(
@@ -288,22 +256,11 @@ async def product_mappings(user: CurrentUser, services: ServicesDep) -> list[dic
 )
 async def map_products(
     body: schemas.ProductMappings, user: CurrentUser, services: ServicesDep
-) -> list[dict[str, Any]]:
+) -> list[schemas.ProductMappingOut]:
     pairs = [(item.mpn, item.catalog_item_id) for item in body]
     setup_items = {item.mpn: item.setup_catalog_item_id for item in body if item.names_setup_item}
     views = await mappings.map_products(services, user.actor, pairs, setup_items=setup_items)
-    return [_product(view) for view in views]
-
-
-def _product(view: mappings.ProductMappingView) -> dict[str, Any]:
-    return {
-        "mpn": view.mpn,
-        "catalogItemId": view.catalog_item_id,
-        "identifier": view.identifier,
-        "source": view.source.value if view.source else None,
-        "setupCatalogItemId": view.setup_catalog_item_id,
-        "setupIdentifier": view.setup_identifier,
-    }
+    return [schemas.ProductMappingOut.of(view) for view in views]
 
 
 @router.get("/connectwise/history", response_model=schemas.HistoryPageOut, tags=["history"])
@@ -313,56 +270,42 @@ async def sync_history(
     task_id: Annotated[int | None, Query(alias="taskId", ge=1, le=MAX_ID)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> dict[str, Any]:
+) -> schemas.HistoryPageOut:
     """Who synced what, when, with which result; newest first."""
     page = await history.history(services, user.actor, task_id=task_id, limit=limit, offset=offset)
-    return {
-        "items": [
-            {
-                **sync_json(entry.outcome),
-                "user": entry.run.user,
-                "outcome": entry.run.outcome,
-                "error": entry.run.error,
-                "startedAt": entry.run.started_at,
-                "finishedAt": entry.run.finished_at,
-                "priceSource": entry.run.price_source,
-            }
-            for entry in page.items
-        ],
-        "total": page.total,
-    }
+    return schemas.HistoryPageOut.of(page)
 
 
 @router.get("/connectwise/automation", response_model=schemas.AutomationOut, tags=["automation"])
-async def automation_settings(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+async def automation_settings(user: CurrentUser, services: ServicesDep) -> schemas.AutomationOut:
     """The schedule, the auto-sync policy, the recipients, the integration user (only who set
     it and when), the last run and the next one."""
     settings = await automation.automation_settings(services, user.actor)
-    return automation_json(settings, await unattended.last_run(services, user.actor))
+    return schemas.AutomationOut.of(settings, await unattended.last_run(services, user.actor))
 
 
 @router.put("/connectwise/automation", response_model=schemas.AutomationOut, tags=["automation"])
 async def configure_automation(
     body: schemas.AutomationRequest, user: CurrentUser, services: ServicesDep
-) -> dict[str, Any]:
+) -> schemas.AutomationOut:
     """Each part sent is changed, an absent one kept. `marketplaceUser: {username, password}`
     is checked against the marketplace (same reseller) and stored encrypted, never returned;
     `null` forgets it. Anything refused is a 422 naming the field, and nothing is stored."""
     settings = await automation.change_settings(services, user.actor, body.change())
-    return automation_json(settings, await unattended.last_run(services, user.actor))
+    return schemas.AutomationOut.of(settings, await unattended.last_run(services, user.actor))
 
 
 @router.post(
     "/connectwise/automation/run",
     status_code=202,
-    response_model=schemas.AutomationRunOut,
+    response_model=JobSubmittedOut,
     tags=["automation"],
 )
-async def run_automation_now(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+async def run_automation_now(user: CurrentUser, services: ServicesDep) -> JobSubmittedOut:
     """The unattended run (Check Changes, auto-sync, notify) now, exactly as the schedule runs
     it; follow it at `GET /api/v1/jobs/{id}`. 409 when one is already waiting."""
     job = await unattended.submit_run(services, user.actor)
-    return {"job": job_json(job)}
+    return JobSubmittedOut.of(job)
 
 
 __all__ = ["router", "session_of"]

@@ -3,7 +3,7 @@ their progress and results. Thin, like :mod:`psasync.web.api`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
@@ -14,7 +14,6 @@ from psasync.services.errors import BadRequest
 from psasync.web import schemas_jobs
 from psasync.web.api import ERRORS
 from psasync.web.bounds import MAX_ID, MAX_LIMIT, MAX_OFFSET
-from psasync.web.schemas_jobs import job_json
 from psasync.web.session import CurrentUser, ServicesDep, clean_query
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, dependencies=[Depends(clean_query)])
@@ -33,11 +32,11 @@ Member = TypeVar("Member", JobKind, JobStatus)
 )
 async def sync_bulk(
     body: schemas_jobs.SyncBulkRequest, user: CurrentUser, services: ServicesDep
-) -> dict[str, Any]:
+) -> schemas_jobs.JobSubmittedOut:
     """Queue a bulk sync of the named tasks, or of the tasks a filter finds (new ones by
     default), oldest order first; follow it at `GET /api/v1/jobs/{id}`."""
     job = await bulk_jobs.submit_bulk_sync(services, user.actor, body.request())
-    return {"job": job_json(job)}
+    return schemas_jobs.JobSubmittedOut.of(job)
 
 
 @router.get("/jobs", response_model=schemas_jobs.JobPageOut, tags=["jobs"])
@@ -48,7 +47,7 @@ async def list_jobs(
     status: Choice = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> dict[str, Any]:
+) -> schemas_jobs.JobPageOut:
     """The reseller's background jobs, newest first."""
     page = await job_service.list_jobs(
         services,
@@ -58,17 +57,17 @@ async def list_jobs(
         limit=limit,
         offset=offset,
     )
-    return {"items": [job_json(job) for job in page.items], "total": page.total}
+    return schemas_jobs.JobPageOut.of(page)
 
 
 @router.get("/jobs/{job_id}", response_model=schemas_jobs.JobOut, tags=["jobs"])
 async def get_job(
     job_id: JobId, user: CurrentUser, services: ServicesDep, response: Response
-) -> dict[str, Any]:
+) -> schemas_jobs.JobOut:
     """One job: its state, progress (`done` of `total`), result or the reason it failed."""
     job = await job_service.get_job(services, user.actor, job_id)
     response.headers["Cache-Control"] = "no-store"
-    return job_json(job)
+    return schemas_jobs.JobOut.of(job)
 
 
 def _member(enum: type[Member], name: str, value: str | None) -> Member | None:

@@ -10,24 +10,30 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from psasync.services import ServiceError, UserSession
 from psasync.services.automation import (
     AutomationSettings,
     AutoSyncPolicy,
     Every,
+    IntegrationUserView,
     MarketplaceUserChange,
     NotifyChange,
     ScheduleChange,
     SettingsChange,
 )
 from psasync.services.check_changes import CheckResult
+from psasync.services.history import HistoryEntry, HistoryPage
+from psasync.services.integrations import IntegrationTile
 from psasync.services.jobs import JobView
+from psasync.services.mappings import CustomerMappingView, ProductMappingView
 from psasync.services.planning import AgreementChoice
-from psasync.services.sync import SyncOutcome
-from psasync.services.tasks import TaskView
+from psasync.services.sync import ActionResult, RunEvent, SyncOutcome
+from psasync.services.tasks import TaskDetail, TaskPage, TaskView
 from psasync.services.types import (
     BillCustomer,
     Notice,
     Order,
+    OrderLine,
     OrderType,
     Plan,
     PlannedAddition,
@@ -168,219 +174,9 @@ CustomerMappings = Annotated[list[CustomerMappingRequest], Field(max_length=MAX_
 ProductMappings = Annotated[list[ProductMappingRequest], Field(max_length=MAX_MAPPINGS)]
 
 
-# Responses --------------------------------------------------------------------------------------
-
-
-def task_json(task: TaskView) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "title": task.title,
-        "orderId": task.order_id,
-        "orderNumber": task.order_number,
-        "orderType": task.order_type.value,
-        "customer": {"id": task.customer_id, "name": task.customer_name},
-        "subscriptionId": task.subscription_id,
-        "status": task.status.value,
-        "createdAt": task.created_at.isoformat(),
-        "error": task.error,
-        "agreementId": task.agreement_id,
-        "syncedAt": task.synced_at.isoformat() if task.synced_at else None,
-        "busyUntil": task.busy_until.isoformat() if task.busy_until else None,
-        "waitingReason": task.waiting_reason,
-    }
-
-
-def automation_json(settings: AutomationSettings, last: JobView | None = None) -> dict[str, Any]:
-    """The automation settings (DESIGN §4); the integration user's password is never part of
-    them."""
-    user = settings.marketplace_user
-    policy = settings.policy
-    return {
-        "schedule": {
-            "every": settings.every.value if settings.every else None,
-            "at": settings.at.strftime("%H:%M") if settings.at else None,
-            "timezone": settings.timezone,
-        },
-        "autoSync": {
-            "orderTypes": sorted(t.value for t in policy.order_types),
-            "priceSource": policy.price_source.value,
-            "allowCredits": policy.allow_credits,
-            "maxAmount": money(policy.max_amount) if policy.max_amount is not None else None,
-        },
-        "notify": {"emails": list(settings.emails), "webhookUrl": settings.webhook_url},
-        "marketplaceUser": None
-        if user is None
-        else {
-            "username": user.username,
-            "configuredAt": user.configured_at,
-            "configuredBy": user.configured_by,
-        },
-        "lastRun": None if last is None else last_run_json(last),
-        "nextRun": settings.next_run,
-    }
-
-
-def last_run_json(job: JobView) -> dict[str, Any]:
-    result = job.result or {}
-    counts = result.get("counts")
-    return {
-        "jobId": job.id,
-        "trigger": job.params.get("trigger"),
-        "status": job.status.value,
-        "startedAt": job.started_at,
-        "finishedAt": job.finished_at,
-        "counts": counts if isinstance(counts, dict) else None,
-        "skipped": result.get("skipped"),
-        "error": job.error,
-    }
-
-
-def check_json(result: CheckResult) -> dict[str, Any]:
-    return {
-        "created": len(result.created),
-        "tasks": [task_json(task) for task in result.created],
-        "alreadyKnown": result.already_known,
-        "pending": result.pending,
-        "skipped": [
-            {"kind": item.kind.value, "id": item.id, "line": item.line, "reason": item.reason}
-            for item in result.skipped
-        ],
-        "checkedFrom": result.checked_from.isoformat(),
-        "checkedThrough": result.checked_through.isoformat(),
-    }
-
-
-def order_json(order: Order) -> dict[str, Any]:
-    return {
-        "effectiveDate": order.effective_date.isoformat(),
-        "lastBillingDate": order.last_billing_date.isoformat() if order.last_billing_date else None,
-        "nextBillingDate": order.next_billing_date.isoformat() if order.next_billing_date else None,
-        "lines": [
-            {
-                "number": line.number,
-                "type": line.type.value,
-                "mpn": line.mpn,
-                "description": line.description,
-                "quantity": str(line.quantity),
-                "unitPrice": {
-                    "amount": money(line.unit_price.amount),
-                    "currency": line.unit_price.currency,
-                },
-                "unitCost": (
-                    {"amount": money(line.unit_cost.amount), "currency": line.unit_cost.currency}
-                    if line.unit_cost
-                    else None
-                ),
-            }
-            for line in order.lines
-        ],
-    }
-
-
-def agreement_json(choice: AgreementChoice) -> dict[str, Any]:
-    agreement = choice.agreement
-    return {
-        "id": agreement.id,
-        "name": agreement.name,
-        "eligible": choice.eligibility.eligible,
-        "reasons": [
-            {"code": reason.code.value, "message": reason.message}
-            for reason in choice.eligibility.reasons
-        ],
-        "billingCycle": agreement.billing_cycle.value if agreement.billing_cycle else None,
-        "currency": agreement.currency.code,
-    }
-
-
-def addition_json(plan: Plan, action: PlannedAddition) -> dict[str, Any]:
-    return {
-        "action": action.action.value,
-        "kind": action.kind.value,
-        "key": action.key,
-        "additionId": action.addition_id,
-        "product": {"id": action.product.id, "identifier": action.product.identifier},
-        "mpn": action.mpn,
-        "description": action.description,
-        "quantity": str(action.quantity),
-        "unitPrice": money(action.unit_price, plan.currency.decimals),
-        "unitCost": money(action.unit_cost, plan.currency.decimals),
-        "effectiveDate": action.effective_date.isoformat(),
-        "cancelledDate": action.cancelled_date.isoformat() if action.cancelled_date else None,
-        "billCustomer": action.bill_customer.value,
-        "taxableFlag": action.taxable,
-        "extPrice": money(plan.extended_price(action)),
-        "priceSource": action.price_source.value,
-        "priceOrigin": action.price_origin.value,
-        "skip": action.skip,
-    }
-
-
-def notice_json(notice: Notice) -> dict[str, Any]:
-    return {
-        "code": notice.code.value,
-        "message": notice.message,
-        "line": notice.line,
-        "blocking": notice.blocking,
-    }
-
-
-def plan_json(plan: Plan) -> dict[str, Any]:
-    return {
-        "agreementId": plan.agreement_id,
-        "currency": plan.currency.code,
-        "period": {"start": plan.period.start.isoformat(), "end": plan.period.end.isoformat()},
-        "additions": [addition_json(plan, action) for action in plan.actions],
-        "proratedAmount": money(plan.prorated_amount),
-        "oneTimeAmount": money(plan.one_time_amount),
-        "recurringAmount": {
-            "before": money(plan.recurring_amount_before),
-            "after": money(plan.recurring_amount_after),
-        },
-        "warnings": [notice_json(notice) for notice in plan.notices],
-        "blocked": plan.blocked,
-    }
-
-
-def sync_json(outcome: SyncOutcome) -> dict[str, Any]:
-    return {
-        "task": task_json(outcome.task),
-        "run": {
-            "id": outcome.run_id,
-            "agreementId": outcome.agreement_id,
-            "agreementName": outcome.agreement_name,
-            "resumed": outcome.resumed,
-            "actions": [
-                {
-                    "key": result.key,
-                    "action": result.action.value,
-                    "kind": result.kind,
-                    "mpn": result.mpn,
-                    "outcome": result.outcome.value,
-                    "additionId": result.addition_id,
-                    "error": result.error,
-                }
-                for result in outcome.actions
-            ],
-            "events": [
-                {
-                    "kind": event.kind,
-                    "key": event.key,
-                    "additionId": event.addition_id,
-                    "message": event.message,
-                }
-                for event in outcome.events
-            ],
-        },
-        "currency": outcome.currency,
-        "proratedAmount": money(outcome.prorated_amount),
-        "recurringAmount": {
-            "before": money(outcome.recurring_before),
-            "after": money(outcome.recurring_after),
-        },
-    }
-
-
-# Response models: they document the API in OpenAPI and check every answer against it. ---------
+# Responses: one model family for the REST API and the CLI's --json ------------------------------
+# Each model is built from its service view by ``of``; FastAPI serializes it by alias (camelCase),
+# and the CLI prints the same model the same way, so both answer in the same shapes.
 
 
 class Reseller(Schema):
@@ -393,6 +189,15 @@ class LoginResponse(Schema):
     marketplace: str
     username: str
     csrf_token: str
+
+    @classmethod
+    def of(cls, user: UserSession) -> LoginResponse:
+        return cls(
+            reseller=Reseller(id=user.reseller_id, name=user.reseller_name),
+            marketplace=user.marketplace,
+            username=user.username,
+            csrf_token=user.csrf_token,
+        )
 
 
 class Tile(Schema):
@@ -408,13 +213,29 @@ class Tile(Schema):
     username: str | None
     zone_url: str | None
 
+    @classmethod
+    def of(cls, tile: IntegrationTile) -> Tile:
+        return cls(
+            id=tile.id,
+            name=tile.name,
+            state=tile.state.value,
+            message=tile.message,
+            site_url=tile.site_url,
+            company_id=tile.company_id,
+            in_use=tile.in_use,
+            username=tile.username,
+            zone_url=tile.zone_url,
+        )
+
 
 class CustomerRef(Schema):
     id: str
     name: str
 
 
-class TaskItem(Schema):
+class TaskFields(Schema):
+    """What every answer about one task says (the list's rows, the detail, a sync's task)."""
+
     id: int
     title: str
     order_id: str
@@ -433,9 +254,34 @@ class TaskItem(Schema):
     waiting_reason: str | None = None
 
 
+class TaskItem(TaskFields):
+    @classmethod
+    def of(cls, task: TaskView) -> TaskItem:
+        return cls(
+            id=task.id,
+            title=task.title,
+            order_id=task.order_id,
+            order_number=task.order_number,
+            order_type=task.order_type.value,
+            customer=CustomerRef(id=task.customer_id, name=task.customer_name),
+            subscription_id=task.subscription_id,
+            status=task.status.value,
+            created_at=task.created_at,
+            error=task.error,
+            agreement_id=task.agreement_id,
+            synced_at=task.synced_at,
+            busy_until=task.busy_until,
+            waiting_reason=task.waiting_reason,
+        )
+
+
 class MoneyOut(Schema):
     amount: str
     currency: str
+
+    @classmethod
+    def of(cls, amount: Decimal, currency: str) -> MoneyOut:
+        return cls(amount=money(amount), currency=currency)
 
 
 class OrderLineOut(Schema):
@@ -447,6 +293,22 @@ class OrderLineOut(Schema):
     unit_price: MoneyOut
     unit_cost: MoneyOut | None
 
+    @classmethod
+    def of(cls, line: OrderLine) -> OrderLineOut:
+        return cls(
+            number=line.number,
+            type=line.type.value,
+            mpn=line.mpn,
+            description=line.description,
+            quantity=str(line.quantity),
+            unit_price=MoneyOut.of(line.unit_price.amount, line.unit_price.currency),
+            unit_cost=(
+                MoneyOut.of(line.unit_cost.amount, line.unit_cost.currency)
+                if line.unit_cost
+                else None
+            ),
+        )
+
 
 class OrderOut(Schema):
     effective_date: dt.date
@@ -454,17 +316,36 @@ class OrderOut(Schema):
     next_billing_date: dt.date | None
     lines: list[OrderLineOut]
 
+    @classmethod
+    def of(cls, order: Order) -> OrderOut:
+        return cls(
+            effective_date=order.effective_date,
+            last_billing_date=order.last_billing_date,
+            next_billing_date=order.next_billing_date,
+            lines=[OrderLineOut.of(line) for line in order.lines],
+        )
 
-class TaskDetailOut(TaskItem):
+
+class TaskDetailOut(TaskFields):
     order: OrderOut
+
+    @classmethod
+    def of(cls, detail: TaskDetail) -> TaskDetailOut:
+        return cls(**dict(TaskItem.of(detail.view)), order=OrderOut.of(detail.order))
 
 
 class TaskPageOut(Schema):
     items: list[TaskItem]
     total: int
 
+    @classmethod
+    def of(cls, page: TaskPage) -> TaskPageOut:
+        return cls(items=[TaskItem.of(task) for task in page.items], total=page.total)
+
 
 class SkippedOut(Schema):
+    """Something the marketplace sent that Check Changes left out, and why."""
+
     kind: str
     id: str
     line: int | None
@@ -480,6 +361,21 @@ class CheckChangesOut(Schema):
     checked_from: dt.datetime
     checked_through: dt.datetime
 
+    @classmethod
+    def of(cls, result: CheckResult) -> CheckChangesOut:
+        return cls(
+            created=len(result.created),
+            tasks=[TaskItem.of(task) for task in result.created],
+            already_known=result.already_known,
+            pending=result.pending,
+            skipped=[
+                SkippedOut(kind=item.kind.value, id=item.id, line=item.line, reason=item.reason)
+                for item in result.skipped
+            ],
+            checked_from=result.checked_from,
+            checked_through=result.checked_through,
+        )
+
 
 class ReasonOut(Schema):
     code: str
@@ -493,6 +389,21 @@ class AgreementOut(Schema):
     reasons: list[ReasonOut]
     billing_cycle: str | None
     currency: str
+
+    @classmethod
+    def of(cls, choice: AgreementChoice) -> AgreementOut:
+        agreement = choice.agreement
+        return cls(
+            id=agreement.id,
+            name=agreement.name,
+            eligible=choice.eligibility.eligible,
+            reasons=[
+                ReasonOut(code=reason.code.value, message=reason.message)
+                for reason in choice.eligibility.reasons
+            ],
+            billing_cycle=agreement.billing_cycle.value if agreement.billing_cycle else None,
+            currency=agreement.currency.code,
+        )
 
 
 class ProductRefOut(Schema):
@@ -522,10 +433,39 @@ class AdditionOut(Schema):
     # Left out at review: shown, journalled as skipped, never written or billed.
     skip: bool
 
+    @classmethod
+    def of(cls, plan: Plan, action: PlannedAddition) -> AdditionOut:
+        """One action of ``plan``: prices with the plan currency's decimals (or more)."""
+        decimals = plan.currency.decimals
+        return cls(
+            action=action.action.value,
+            kind=action.kind.value,
+            key=action.key,
+            addition_id=action.addition_id,
+            product=ProductRefOut(id=action.product.id, identifier=action.product.identifier),
+            mpn=action.mpn,
+            description=action.description,
+            quantity=str(action.quantity),
+            unit_price=money(action.unit_price, decimals),
+            unit_cost=money(action.unit_cost, decimals),
+            effective_date=action.effective_date,
+            cancelled_date=action.cancelled_date,
+            bill_customer=action.bill_customer.value,
+            taxable_flag=action.taxable,
+            ext_price=money(plan.extended_price(action)),
+            price_source=action.price_source.value,
+            price_origin=action.price_origin.value,
+            skip=action.skip,
+        )
+
 
 class RecurringOut(Schema):
     before: str
     after: str
+
+    @classmethod
+    def of(cls, before: Decimal, after: Decimal) -> RecurringOut:
+        return cls(before=money(before), after=money(after))
 
 
 class WarningOut(Schema):
@@ -533,6 +473,15 @@ class WarningOut(Schema):
     message: str
     line: int | None
     blocking: bool
+
+    @classmethod
+    def of(cls, notice: Notice) -> WarningOut:
+        return cls(
+            code=notice.code.value,
+            message=notice.message,
+            line=notice.line,
+            blocking=notice.blocking,
+        )
 
 
 class PeriodOut(Schema):
@@ -552,6 +501,22 @@ class PreviewOut(Schema):
     warnings: list[WarningOut]
     blocked: bool
 
+    @classmethod
+    def of(cls, plan: Plan) -> PreviewOut:
+        return cls(
+            agreement_id=plan.agreement_id,
+            currency=plan.currency.code,
+            period=PeriodOut(start=plan.period.start, end=plan.period.end),
+            additions=[AdditionOut.of(plan, action) for action in plan.actions],
+            prorated_amount=money(plan.prorated_amount),
+            one_time_amount=money(plan.one_time_amount),
+            recurring_amount=RecurringOut.of(
+                plan.recurring_amount_before, plan.recurring_amount_after
+            ),
+            warnings=[WarningOut.of(notice) for notice in plan.notices],
+            blocked=plan.blocked,
+        )
+
 
 class ActionResultOut(Schema):
     key: str
@@ -561,6 +526,18 @@ class ActionResultOut(Schema):
     outcome: str
     addition_id: int | None
     error: str | None
+
+    @classmethod
+    def of(cls, result: ActionResult) -> ActionResultOut:
+        return cls(
+            key=result.key,
+            action=result.action.value,
+            kind=result.kind,
+            mpn=result.mpn,
+            outcome=result.outcome.value,
+            addition_id=result.addition_id,
+            error=result.error,
+        )
 
 
 class RunEventOut(Schema):
@@ -572,6 +549,12 @@ class RunEventOut(Schema):
     addition_id: int | None
     message: str
 
+    @classmethod
+    def of(cls, event: RunEvent) -> RunEventOut:
+        return cls(
+            kind=event.kind, key=event.key, addition_id=event.addition_id, message=event.message
+        )
+
 
 class RunOut(Schema):
     id: int
@@ -581,13 +564,38 @@ class RunOut(Schema):
     actions: list[ActionResultOut]
     events: list[RunEventOut]
 
+    @classmethod
+    def of(cls, outcome: SyncOutcome) -> RunOut:
+        return cls(
+            id=outcome.run_id,
+            agreement_id=outcome.agreement_id,
+            agreement_name=outcome.agreement_name,
+            resumed=outcome.resumed,
+            actions=[ActionResultOut.of(result) for result in outcome.actions],
+            events=[RunEventOut.of(event) for event in outcome.events],
+        )
 
-class SyncOut(Schema):
+
+class SyncFields(Schema):
+    """What every answer about one sync run says (a sync's answer, a history row)."""
+
     task: TaskItem
     run: RunOut
     currency: str
     prorated_amount: str
     recurring_amount: RecurringOut
+
+
+class SyncOut(SyncFields):
+    @classmethod
+    def of(cls, outcome: SyncOutcome) -> SyncOut:
+        return cls(
+            task=TaskItem.of(outcome.task),
+            run=RunOut.of(outcome),
+            currency=outcome.currency,
+            prorated_amount=money(outcome.prorated_amount),
+            recurring_amount=RecurringOut.of(outcome.recurring_before, outcome.recurring_after),
+        )
 
 
 class CustomerMappingOut(Schema):
@@ -596,6 +604,16 @@ class CustomerMappingOut(Schema):
     company_id: int | None
     company_name: str | None
     source: str | None
+
+    @classmethod
+    def of(cls, view: CustomerMappingView) -> CustomerMappingOut:
+        return cls(
+            customer_id=view.customer_id,
+            customer_name=view.customer_name,
+            company_id=view.company_id,
+            company_name=view.company_name,
+            source=view.source.value if view.source else None,
+        )
 
 
 class ProductMappingOut(Schema):
@@ -606,8 +624,19 @@ class ProductMappingOut(Schema):
     setup_catalog_item_id: int | None
     setup_identifier: str | None
 
+    @classmethod
+    def of(cls, view: ProductMappingView) -> ProductMappingOut:
+        return cls(
+            mpn=view.mpn,
+            catalog_item_id=view.catalog_item_id,
+            identifier=view.identifier,
+            source=view.source.value if view.source else None,
+            setup_catalog_item_id=view.setup_catalog_item_id,
+            setup_identifier=view.setup_identifier,
+        )
 
-class HistoryItem(SyncOut):
+
+class HistoryItem(SyncFields):
     user: str
     outcome: str
     error: str | None
@@ -615,10 +644,27 @@ class HistoryItem(SyncOut):
     finished_at: dt.datetime | None
     price_source: str
 
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> HistoryItem:
+        run = entry.run
+        return cls(
+            **dict(SyncOut.of(entry.outcome)),
+            user=run.user,
+            outcome=run.outcome,
+            error=run.error,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            price_source=run.price_source,
+        )
+
 
 class HistoryPageOut(Schema):
     items: list[HistoryItem]
     total: int
+
+    @classmethod
+    def of(cls, page: HistoryPage) -> HistoryPageOut:
+        return cls(items=[HistoryItem.of(entry) for entry in page.items], total=page.total)
 
 
 class ErrorBody(Schema):
@@ -629,6 +675,10 @@ class ErrorBody(Schema):
 
 class ErrorOut(Schema):
     error: ErrorBody
+
+    @classmethod
+    def of(cls, error: ServiceError) -> ErrorOut:
+        return cls(error=ErrorBody(code=error.code, message=error.message, details=error.details))
 
 
 # Automation (DESIGN §4, §7) ---------------------------------------------------------------------
@@ -712,11 +762,27 @@ class MarketplaceUserOut(Schema):
     configured_at: dt.datetime
     configured_by: str
 
+    @classmethod
+    def of(cls, user: IntegrationUserView) -> MarketplaceUserOut:
+        return cls(
+            username=user.username,
+            configured_at=user.configured_at,
+            configured_by=user.configured_by,
+        )
+
 
 class ScheduleOut(Schema):
     every: str | None
     at: str | None
     timezone: str
+
+    @classmethod
+    def of(cls, settings: AutomationSettings) -> ScheduleOut:
+        return cls(
+            every=settings.every.value if settings.every else None,
+            at=settings.at.strftime("%H:%M") if settings.at else None,
+            timezone=settings.timezone,
+        )
 
 
 class AutoSyncOut(Schema):
@@ -725,10 +791,23 @@ class AutoSyncOut(Schema):
     allow_credits: bool
     max_amount: str | None
 
+    @classmethod
+    def of(cls, policy: AutoSyncPolicy) -> AutoSyncOut:
+        return cls(
+            order_types=sorted(order_type.value for order_type in policy.order_types),
+            price_source=policy.price_source.value,
+            allow_credits=policy.allow_credits,
+            max_amount=money(policy.max_amount) if policy.max_amount is not None else None,
+        )
+
 
 class NotifyOut(Schema):
     emails: list[str]
     webhook_url: str | None
+
+    @classmethod
+    def of(cls, settings: AutomationSettings) -> NotifyOut:
+        return cls(emails=list(settings.emails), webhook_url=settings.webhook_url)
 
 
 class LastRunOut(Schema):
@@ -743,8 +822,28 @@ class LastRunOut(Schema):
     skipped: str | None
     error: str | None
 
+    @classmethod
+    def of(cls, job: JobView) -> LastRunOut:
+        # The run's result is what the unattended run recorded (services.unattended): read
+        # leniently, so a result of an older shape shows no counts rather than failing.
+        result = job.result or {}
+        counts = result.get("counts")
+        return cls(
+            job_id=job.id,
+            trigger=job.params.get("trigger"),
+            status=job.status.value,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            counts=counts if isinstance(counts, dict) else None,
+            skipped=result.get("skipped"),
+            error=job.error,
+        )
+
 
 class AutomationOut(Schema):
+    """The automation settings (DESIGN §4); the integration user's password is never part of
+    them."""
+
     schedule: ScheduleOut
     auto_sync: AutoSyncOut
     notify: NotifyOut
@@ -752,6 +851,14 @@ class AutomationOut(Schema):
     last_run: LastRunOut | None
     next_run: dt.datetime | None
 
-
-class AutomationRunOut(Schema):
-    job: dict[str, Any]
+    @classmethod
+    def of(cls, settings: AutomationSettings, last: JobView | None = None) -> AutomationOut:
+        user = settings.marketplace_user
+        return cls(
+            schedule=ScheduleOut.of(settings),
+            auto_sync=AutoSyncOut.of(settings.policy),
+            notify=NotifyOut.of(settings),
+            marketplace_user=None if user is None else MarketplaceUserOut.of(user),
+            last_run=None if last is None else LastRunOut.of(last),
+            next_run=settings.next_run,
+        )

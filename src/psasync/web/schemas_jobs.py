@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from psasync.services.bulk_jobs import MAX_NAMED, BulkSyncRequest, TaskSelection
-from psasync.services.jobs import JobView
+from psasync.services.jobs import JobPage, JobView
 from psasync.services.types import OrderType, PriceSource, TaskStatus
 from psasync.web.bounds import MAX_ID, CleanText
 from psasync.web.schemas import Schema
@@ -62,7 +62,8 @@ class ProgressOut(Schema):
 
 
 class JobOut(Schema):
-    """One background job. ``result`` depends on the kind (a sync_bulk job: docs/api.md)."""
+    """One background job. ``result`` depends on the kind (a sync_bulk job: docs/api.md); it is
+    what the job's runner recorded, shown as it was stored."""
 
     id: int
     kind: str
@@ -75,26 +76,36 @@ class JobOut(Schema):
     result: dict[str, Any] | None
     error: str | None
 
+    @classmethod
+    def of(cls, job: JobView) -> JobOut:
+        return cls(
+            id=job.id,
+            kind=job.kind.value,
+            status=job.status.value,
+            actor=job.actor,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            progress=ProgressOut(done=job.progress_done, total=job.progress_total),
+            result=job.result,
+            error=job.error,
+        )
+
 
 class JobPageOut(Schema):
     items: list[JobOut]
     total: int
 
+    @classmethod
+    def of(cls, page: JobPage) -> JobPageOut:
+        return cls(items=[JobOut.of(job) for job in page.items], total=page.total)
+
 
 class JobSubmittedOut(Schema):
+    """A job just queued (bulk sync, reconciliation, an unattended run now)."""
+
     job: JobOut
 
-
-def job_json(job: JobView) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "kind": job.kind.value,
-        "status": job.status.value,
-        "actor": job.actor,
-        "createdAt": job.created_at.isoformat(),
-        "startedAt": job.started_at.isoformat() if job.started_at else None,
-        "finishedAt": job.finished_at.isoformat() if job.finished_at else None,
-        "progress": {"done": job.progress_done, "total": job.progress_total},
-        "result": job.result,
-        "error": job.error,
-    }
+    @classmethod
+    def of(cls, job: JobView) -> JobSubmittedOut:
+        return cls(job=JobOut.of(job))

@@ -1,7 +1,9 @@
-"""The JSON of reconciliation (DESIGN §4, §9): requests, and the report as the API shows it."""
+"""The JSON of reconciliation (DESIGN §4, §9): requests, and the report as the API (and
+``psasync reconcile --json``) shows it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -9,8 +11,10 @@ from pydantic import Field
 
 from psasync.services.reconciliation import (
     MAX_CUSTOMERS,
+    CustomerTotal,
     FixTiming,
     ItemView,
+    KindTotal,
     ReconciliationRequest,
     ReportView,
     display_impact,
@@ -18,7 +22,7 @@ from psasync.services.reconciliation import (
 from psasync.services.reconciliation_fix import MAX_ITEMS, FixRequest
 from psasync.services.types import PriceSource
 from psasync.web.bounds import CleanText
-from psasync.web.schemas import Schema
+from psasync.web.schemas import CustomerRef, Schema
 
 CustomerId = Annotated[CleanText, Field(min_length=1, max_length=64)]
 ItemId = Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]
@@ -52,60 +56,119 @@ class FixItemsRequest(Schema):
         )
 
 
-def _impact(impact: dict[str, Decimal]) -> list[dict[str, str]]:
-    """Per currency: rounded half up to the currency (``amount``) and exact (``exact``)."""
-    return [
-        {
-            "currency": code,
-            "amount": display_impact(amount, code),
-            "exact": str(amount),
-        }
-        for code, amount in sorted(impact.items())
-    ]
+class ImpactOut(Schema):
+    """A monthly impact in one currency: rounded half up to the currency (``amount``) and
+    exact (``exact``)."""
+
+    currency: str
+    amount: str
+    exact: str
+
+    @classmethod
+    def each(cls, impact: dict[str, Decimal]) -> list[ImpactOut]:
+        """One per currency, in currency-code order."""
+        return [
+            cls(currency=code, amount=display_impact(amount, code), exact=str(amount))
+            for code, amount in sorted(impact.items())
+        ]
 
 
-def item_json(item: ItemView) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "kind": item.kind,
-        "customer": {"id": item.customer_id, "name": item.customer_name},
-        "companyId": item.company_id,
-        "mpn": item.mpn,
-        "currency": item.currency,
-        "monthlyImpact": item.display_impact,
-        "monthlyImpactExact": str(item.monthly_impact),
-        "marketplace": item.marketplace,
-        "psa": item.psa,
-        "fix": item.fix,
-        "notes": list(item.notes),
-        "fixStatus": item.fix_outcome,
-        "fixedAt": item.fixed_at.isoformat() if item.fixed_at else None,
-        "fixError": item.fix_error,
-        "fixNote": item.fix_note,
-    }
+class KindTotalOut(Schema):
+    kind: str
+    count: int
+    impact: list[ImpactOut]
+
+    @classmethod
+    def of(cls, total: KindTotal) -> KindTotalOut:
+        return cls(kind=total.kind, count=total.count, impact=ImpactOut.each(total.impact))
 
 
-def report_json(report: ReportView) -> dict[str, Any]:
-    return {
-        "id": report.id,
-        "createdAt": report.created_at.isoformat(),
-        "createdBy": report.created_by,
-        "asOf": report.as_of.isoformat(),
-        "priceSource": report.price_source.value,
-        "customerIds": list(report.customer_ids) if report.customer_ids else None,
-        "totals": {
-            "byKind": [
-                {"kind": t.kind, "count": t.count, "impact": _impact(t.impact)}
-                for t in report.by_kind
-            ],
-            "byCustomer": [
-                {
-                    "customer": {"id": t.customer_id, "name": t.customer_name},
-                    "count": t.count,
-                    "impact": _impact(t.impact),
-                }
-                for t in report.by_customer
-            ],
-        },
-        "items": [item_json(item) for item in report.items],
-    }
+class CustomerTotalOut(Schema):
+    customer: CustomerRef
+    count: int
+    impact: list[ImpactOut]
+
+    @classmethod
+    def of(cls, total: CustomerTotal) -> CustomerTotalOut:
+        return cls(
+            customer=CustomerRef(id=total.customer_id, name=total.customer_name),
+            count=total.count,
+            impact=ImpactOut.each(total.impact),
+        )
+
+
+class TotalsOut(Schema):
+    by_kind: list[KindTotalOut]
+    by_customer: list[CustomerTotalOut]
+
+
+class ReconciliationItemOut(Schema):
+    """One difference. ``marketplace``, ``psa`` and ``fix`` are stored in their JSON shape
+    when the report is built (docs/api.md) and shown as stored."""
+
+    id: str
+    kind: str
+    customer: CustomerRef
+    company_id: int | None
+    mpn: str | None
+    currency: str | None
+    monthly_impact: str
+    monthly_impact_exact: str
+    marketplace: dict[str, Any] | None
+    psa: dict[str, Any] | None
+    fix: dict[str, Any] | None
+    notes: list[str]
+    fix_status: str | None
+    fixed_at: dt.datetime | None
+    fix_error: str | None
+    fix_note: str | None
+
+    @classmethod
+    def of(cls, item: ItemView) -> ReconciliationItemOut:
+        return cls(
+            id=item.id,
+            kind=item.kind,
+            customer=CustomerRef(id=item.customer_id, name=item.customer_name),
+            company_id=item.company_id,
+            mpn=item.mpn,
+            currency=item.currency,
+            monthly_impact=item.display_impact,
+            monthly_impact_exact=str(item.monthly_impact),
+            marketplace=item.marketplace,
+            psa=item.psa,
+            fix=item.fix,
+            notes=list(item.notes),
+            fix_status=item.fix_outcome,
+            fixed_at=item.fixed_at,
+            fix_error=item.fix_error,
+            fix_note=item.fix_note,
+        )
+
+
+class ReportOut(Schema):
+    """The latest report: totals by kind and by customer, and its items."""
+
+    id: int
+    created_at: dt.datetime
+    created_by: str
+    as_of: dt.date
+    price_source: str
+    customer_ids: list[str] | None
+    totals: TotalsOut
+    items: list[ReconciliationItemOut]
+
+    @classmethod
+    def of(cls, report: ReportView) -> ReportOut:
+        return cls(
+            id=report.id,
+            created_at=report.created_at,
+            created_by=report.created_by,
+            as_of=report.as_of,
+            price_source=report.price_source.value,
+            customer_ids=list(report.customer_ids) if report.customer_ids else None,
+            totals=TotalsOut(
+                by_kind=[KindTotalOut.of(total) for total in report.by_kind],
+                by_customer=[CustomerTotalOut.of(total) for total in report.by_customer],
+            ),
+            items=[ReconciliationItemOut.of(item) for item in report.items],
+        )

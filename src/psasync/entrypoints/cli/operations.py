@@ -40,6 +40,8 @@ from psasync.services.bulk_sync import BulkSyncOptions, BulkSyncResult
 from psasync.services.jobs import JobView
 from psasync.services.types import OrderType, PriceSource, TaskStatus
 from psasync.store import JobStatus
+from psasync.web.schemas import CheckChangesOut, ErrorOut, TaskPageOut
+from psasync.web.schemas_jobs import JobOut
 
 T = TypeVar("T")
 # Bulk syncs of more tasks than this show a progress bar.
@@ -90,7 +92,7 @@ def _run(work: Coroutine[Any, Any, T], *, json_output: bool = False) -> T:
         raise typer.Exit(code=2) from None
     except ServiceError as error:
         if json_output:
-            cli_output.print_json(cli_output.error_out(error))
+            cli_output.print_json(ErrorOut.of(error))
         else:
             cli_output.show_service_error(err_console, error)
         raise typer.Exit(code=1) from None
@@ -168,7 +170,7 @@ def check_changes_command(
 
     result = _run(check(), json_output=json_output)
     if json_output:
-        cli_output.print_json(cli_output.check_out(result))
+        cli_output.print_json(CheckChangesOut.of(result))
     else:
         cli_output.show_check(console, result)
 
@@ -207,7 +209,7 @@ def tasks_command(
 
     page = _run(listing(), json_output=json_output)
     if json_output:
-        cli_output.print_json(cli_output.task_page_out(page))
+        cli_output.print_json(TaskPageOut.of(page))
     else:
         cli_output.show_tasks(console, page, offset=offset)
 
@@ -293,7 +295,7 @@ def sync_command(
 
     result = _run(sync_all(), json_output=json_output)
     if json_output:
-        cli_output.print_json(cli_output.sync_out(result))
+        cli_output.print_json(cli_output.BulkSyncOut.of(result))
     elif result.runs:
         cli_output.show_sync(console, result)
     else:
@@ -340,7 +342,7 @@ def _queue_and_follow(
 
     job = _run(queue_and_follow(), json_output=json_output)
     if json_output:
-        cli_output.print_json(cli_output.job_out(job))
+        cli_output.print_json(JobOut.of(job))
     else:
         cli_output.show_bulk_job(console, job)
     if cli_output.job_failed(job):

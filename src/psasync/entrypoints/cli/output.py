@@ -30,20 +30,8 @@ from psasync.services.bulk_sync import BulkSyncProgress, BulkSyncResult, Result,
 from psasync.services.check_changes import CheckResult
 from psasync.services.jobs import JobView
 from psasync.services.sync import SyncOutcome
-from psasync.services.tasks import TaskPage, TaskView
-from psasync.web.schemas import (
-    CheckChangesOut,
-    ErrorBody,
-    ErrorOut,
-    Schema,
-    SyncOut,
-    TaskItem,
-    TaskPageOut,
-    check_json,
-    task_json,
-)
-from psasync.web.schemas import sync_json as outcome_json
-from psasync.web.schemas_jobs import JobOut, job_json
+from psasync.services.tasks import TaskPage
+from psasync.web.schemas import Schema, SyncOut, TaskItem
 
 RESULT_STYLE = {Result.SYNCED: "green", Result.SKIPPED: "yellow", Result.FAILED: "red"}
 STATUS_STYLE = {"new": "cyan", "synced": "green", "failed": "red", "ignored": "dim"}
@@ -51,7 +39,8 @@ STATUS_STYLE = {"new": "cyan", "synced": "green", "failed": "red", "ignored": "d
 
 def print_json(model: BaseModel) -> None:
     """A response model as plain JSON on stdout (no Rich markup or wrapping), for programs:
-    camelCase names and ISO dates, exactly as the REST API answers."""
+    serialized as FastAPI serializes the API's answers (JSON mode, by alias: camelCase names,
+    ISO dates, amounts as strings), so a command prints what the API answers."""
     typer.echo(model.model_dump_json(by_alias=True, indent=2))
 
 
@@ -326,11 +315,8 @@ def show_bulk_job(console: Console, job: JobView) -> None:
 
 
 # JSON -------------------------------------------------------------------------------------------
-
-
-def job_out(job: JobView) -> JobOut:
-    """A job as ``GET /api/v1/jobs/{id}`` answers it."""
-    return JobOut.model_validate(job_json(job))
+# The commands print the REST API's own response models (``web.schemas``); only the bulk sync,
+# which the API runs as a job instead, has models of its own here.
 
 
 class TaskRunOut(Schema):
@@ -345,6 +331,19 @@ class TaskRunOut(Schema):
     details: Any = None
     sync: SyncOut | None
 
+    @classmethod
+    def of(cls, run: TaskRun) -> TaskRunOut:
+        return cls(
+            task_id=run.task_id,
+            result=run.result.value,
+            task=TaskItem.of(run.task) if run.task else None,
+            agreement_id=run.agreement_id,
+            message=run_message(run),
+            code=run.code,
+            details=run.details,
+            sync=SyncOut.of(run.outcome) if run.outcome else None,
+        )
+
 
 class BulkSyncOut(Schema):
     """``psasync sync --json``: the counts, then every task's run in the order given."""
@@ -354,40 +353,11 @@ class BulkSyncOut(Schema):
     failed: int
     results: list[TaskRunOut]
 
-
-def task_out(task: TaskView) -> TaskItem:
-    return TaskItem.model_validate(task_json(task))
-
-
-def check_out(result: CheckResult) -> CheckChangesOut:
-    return CheckChangesOut.model_validate(check_json(result))
-
-
-def task_page_out(page: TaskPage) -> TaskPageOut:
-    return TaskPageOut(items=[task_out(task) for task in page.items], total=page.total)
-
-
-def sync_out(result: BulkSyncResult) -> BulkSyncOut:
-    return BulkSyncOut(
-        synced=result.count(Result.SYNCED),
-        skipped=result.count(Result.SKIPPED),
-        failed=result.count(Result.FAILED),
-        results=[
-            TaskRunOut(
-                task_id=run.task_id,
-                result=run.result.value,
-                task=task_out(run.task) if run.task else None,
-                agreement_id=run.agreement_id,
-                message=run_message(run),
-                code=run.code,
-                details=run.details,
-                sync=SyncOut.model_validate(outcome_json(run.outcome)) if run.outcome else None,
-            )
-            for run in result.runs
-        ],
-    )
-
-
-def error_out(error: ServiceError) -> ErrorOut:
-    """An error as the REST API answers it."""
-    return ErrorOut(error=ErrorBody(code=error.code, message=error.message, details=error.details))
+    @classmethod
+    def of(cls, result: BulkSyncResult) -> BulkSyncOut:
+        return cls(
+            synced=result.count(Result.SYNCED),
+            skipped=result.count(Result.SKIPPED),
+            failed=result.count(Result.FAILED),
+            results=[TaskRunOut.of(run) for run in result.runs],
+        )

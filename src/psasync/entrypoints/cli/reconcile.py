@@ -7,7 +7,6 @@ writes the items as CSV with ``--csv FILE``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -24,10 +23,12 @@ from psasync.entrypoints.cli.operations import (
     _run,
     _settings,
 )
+from psasync.entrypoints.cli.output import print_json
 from psasync.services import reconciliation
 from psasync.services import reconciliation_fix as _fix_jobs  # registers the fix job's runner
 from psasync.services.reconciliation import ReconciliationRequest, ReportView
 from psasync.services.types import PriceSource
+from psasync.web.schemas_reconciliation import ReportOut
 
 __all__ = ["reconcile_command", "_fix_jobs"]
 
@@ -64,9 +65,7 @@ def reconcile_command(
     if csv_file is not None:
         csv_file.write_text(reconciliation.report_csv_text(report), encoding="utf-8")
     if json_output:
-        from psasync.web.schemas_reconciliation import report_json
-
-        print(json.dumps(report_json(report), indent=2))  # noqa: T201 - the command's output
+        print_json(ReportOut.of(report))
         return
     show_report(report)
     if csv_file is not None:
