@@ -58,7 +58,8 @@ class AgreementOption:
 @dataclass(frozen=True)
 class PlanFacts:
     """What the policy reads of a plan: its warnings (notice codes), its credit (the sum of
-    its negative prorate lines, ≤ 0), its total billed this period (prorated + one-time)."""
+    its negative prorate lines, or for a PSA that prorates itself of what it will credit per
+    change of units; ≤ 0), its total billed this period (prorated + one-time)."""
 
     warnings: tuple[str, ...]
     credit: Decimal
@@ -69,11 +70,12 @@ class PlanFacts:
     @classmethod
     def of(cls, plan: Plan) -> PlanFacts:
         """The facts of the additions a sync of ``plan`` writes (a line left out is not)."""
-        prorates = (
-            plan.extended_price(a)
-            for a in plan.written_actions
-            if a.kind is AdditionKind.PRORATE and a.billable
-        )
+        billable = [a for a in plan.written_actions if a.billable]
+        if plan.psa.prorates_itself:
+            # No prorate lines: the PSA credits a change of units by itself (Autotask).
+            prorates = (plan.psa_prorated(a) for a in billable)
+        else:
+            prorates = (plan.extended_price(a) for a in billable if a.kind is AdditionKind.PRORATE)
         zero = Decimal(0).scaleb(-plan.currency.decimals)
         return cls(
             warnings=tuple(dict.fromkeys(notice.code.value for notice in plan.notices)),

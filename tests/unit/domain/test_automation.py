@@ -24,8 +24,9 @@ from psasync.domain.automation import (
     format_amount,
 )
 from psasync.domain.orders import LineType, OrderType
-from psasync.domain.plan import PriceSource
+from psasync.domain.plan import AdditionKind, PriceSource
 from tests.unit.domain.builders import E3, addition, line, order, plan_for, setup_item, subscription
+from tests.unit.domain.test_autotask_planning import cancellation
 
 EVERYTHING = frozenset(OrderType)
 POLICY = AutoSyncPolicy(order_types=EVERYTHING, max_amount=Decimal("500.00"))
@@ -218,3 +219,14 @@ def test_lines_left_out_do_not_count() -> None:
     plan = plan_for(placed, [addition(quantity="5")], held=subscription((E3, "2")))
     skipped = plan.with_actions(dataclasses.replace(a, skip=True) for a in plan.actions)
     assert PlanFacts.of(skipped).credit == Decimal("0.00")
+
+
+def test_a_cancellation_autotask_credits_by_itself_is_a_credit() -> None:
+    # No prorate line on Autotask: the credit is what it will prorate, −5 × 30.00 × 20/30.
+    plan = cancellation()
+    assert not [a for a in plan.actions if a.kind is AdditionKind.PRORATE]
+    facts = PlanFacts.of(plan)
+    assert facts.credit == Decimal("-100.00") and facts.total == Decimal("-100.00")
+    assert isinstance(
+        decide(POLICY, order_type=OrderType.CANCELLATION, eligible=ONE, plan=facts), Wait
+    )
