@@ -88,6 +88,20 @@ class Database:
         async with self._turns, self.sessions() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only, which never waits for a turn.
+
+        In WAL mode SQLite's readers run beside its one writer, so a read need not queue behind
+        this process's writes (a preview or a sync's plan reads while other syncs journal).
+        Nothing is ever written through it: it does not flush by itself and its transaction is
+        rolled back when the block ends, whatever was changed in it.
+        """
+        async with self.sessions(autoflush=False) as session:
+            yield session
+            # Closing rolls the transaction back and keeps the objects read usable (a rollback
+            # would expire them).
+
     async def upgrade(self) -> None:
         """Apply every migration not yet applied (safe to run on every start)."""
         async with self.engine.begin() as connection:
