@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
+from psasync.adapters.connectwise import ConnectWiseSite
+from psasync.adapters.connectwise.keys import read_marked_key
 from psasync.entrypoints.demo import DemoRun
 from tests.browser.test_flow import GREEN_LANE, open_green_lane, to_dashboard_with_tasks
 
@@ -66,9 +68,7 @@ def test_billed_this_period_includes_one_time_charges(page: Page, demo: DemoRun)
 
 
 def test_a_failed_sync_says_one_thing_and_offers_one_way_on(page: Page, demo: DemoRun) -> None:
-    """The demo's retries make a part-written failure slow to stage in a browser (an unknown
-    create is looked for over 75 s): that case is in tests/e2e/test_wizard_pages.py. Here the
-    first write fails: one message, nothing contradictory, Sync again."""
+    """The first write fails: one message, nothing contradictory, Sync again."""
     to_dashboard_with_tasks(page, demo)
     _open(page, "Harborview Realty")
     fault = {
@@ -86,6 +86,62 @@ def test_a_failed_sync_says_one_thing_and_offers_one_way_on(page: Page, demo: De
     page.get_by_role("button", name="Sync", exact=True).click()
     page.get_by_role("button", name="Confirm Sync").click()
     expect(page.get_by_text("Sync finished")).to_be_visible()
+
+
+def test_a_partly_failed_sync_shows_what_connectwise_has_and_finishes(
+    page: Page, demo: DemoRun
+) -> None:
+    """The sandbox refuses the second write with a definitive 400 (not retried, nothing
+    unknown), so the sync stops part-way at once: no quiet period to wait out."""
+    to_dashboard_with_tasks(page, demo)
+    open_green_lane(page)
+    refuse_second_write = {
+        "path_prefix": "/v4_6_release/apis/3.0/finance/agreements",
+        "methods": ["POST", "PUT", "PATCH", "DELETE"],
+        "refuse_after": 1,
+        "refuse_count": 1,
+    }
+    httpx.put(f"{demo.sandbox_url}/_sandbox/faults", json=refuse_second_write).raise_for_status()
+    page.get_by_role("button", name="Sync", exact=True).click()
+    page.get_by_role("button", name="Confirm Sync").click()
+    unfinished = page.locator("#unfinished")
+    expect(unfinished).to_contain_text("The sync stopped part-way")
+    httpx.put(f"{demo.sandbox_url}/_sandbox/faults", json={}).raise_for_status()
+    expect(unfinished).to_contain_text("1 of 3 changes reached")
+    expect(page.locator("#now-in-connectwise li")).to_have_count(1)
+    expect(page.locator("#now-in-connectwise")).to_contain_text("10 × $12.50")
+    expect(page.locator("#left-to-do li")).to_have_count(2)
+    expect(page.locator("#left-to-do")).to_contain_text("12 × $12.50")
+    # One way on, and nothing that contradicts it.
+    expect(page.get_by_role("button", name="Finish sync")).to_have_count(1)
+    expect(page.get_by_role("button", name="Sync", exact=True)).to_have_count(0)
+    expect(page.locator("#review-table")).to_have_count(0)
+    expect(page.get_by_text("Nothing was written")).to_have_count(0)
+    page.get_by_role("button", name="Finish sync").click()
+    expect(page.get_by_text("Sync finished")).to_be_visible()
+    keys = _sync_keys(demo, 1201)
+    assert len(keys) == len(set(keys)) == 2, keys  # the two additions, each written once
+
+
+def _sync_keys(demo: DemoRun, agreement_id: int) -> list[str]:
+    """The psasync keys on an agreement's additions in the sandbox's ConnectWise, read around
+    psasync (sync httpx: Playwright's loop owns this thread)."""
+    credentials = next(c for c in demo.connectwise if c.company_id == "northwind")
+    site = ConnectWiseSite(
+        site_url=credentials.site_url,
+        company_id=credentials.company_id,
+        public_key=credentials.public_key,
+        private_key=credentials.private_key,
+        client_id=credentials.client_id,
+    )
+    answer = httpx.get(
+        f"{site.api_base('v4_6_release')}finance/agreements/{agreement_id}/additions",
+        params={"pageSize": 1000},
+        headers=site.headers(),
+    )
+    answer.raise_for_status()
+    keys = (read_marked_key(addition.get("description") or "") for addition in answer.json())
+    return [key for key in keys if key]
 
 
 def test_load_prices_shows_the_origin_and_keeps_other_edits(page: Page, demo: DemoRun) -> None:

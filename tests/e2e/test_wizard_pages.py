@@ -73,6 +73,41 @@ async def test_a_part_failed_sync_shows_what_connectwise_has_and_one_finish_butt
         assert "Sync finished" in result
 
 
+async def test_a_refused_second_write_stops_the_sync_part_way_and_finish_completes_it(
+    world: World,
+) -> None:
+    """The sandbox's definitive refusal (a 400: not retried, nothing unknown) of the second
+    write stages a part-written sync at once."""
+    async with browser(world) as client:
+        await ready(client)
+        task = await _task(world, "CH0000417")
+        url = f"{TASKS}/{task}"
+        wizard = await client.get(url)
+        world.sandbox.faults.configure(
+            FaultSettings(
+                path_prefix=ADDITIONS_PATH,
+                methods=frozenset({"POST", "PUT", "PATCH", "DELETE"}),
+                refuse_after=1,
+                refuse_count=1,
+            )
+        )
+        failed = await _confirm_and_sync(client, url, form_fields(wizard.text, f"{url}/review"))
+        assert world.sandbox.faults.draw() is None  # the one refusal was used
+        world.sandbox.faults.configure(FaultSettings())
+        page = text_of(failed.text)
+        assert "The sync stopped part-way" in page, page
+        assert "1 of 3 changes reached" in page
+        assert len(re.findall(r">\s*Finish sync\s*<", failed.text)) == 1
+        assert "Nothing was written" not in page and 'id="review-table"' not in failed.text
+
+        again = await client.get(url)
+        done = await post_form(client, f"{url}/sync", form_fields(again.text, f"{url}/sync"))
+        assert done.status_code == 303
+        assert "Sync finished" in text_of((await client.get(done.headers["location"])).text)
+        keys = [a.sync_key for a in await world.additions(1201) if a.sync_key]
+        assert len(keys) == len(set(keys)) == 2  # the two creates, each once
+
+
 async def test_the_losing_tab_of_a_double_sync_says_who_synced_it_and_when(world: World) -> None:
     async with browser(world) as client:
         await ready(client)

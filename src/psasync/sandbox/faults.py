@@ -10,6 +10,12 @@ harder case: the emulator handles the request (a create is stored) and the conne
 mid-answer, so the client cannot know whether it was applied. That is exactly what an idempotent
 client must survive without writing twice.
 
+A refusal is the plainest partial failure: after ``refuse_after`` matching requests pass, the
+next ``refuse_count`` are answered 400 with the vendor's validation error, before the emulator
+sees them. A 400 is definitive (never retried, nothing unknown), so a sync whose second write is
+refused stops part-way at once: what a browser test needs to show a part-written sync without
+waiting out the quiet period an unknown outcome is looked for over.
+
 A late apply is the hardest: the request is held for ``late_apply_seconds`` and only then handed
 to the emulator, whether or not the client is still waiting (a slow vendor behind a proxy that
 has already timed the client out). A client that gives up and looks straight away finds nothing;
@@ -52,6 +58,10 @@ class FaultSettings(BaseModel):
     # The next ``late_apply_count`` matching requests are held, before any share is drawn: the
     # deterministic switch for tests. Counted down from each ``configure``.
     late_apply_count: Annotated[int, Field(ge=0)] = 0
+    # After ``refuse_after`` matching requests pass, the next ``refuse_count`` are refused with
+    # a definitive 400; before the late applies and the shares. Counted from each ``configure``.
+    refuse_after: Annotated[int, Field(ge=0)] = 0
+    refuse_count: Annotated[int, Field(ge=0)] = 0
     path_prefix: str = ""
     methods: frozenset[str] = frozenset()
     seed: int | None = None
@@ -102,6 +112,8 @@ class FaultInjector:
         with self._lock:
             self._settings = settings
             self._late_left = settings.late_apply_count
+            self._passes_left = settings.refuse_after
+            self._refusals_left = settings.refuse_count
             self._rng = random.Random(settings.seed)  # noqa: S311 - test faults, not secrets
 
     def applies_to(self, method: str, path: str) -> bool:
@@ -111,14 +123,21 @@ class FaultInjector:
         )
 
     def draw(self) -> str | None:
-        """Which fault hits the next request: "429", "5xx", "drop", "late" or None (at most one).
+        """Which fault hits the next request: "400", "429", "5xx", "drop", "late" or None (at
+        most one).
 
-        A pending ``late_apply_count`` wins without a draw; otherwise one roll is shared out
-        between the rates in that order, so adding ``rate_late`` leaves the others' seeded
-        sequences as they were.
+        A due refusal wins first, then a pending ``late_apply_count``, both without a draw;
+        otherwise one roll is shared out between the rates in that order, so adding
+        ``rate_late`` leaves the others' seeded sequences as they were.
         """
         settings = self._settings
         with self._lock:
+            if self._refusals_left > 0:
+                if self._passes_left > 0:
+                    self._passes_left -= 1
+                else:
+                    self._refusals_left -= 1
+                    return "400"
             if self._late_left > 0:
                 self._late_left -= 1
                 return "late"
@@ -208,7 +227,11 @@ class FaultMiddleware:
         if settings.latency_ms:
             await asyncio.sleep(settings.latency_ms / 1000)
         fault = self.faults.draw()
-        if fault == "429":
+        if fault == "400":
+            await self._answer(
+                send, 400, "This write was refused (a fault injected in the sandbox).", []
+            )
+        elif fault == "429":
             headers = [(b"retry-after", str(settings.retry_after_seconds).encode())]
             await self._answer(send, 429, "Too many requests: slow down", headers)
         elif fault == "5xx":

@@ -325,8 +325,9 @@ class _Applier:
         write (journalled with the attempt): a create's key on ConnectWise, the units before an
         adjustment on Autotask, which cannot be read back.
         """
-        if step.attempted_at is not None:
+        if step.attempted_at is not None and step.outcome != ActionOutcome.FAILED.value:
             # An earlier owner of this run may have sent it and died: its answer never came.
+            # (A refusal wrote nothing: after one there is nothing to look for.)
             found = await self._await_quiet(step, action, since=step.attempted_at)
             if found is not None:
                 return found
