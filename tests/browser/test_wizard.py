@@ -55,6 +55,10 @@ def test_a_line_left_out_is_shown_on_the_result_and_in_the_history(
     expect(page.locator("tr.outcome-skipped")).to_contain_text("Left out")
     page.get_by_role("link", name="History").click()
     expect(page.get_by_role("row", name=re.compile(GREEN_LANE))).to_contain_text("1 left out")
+    page.goto("/integrations/connectwise?status=synced")
+    expect(page.get_by_role("row", name=re.compile(GREEN_LANE))).to_contain_text(
+        "Synced with exclusions"
+    )
 
 
 def test_billed_this_period_includes_one_time_charges(page: Page, demo: DemoRun) -> None:

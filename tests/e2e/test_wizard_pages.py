@@ -354,11 +354,11 @@ async def test_map_customer_confirms_and_the_dashboard_explains_a_held_watermark
         url = f"{TASKS}/{task}"
         page = await client.get(url)
         mapped = await client.post(
-            f"{url}/map-customer", data={"csrf_token": csrf_of(page.text), "company_id": "1209"}
+            f"{url}/map-customer", data={"csrf_token": csrf_of(page.text), "company_id": "260"}
         )
-        if mapped.status_code == 303:
-            shown = text_of((await client.get(mapped.headers["location"])).text)
-            assert "Customer mapped" in shown
+        assert mapped.status_code == 303
+        shown = text_of((await client.get(mapped.headers["location"])).text)
+        assert "Customer mapped" in shown
         dashboard = await client.get("/integrations/connectwise")
         checked = await client.post(
             "/integrations/connectwise/check-changes", data={"csrf_token": csrf_of(dashboard.text)}
@@ -495,3 +495,28 @@ async def test_back_to_automatic_without_a_single_match_leaves_the_customer_unma
         shown = await client.get(done.headers["location"])
         assert "Willow Creek Farms is automatic again, and not mapped" in text_of(shown.text)
         assert "Not mapped" in _row(shown.text, "Willow Creek Farms")
+
+
+async def test_a_wrong_client_id_is_reported_as_refused_not_unreachable(world: World) -> None:
+    async with browser(world) as client:
+        await log_in(client)
+        page = await client.get(SETTINGS)
+        refused = await client.post(
+            SETTINGS,
+            data={
+                "csrf_token": csrf_of(page.text),
+                "site_url": CONNECTWISE["siteUrl"],
+                "company_id": CONNECTWISE["companyId"],
+                "public_key": CONNECTWISE["publicKey"],
+                "private_key": CONNECTWISE["privateKey"],
+                "client_id": "not-the-registered-client-id",
+            },
+        )
+        shown = text_of(refused.text)
+        assert refused.status_code == 422
+        assert "refused these settings: check the company ID and the client ID" in shown
+        assert "could not be reached" not in shown and "did not answer" not in shown
+        # What was typed comes back (the private key never does): only it is entered again.
+        assert 'value="not-the-registered-client-id"' in refused.text
+        assert CONNECTWISE["privateKey"] not in refused.text
+        assert "Not sent back to the page: enter it again." in shown
