@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from psasync.entrypoints.demo import DemoRun
 
 ALDER = "Alder Street Dental 1000070001 — Change Order"
-NOVEMBER = {"contractID": 2001, "from": "2026-11-01", "to": "2026-11-30"}
+NOVEMBER: dict[str, str | int] = {"contractID": 2001, "from": "2026-11-01", "to": "2026-11-30"}
 
 
 def says_autotask(page: Page) -> None:

@@ -39,7 +39,7 @@ from psasync.domain.agreements import Addition, Agreement, Company
 from psasync.domain.billing import add_months
 from psasync.domain.money import Currency
 from psasync.domain.orders import Subscription
-from psasync.domain.plan import Action, PlannedAddition, PriceSource
+from psasync.domain.plan import Action, PlannedAddition, PriceSource, PsaStyle
 from psasync.domain.reconciliation import (
     AgreementLines,
     CustomerSnapshot,
@@ -57,7 +57,7 @@ from psasync.services import jobs as job_service
 from psasync.services.actor import Actor
 from psasync.services.context import Services
 from psasync.services.errors import Invalid, NotFound
-from psasync.services.integrations import note_psa_error, psa_for, upstream
+from psasync.services.integrations import note_psa_error, psa_for, tenant_psa_style, upstream
 from psasync.services.jobs import JobView, Progress, runs
 from psasync.services.mappings import catalog_for
 from psasync.services.ports import PsaPort
@@ -580,7 +580,9 @@ async def build_report(
     except AdapterError as error:
         await note_psa_error(services, actor.tenant_id, error)
         raise upstream(error) from None
-    options = ReconciliationOptions(as_of=day, price_source=request.price_source)
+    options = ReconciliationOptions(
+        as_of=day, price_source=request.price_source, psa=await psa_style(services, actor)
+    )
     items = reconcile(read.customers, options=options)
     rows = [_item_row(position, item) for position, item in enumerate(items, start=1)]
     views = [ItemView.of(row) for row in rows]
@@ -611,6 +613,11 @@ async def build_report(
         len(read.customers),
     )
     return view
+
+
+async def psa_style(services: Services, actor: Actor) -> PsaStyle:
+    """The tenant's PSA, whose names the items' notes use (ConnectWise until one is set)."""
+    return await tenant_psa_style(services, actor.tenant_id) or PsaStyle.CONNECTWISE
 
 
 def _kind_total_json(total: KindTotal) -> dict[str, Any]:

@@ -54,7 +54,12 @@ from psasync.services.errors import Conflict, Invalid, NotFound
 from psasync.services.integrations import note_psa_error, psa_for
 from psasync.services.jobs import JobView, Progress, runs
 from psasync.services.ports import PsaPort
-from psasync.services.reconciliation import job_actor, read_snapshots, require_unattended
+from psasync.services.reconciliation import (
+    job_actor,
+    psa_style,
+    read_snapshots,
+    require_unattended,
+)
 from psasync.services.verification import verify_run
 from psasync.store import (
     ActionOutcome,
@@ -207,7 +212,7 @@ async def fix_items(
         rows = await report_store.report_items(session, report_id, item_ids=request.item_ids)
         as_of = dt.date.fromisoformat(report.as_of)
     psa = await psa_for(services, actor.tenant_id)
-    options = _options(services, as_of, request)
+    options = replace(_options(services, as_of, request), psa=await psa_style(services, actor))
     current: dict[str, CustomerSnapshot] = {}
     done: list[ItemFix] = []
     for row in rows:

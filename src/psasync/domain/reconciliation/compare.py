@@ -12,43 +12,30 @@ no other addition (``cancelledAgreement``), the rest are left alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from psasync.domain.agreements import Addition, Agreement, AgreementStatus, CatalogItem
-from psasync.domain.billing import billing_cycle_for
+from psasync.domain.agreements import Agreement
 from psasync.domain.eligibility import SubscriptionTerms, check_eligibility
 from psasync.domain.keys import written_differences
-from psasync.domain.money import round_half_up
-from psasync.domain.plan import PlannedAddition, PriceOrigin, PriceSource
-from psasync.domain.reconciliation.amounts import (
-    item_id,
-    monthly,
-    months_in_cycle,
-    months_in_period,
-    to_decimal,
-)
-from psasync.domain.reconciliation.fixes import (
-    FixContext,
-    Wanted,
-    bill_fix,
-    end_fix,
-    restore_fix,
-)
+from psasync.domain.plan import PlannedAddition, PriceSource
+from psasync.domain.reconciliation.amounts import item_id, monthly, to_decimal
+from psasync.domain.reconciliation.fixes import FixContext, bill_fix, end_fix, restore_fix
 from psasync.domain.reconciliation.model import (
     AgreementLines,
     CustomerSnapshot,
     Fix,
     ItemKind,
     MarketplaceProduct,
-    MarketplaceSide,
     MarketplaceSubscription,
-    PsaSide,
     ReconciliationItem,
     ReconciliationOptions,
 )
+from psasync.domain.reconciliation.pairing import Held, Line, pair, same_currency, same_terms
+from psasync.domain.reconciliation.pricing import wanted_for
+from psasync.domain.reconciliation.sides import marketplace_side, psa_side
 
 # Written fields a hand edit is reported for (quantity and unit price are compared with the
 # marketplace instead; psasync's own later cancels move cancelledDate, so it is not compared).
@@ -96,60 +83,11 @@ def _unmapped_customer(
         mpn=None,
         currency=None,
         monthly_impact=Decimal(0),
-        notes=("The customer is not mapped to a ConnectWise company: map it to reconcile it.",),
+        notes=(
+            f"The customer is not mapped to a company in {options.psa.vendor}: "
+            "map it to reconcile it.",
+        ),
     )
-
-
-@dataclass(frozen=True)
-class _Line:
-    """A mapped subscription product."""
-
-    subscription: MarketplaceSubscription
-    product: MarketplaceProduct
-    item: CatalogItem
-
-    @property
-    def currency(self) -> str:
-        return self.subscription.currency
-
-
-@dataclass(frozen=True)
-class _Held:
-    """An addition ongoing on D, with its agreement."""
-
-    agreement: Agreement
-    addition: Addition
-
-    @property
-    def live(self) -> bool:
-        """On an agreement that bills: Active and not cancelled."""
-        agreement = self.agreement
-        return agreement.status is AgreementStatus.ACTIVE and not agreement.cancelled
-
-    def billed(self) -> Fraction:
-        """What it bills per month."""
-        months = months_in_cycle(self.agreement.billing_cycle)
-        return monthly(self.addition.quantity, self.addition.unit_price, months=months)
-
-
-def _same_currency(line: _Line, held: _Held) -> bool:
-    return held.agreement.currency.code == line.currency
-
-
-def _same_terms(line: _Line, held: _Held) -> bool:
-    cycle = billing_cycle_for(line.subscription.billing_period)
-    return _same_currency(line, held) and held.agreement.billing_cycle is cycle
-
-
-def _same_quantity(line: _Line, held: _Held) -> bool:
-    return held.addition.quantity == line.product.quantity
-
-
-_Pairs = Callable[[_Line, _Held], bool]
-
-
-def _both(first: _Pairs, second: _Pairs) -> _Pairs:
-    return lambda line, held: first(line, held) and second(line, held)
 
 
 @dataclass(frozen=True)
@@ -160,7 +98,7 @@ class _Comparison:
     # --- reading the two sides -----------------------------------------------------------------
 
     def items(self) -> list[ReconciliationItem]:
-        lines: list[_Line] = []
+        lines: list[Line] = []
         found: list[ReconciliationItem] = []
         for subscription in sorted(self.customer.subscriptions, key=lambda s: s.id):
             for product in subscription.products:
@@ -168,7 +106,7 @@ class _Comparison:
                 if item is None:
                     found.append(self._unmapped_product(subscription, product))
                 else:
-                    lines.append(_Line(subscription, product, item))
+                    lines.append(Line(subscription, product, item))
         held = self._held()
         for catalog_id in dict.fromkeys(
             [line.item.id for line in lines] + [h.addition.product.id for h in held]
@@ -181,10 +119,10 @@ class _Comparison:
             )
         return found
 
-    def _held(self) -> list[_Held]:
+    def _held(self) -> list[Held]:
         mapped = {item.id for item in self.customer.catalog.values()}
         held = [
-            _Held(lines.agreement, addition)
+            Held(lines.agreement, addition)
             for lines in self._agreements()
             for addition in lines.additions
             if addition.product.id in mapped and addition.is_ongoing_on(self.options.as_of)
@@ -199,9 +137,9 @@ class _Comparison:
 
     # --- pairing -------------------------------------------------------------------------------
 
-    def _compare_item(self, lines: list[_Line], held: list[_Held]) -> list[ReconciliationItem]:
+    def _compare_item(self, lines: list[Line], held: list[Held]) -> list[ReconciliationItem]:
         pool = [h for h in held if h.live]
-        claims = self._pair(lines, pool)
+        claims = pair(lines, pool, same_price=self._same_price)
         found = [self._claimed(lines[i], claims[i]) for i in sorted(claims)]
         dead = [h for h in held if not h.live]
         for index, line in enumerate(lines):
@@ -210,44 +148,17 @@ class _Comparison:
         found.extend(self._surplus(lines, pool))
         return [item for item in found if item is not None]
 
-    def _pair(self, lines: Sequence[_Line], pool: list[_Held]) -> dict[int, _Held]:
-        """Each line's addition, by line index; the ones claimed leave ``pool``.
-
-        Pass by pass, from the closest fit to the loosest: an addition that already bills what
-        the line wants (on an agreement of its terms, then of its currency), then one of the
-        same quantity on an agreement of its terms, then any on such an agreement, then any
-        in its currency.
-        """
-        exact = _both(_same_quantity, self._same_price)
-        passes = (
-            _both(_same_terms, exact),
-            _both(_same_currency, exact),
-            _both(_same_terms, _same_quantity),
-            _same_terms,
-            _same_currency,
-        )
-        claims: dict[int, _Held] = {}
-        for pairs in passes:
-            for index, line in enumerate(lines):
-                if index in claims:
-                    continue
-                match = next((h for h in pool if pairs(line, h)), None)
-                if match is not None:
-                    claims[index] = match
-                    pool.remove(match)
-        return claims
-
-    def _same_price(self, line: _Line, held: _Held) -> bool:
+    def _same_price(self, line: Line, held: Held) -> bool:
         """Whether the addition's price is the one the line wants (always, from ConnectWise)."""
-        wanted = self._wanted(line, held.agreement, held.addition)
+        wanted = wanted_for(line, held.agreement, held.addition, options=self.options)
         return wanted.price == held.addition.unit_price
 
-    def _surplus(self, lines: list[_Line], pool: list[_Held]) -> list[ReconciliationItem]:
-        copies: dict[tuple[int, int], list[_Held]] = {}
+    def _surplus(self, lines: list[Line], pool: list[Held]) -> list[ReconciliationItem]:
+        copies: dict[tuple[int, int], list[Held]] = {}
         found = []
         for held in pool:
-            fitting = [i for i, line in enumerate(lines) if _same_currency(line, held)]
-            fitting.sort(key=lambda i: not _same_terms(lines[i], held))
+            fitting = [i for i, line in enumerate(lines) if same_currency(line, held)]
+            fitting.sort(key=lambda i: not same_terms(lines[i], held))
             if fitting:
                 copies.setdefault((fitting[0], held.agreement.id), []).append(held)
             else:
@@ -257,8 +168,8 @@ class _Comparison:
 
     # --- the kinds -----------------------------------------------------------------------------
 
-    def _claimed(self, line: _Line, held: _Held) -> ReconciliationItem | None:
-        wanted = self._wanted(line, held.agreement, held.addition)
+    def _claimed(self, line: Line, held: Held) -> ReconciliationItem | None:
+        wanted = wanted_for(line, held.agreement, held.addition, options=self.options)
         quantity_differs = held.addition.quantity != line.product.quantity
         price_differs = (
             self.options.price_source is PriceSource.MARKETPLACE
@@ -282,16 +193,16 @@ class _Comparison:
             notes=notes + self._edited(held),
         )
 
-    def _unclaimed(self, line: _Line, dead: list[_Held]) -> ReconciliationItem:
+    def _unclaimed(self, line: Line, dead: list[Held]) -> ReconciliationItem:
         """Missing, or billing on a dead agreement (each dead addition stands for one line)."""
-        stale = [h for h in dead if _same_currency(line, h)][:1]
+        stale = [h for h in dead if same_currency(line, h)][:1]
         for used in stale:
             dead.remove(used)
         kind = ItemKind.CANCELLED_AGREEMENT if stale else ItemKind.MISSING
         target, notes = self._eligible(line)
         shown = stale[0].agreement if stale else target
         ident = self._id(kind, line=line, agreement=shown, held=stale)
-        wanted = self._wanted(line, target, None)
+        wanted = wanted_for(line, target, None, options=self.options)
         fix = None
         if target is not None:
             fix, notes = bill_fix(self._context(ident, target), wanted, replaced=None)
@@ -306,7 +217,7 @@ class _Comparison:
             notes=notes,
         )
 
-    def _duplicate(self, line: _Line, copies: list[_Held]) -> ReconciliationItem:
+    def _duplicate(self, line: Line, copies: list[Held]) -> ReconciliationItem:
         agreement = copies[0].agreement
         ident = self._id(ItemKind.DUPLICATE, line=line, agreement=agreement, held=copies)
         context = self._context(ident, agreement)
@@ -322,7 +233,7 @@ class _Comparison:
             notes=notes,
         )
 
-    def _orphan(self, held: _Held) -> ReconciliationItem:
+    def _orphan(self, held: Held) -> ReconciliationItem:
         catalog = self.customer.catalog.items()
         mpn = min(m for m, item in catalog if item.id == held.addition.product.id)
         ident = self._id(ItemKind.ORPHAN, mpn=mpn, agreement=held.agreement, held=[held])
@@ -338,7 +249,7 @@ class _Comparison:
             notes=notes,
         )
 
-    def _manual_edit(self, line: _Line, held: _Held) -> ReconciliationItem | None:
+    def _manual_edit(self, line: Line, held: Held) -> ReconciliationItem | None:
         written = self._written(held)
         edits = [f for f in self._edits(held) if f in _REPORTED]
         if written is None or not edits:
@@ -352,7 +263,9 @@ class _Comparison:
         notes = [f"Changed by hand since psasync wrote it: {', '.join(edits)}."]
         if len(fixed) < len(edits):
             kept = ", ".join(f for f in edits if f not in _EDITABLE)
-            notes.append(f"An update cannot put back {kept}: correct it in ConnectWise.")
+            notes.append(
+                f"An update cannot put back {kept}: correct it in {self.options.psa.vendor}."
+            )
         return self._item(
             ident,
             ItemKind.MANUAL_EDIT,
@@ -383,48 +296,13 @@ class _Comparison:
             mpn=product.mpn,
             currency=subscription.currency,
             monthly_impact=Decimal(0),
-            marketplace=_marketplace_side(subscription, product),
-            notes=(f"Product {product.mpn} is not mapped to a ConnectWise catalog item.",),
+            marketplace=marketplace_side(subscription, product),
+            notes=(f"Product {product.mpn} is not mapped to {self.options.psa.catalog_item}.",),
         )
 
     # --- helpers -------------------------------------------------------------------------------
 
-    def _wanted(self, line: _Line, agreement: Agreement | None, current: Addition | None) -> Wanted:
-        """What should bill for ``line``, priced for the billing cycle of ``agreement``.
-
-        From the marketplace, a price for another cycle is converted and rounded to the
-        currency; from ConnectWise, the current addition's price, else the catalog's.
-        """
-        period_months = months_in_period(line.subscription.billing_period)
-        months = months_in_cycle(agreement.billing_cycle) if agreement else period_months
-        if self.options.price_source is PriceSource.CONNECTWISE:
-            if current is not None:
-                return _priced(
-                    line,
-                    current.unit_price,
-                    current.unit_cost,
-                    months=months,
-                    origin=PriceOrigin.EXISTING_ADDITION,
-                )
-            return _priced(
-                line,
-                line.item.price,
-                line.item.cost,
-                months=period_months,
-                origin=PriceOrigin.CATALOG,
-            )
-        price = line.product.unit_price
-        cost = line.item.cost if line.product.unit_cost is None else line.product.unit_cost
-        if agreement is None or months == period_months:
-            return _priced(line, price, cost, months=period_months)
-        decimals = agreement.currency.decimals
-        price, cost = (
-            round_half_up(Fraction(amount) * months / period_months, decimals)
-            for amount in (price, cost)
-        )
-        return _priced(line, price, cost, months=months)
-
-    def _eligible(self, line: _Line) -> tuple[Agreement | None, tuple[str, ...]]:
+    def _eligible(self, line: Line) -> tuple[Agreement | None, tuple[str, ...]]:
         """The one agreement a new line goes on, or why there is none."""
         terms = SubscriptionTerms(
             company_id=self.customer.company_id,
@@ -455,11 +333,11 @@ class _Comparison:
             item_id=ident, options=self.options, agreement=agreement, baseline=baseline
         )
 
-    def _written(self, held: _Held) -> PlannedAddition | None:
+    def _written(self, held: Held) -> PlannedAddition | None:
         key = held.addition.sync_key
         return self.customer.written.get(key) if key else None
 
-    def _edits(self, held: _Held) -> list[str]:
+    def _edits(self, held: Held) -> list[str]:
         """The fields of a psasync-written addition changed since it was written."""
         written = self._written(held)
         if written is None:
@@ -467,7 +345,7 @@ class _Comparison:
         shown = written_differences(written, held.addition)
         return [name for name in shown if name != "cancelledDate"]
 
-    def _edited(self, held: _Held) -> tuple[str, ...]:
+    def _edited(self, held: Held) -> tuple[str, ...]:
         edits = self._edits(held)
         return (f"Changed by hand since psasync wrote it: {', '.join(edits)}.",) if edits else ()
 
@@ -475,10 +353,10 @@ class _Comparison:
         self,
         kind: ItemKind,
         *,
-        line: _Line | None = None,
+        line: Line | None = None,
         mpn: str | None = None,
         agreement: Agreement | None,
-        held: Sequence[_Held],
+        held: Sequence[Held],
     ) -> str:
         return item_id(
             self.customer.customer_id,
@@ -495,10 +373,10 @@ class _Comparison:
         ident: str,
         kind: ItemKind,
         *,
-        line: _Line | None = None,
+        line: Line | None = None,
         mpn: str | None = None,
         agreement: Agreement | None,
-        held: Sequence[_Held],
+        held: Sequence[Held],
         impact: Fraction,
         fix: Fix | None,
         notes: tuple[str, ...],
@@ -514,50 +392,8 @@ class _Comparison:
             mpn=line.product.mpn if line else mpn,
             currency=currency,
             monthly_impact=to_decimal(impact),
-            marketplace=_marketplace_side(line.subscription, line.product) if line else None,
-            psa=_psa_side(agreement, held) if agreement and held else None,
+            marketplace=marketplace_side(line.subscription, line.product) if line else None,
+            psa=psa_side(agreement, held) if agreement and held else None,
             fix=fix,
             notes=notes,
         )
-
-
-def _priced(
-    line: _Line,
-    price: Decimal,
-    cost: Decimal,
-    *,
-    months: Fraction,
-    origin: PriceOrigin = PriceOrigin.MARKETPLACE,
-) -> Wanted:
-    return Wanted(
-        subscription=line.subscription,
-        product=line.product,
-        item=line.item,
-        price=price,
-        cost=cost,
-        origin=origin,
-        months=months,
-    )
-
-
-def _marketplace_side(
-    subscription: MarketplaceSubscription, product: MarketplaceProduct
-) -> MarketplaceSide:
-    return MarketplaceSide(
-        subscription_id=subscription.id,
-        mpn=product.mpn,
-        quantity=product.quantity,
-        unit_price=product.unit_price,
-        currency=subscription.currency,
-        billing_period=subscription.billing_period,
-    )
-
-
-def _psa_side(agreement: Agreement, held: Sequence[_Held]) -> PsaSide:
-    return PsaSide(
-        agreement_id=agreement.id,
-        agreement_name=agreement.name,
-        addition_ids=tuple(h.addition.id for h in held),
-        quantity=sum((h.addition.quantity for h in held), Decimal(0)),
-        unit_price=held[0].addition.unit_price,
-    )

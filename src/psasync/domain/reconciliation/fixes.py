@@ -206,7 +206,7 @@ def _prorate_reason(
     if delta == 0:
         return "the quantity is right, and a price is corrected from the next period start."
     if context.options.price_source is PriceSource.CONNECTWISE:
-        return "ConnectWise prices are not prorated."
+        return f"{context.options.psa.vendor} prices are not prorated."
     if wanted.months != months_in_period(wanted.subscription.billing_period):
         return "the agreement's billing cycle differs from the subscription's billing period."
     period = current_period(wanted.subscription, as_of=context.as_of)

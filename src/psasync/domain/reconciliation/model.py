@@ -16,7 +16,7 @@ from enum import StrEnum
 from psasync.domain.agreements import Addition, Agreement, CatalogItem
 from psasync.domain.billing import PeriodLength
 from psasync.domain.errors import DomainError
-from psasync.domain.plan import PlannedAddition, PriceSource
+from psasync.domain.plan import PlannedAddition, PriceSource, PsaStyle
 
 
 class ReconciliationError(DomainError):
@@ -110,12 +110,14 @@ class ReconciliationOptions:
     ``as_of`` is D, the next period start: what bills on D is compared, and fixes take effect
     on D. With ``FixTiming.CURRENT_PERIOD`` they take effect on ``change_date`` (before D) with
     a prorate line for the rest of the current period, where no invoiced span forbids it.
+    ``psa`` is the tenant's PSA, whose names the items' notes use.
     """
 
     as_of: dt.date
     price_source: PriceSource = PriceSource.MARKETPLACE
     timing: FixTiming = FixTiming.NEXT_PERIOD
     change_date: dt.date | None = None
+    psa: PsaStyle = PsaStyle.CONNECTWISE
 
     def __post_init__(self) -> None:
         if self.timing is FixTiming.NEXT_PERIOD:
