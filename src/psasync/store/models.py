@@ -37,11 +37,16 @@ NAMING = {
 # The job queue (Procrastinate) keeps its own tables in the same PostgreSQL database; they are
 # its schema, installed by ``psasync db upgrade``, never psasync's migrations.
 QUEUE_TABLE_PREFIX = "procrastinate_"
+# On SQLite the task search's trigram index is an FTS5 table and its shadow tables (migration
+# 0011, kept by triggers): SQLite's own structures, which the models cannot declare.
+TASK_SEARCH_TABLE = "sync_tasks_search"
 
 
 def owned_by_psasync(name: str | None, kind: str, _parent: object = None) -> bool:
     """Whether a database object belongs to psasync's schema (Alembic's ``include_name``)."""
-    return not (kind == "table" and (name or "").startswith(QUEUE_TABLE_PREFIX))
+    if kind != "table":
+        return True
+    return not (name or "").startswith((QUEUE_TABLE_PREFIX, TASK_SEARCH_TABLE))
 
 
 class Base(DeclarativeBase):

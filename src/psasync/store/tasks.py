@@ -2,15 +2,17 @@
 
 The task list's search (``q``) matches a substring of the order number, the customer name or
 the customer id, ignoring case. Each task stores those three casefolded in ``search_text``
-(written when it is added) and the search reads that indexed column, never the whole table:
+(written when it is added) and the search reads an index of it, never the whole table:
 
 - PostgreSQL: ``search_text LIKE '%q%'`` on a pg_trgm GIN index (migration 0006 creates it when
   the extension can be installed; else the index is a B-tree and the same query scans).
-- SQLite: ``instr(search_text, q)`` over the B-tree index of ``search_text`` alone (a covering
-  scan of a few megabytes at 100,000 tasks instead of the table with its order snapshots), whose
-  matching ids then select the page. SQLite has no trigram index outside FTS5, whose extra
-  tables would sit beside the models' schema; the covering scan keeps ``q=`` well under 50 ms at
-  100,000 tasks and matches substrings exactly as before.
+- SQLite, three characters or more: the FTS5 trigram table ``sync_tasks_search`` (migration
+  0011, kept by triggers) finds the matching tasks by their trigrams; it also holds each task's
+  tenant and order date, so the matches are counted and the page chosen from it alone, once,
+  and only the page's rows are read from the tasks. Case-sensitive trigrams over casefolded
+  text: exactly the substring rule.
+- SQLite, one or two characters (no trigram to look up): ``instr(search_text, q)`` over the
+  B-tree index of ``search_text`` (a covering scan, never the table with its order snapshots).
 """
 
 from __future__ import annotations
@@ -20,15 +22,35 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, false, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    column,
+    event,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from psasync.store.models import SyncTask, TaskStatus
+from psasync.store.models import TASK_SEARCH_TABLE, SyncTask, TaskStatus
 from psasync.store.tenants import _chunks
 
 # Between the fields of ``search_text``, so that a search never matches across two of them.
 SEPARATOR = "\x1f"
+# The trigram table (SQLite): a query shorter than a trigram has nothing to look up in it.
+TRIGRAM = 3
+_search = table(
+    TASK_SEARCH_TABLE,
+    column("rowid"),
+    column("search_text"),
+    column("tenant_id"),
+    column("order_created_at"),
+)
 
 
 def search_text(order_number: str, customer_name: str, customer_id: str) -> str:
@@ -121,7 +143,10 @@ async def list_tasks(
     on SQLite the search index is read once for both. Only a page past the end counts again.
     """
     needle = wanted.query.strip().casefold() if wanted.query else ""
-    hits = _hits(needle, session.get_bind().dialect.name) if needle else None
+    hits = _hits(needle, tenant_id, session.get_bind().dialect.name) if needle else None
+    trigrams = hits is not None and "created" in hits.c
+    if trigrams and wanted.status is None and wanted.order_type is None:
+        return await _trigram_page(session, hits, wanted)
     counted = aliased(SyncTask)
     total = (
         select(func.count())
@@ -146,13 +171,44 @@ async def list_tasks(
     ) or 0
 
 
-def _hits(needle: str, dialect: str) -> Any:
-    """On SQLite, the ids whose search text holds ``needle``: read once from the index of
-    ``search_text`` alone (it holds each row's id), not from the table. None elsewhere."""
+async def _trigram_page(
+    session: AsyncSession, hits: Any, wanted: TaskFilter
+) -> tuple[list[SyncTask], int]:
+    """A search page chosen from the trigram table's matches alone (their order dates are in
+    it): counted and sorted once, and only the page's rows read from the tasks."""
+    page = (
+        select(hits.c.id)
+        .order_by(hits.c.created.desc(), hits.c.id.desc())
+        .limit(wanted.limit)
+        .offset(wanted.offset)
+    )
+    total = select(func.count()).select_from(hits).scalar_subquery()
+    rows = (
+        await session.execute(
+            select(SyncTask, total)
+            .where(SyncTask.id.in_(page))
+            .order_by(SyncTask.order_created_at.desc(), SyncTask.id.desc())
+        )
+    ).all()
+    if rows:
+        return [row[0] for row in rows], rows[0][1]
+    return [], await session.scalar(select(func.count()).select_from(hits)) or 0
+
+
+def _hits(needle: str, tenant_id: int, dialect: str) -> Any:
+    """On SQLite, the tenant's tasks whose search text holds ``needle``, as a CTE read once:
+    looked up in the trigram table (with each match's order date) when ``needle`` has a
+    trigram, else found by a covering scan of the ``search_text`` index. None elsewhere."""
     if dialect != "sqlite" or SEPARATOR in needle:
         return None
-    searched = aliased(SyncTask)
-    found = select(searched.id).where(func.instr(searched.search_text, needle) > 0)
+    if len(needle) >= TRIGRAM:
+        phrase = '"' + needle.replace('"', '""') + '"'  # one FTS5 string: no query syntax
+        found = select(
+            _search.c.rowid.label("id"), _search.c.order_created_at.label("created")
+        ).where(_search.c.search_text.match(phrase), _search.c.tenant_id == tenant_id)
+    else:
+        searched = aliased(SyncTask)
+        found = select(searched.id).where(func.instr(searched.search_text, needle) > 0)
     return found.cte("hits").prefix_with("MATERIALIZED")
 
 

@@ -1,6 +1,7 @@
 """Synchronization tasks: one per order and tenant, listed, found and claimed per tenant."""
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
 from psasync.store import Database, TaskFilter, TaskStatus
@@ -419,3 +420,88 @@ async def test_a_searched_page_counts_every_match(database: Database) -> None:
     assert await _listed(database, tenant, wanted) == (["T4", "T3", "T2"], 7)
     beyond = TaskFilter(query="match", limit=3, offset=30)
     assert await _listed(database, tenant, beyond) == ([], 7)
+
+
+# The search index ------------------------------------------------------------------------------
+
+NAMES = [
+    'Say "Hello" GmbH',
+    "A*B Partners",
+    "Smith AND Sons",
+    "NEAR(co) Ltd",
+    "Café Crème",
+    "Straße 9",
+    "x^y: {z} -w",
+    "Grün & Blau",
+]
+NEEDLES = [
+    '"hello"', '"', "a*b", "a*", "and", "smith and", "near(co", "café", "crème", "strasse",
+    "e 9", "^y:", "{z} -", "& b", "grün", "gmbh", "ltd", "zz", "9", "é", "nope",
+]  # fmt: skip
+
+
+async def test_a_search_matches_exactly_the_tasks_holding_the_text(database: Database) -> None:
+    """Whatever the index (trigram table, covering scan, pg_trgm), a search finds the tasks whose
+    number, name or customer id holds the query, casefolded; query syntax is plain text."""
+    tenant, other = await add_tenant(database, "1"), await add_tenant(database, "2")
+    rows = [
+        task_row(tenant, f"T{n}", customer_name=name, customer_id=f"{n}00", created=at(n))
+        for n, name in enumerate(NAMES, start=1)
+    ]
+    await add_tasks(database, *rows, *[task_row(other, f"X{n}", customer_name=n) for n in NAMES])
+    for needle in NEEDLES:
+        folded = needle.casefold()
+        expected = [
+            f"T{n}"
+            for n, name in reversed(list(enumerate(NAMES, start=1)))
+            if any(folded in field.casefold() for field in (f"SO-T{n}", name, f"{n}00"))
+        ]
+        assert await _listed(database, tenant, TaskFilter(query=needle)) == (
+            expected,
+            len(expected),
+        ), needle
+
+
+async def test_the_search_follows_tasks_changed_and_deleted(database: Database) -> None:
+    tenant = await add_tenant(database)
+    first, second = await add_tasks(
+        database,
+        task_row(tenant, "A", customer_name="Northwind Traders", created=at(1)),
+        task_row(tenant, "B", customer_name="Northwind Health", created=at(2)),
+    )
+    async with database.session() as session:
+        changed = await reload_task(session, first)
+        changed.search_text = store.search_text("SO-A", "Contoso Traders", "1000048531")
+        await session.delete(await reload_task(session, second))
+    assert await _listed(database, tenant, TaskFilter(query="northwind")) == ([], 0)
+    assert await _listed(database, tenant, TaskFilter(query="contoso")) == (["A"], 1)
+
+
+async def test_a_search_on_sqlite_reads_the_trigram_index_not_the_tasks(
+    database: Database,
+) -> None:
+    if not database.is_sqlite:
+        pytest.skip("the trigram table is SQLite's; PostgreSQL searches its pg_trgm index")
+    tenant = await add_tenant(database)
+    await add_tasks(database, task_row(tenant, "A", customer_name="Northwind Traders"))
+    statements: list[str] = []
+
+    def record(_connection: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert await _listed(database, tenant, TaskFilter(query="wind", limit=5)) == (["A"], 1)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    (search,) = [statement for statement in statements if "sync_tasks" in statement]
+    async with database.engine.connect() as connection:
+        plan = await connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + search, ('"wind"', tenant, 5, 0)
+        )
+        steps = [row[-1] for row in plan]
+    assert any("sync_tasks_search VIRTUAL TABLE" in step for step in steps), steps
+    # The tasks are read by id for the page only, never scanned or searched by tenant.
+    assert not any(step.startswith("SCAN sync_tasks ") for step in steps), steps
+    assert not any("ix_sync_tasks_tenant" in step for step in steps), steps

@@ -1,0 +1,62 @@
+"""task search through a trigram index on SQLite
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-01
+
+On SQLite a substring search (``q=``) used to read every task's ``search_text`` from its B-tree
+index (a scan of the whole table's worth of entries for each search). This adds
+``sync_tasks_search``, an FTS5 table with the trigram tokenizer holding each task's search text
+with its tenant and order date (unindexed columns): a search of three or more characters looks
+its trigrams up and reads only the matching entries, and sorts and counts them without touching
+the tasks' rows. Triggers keep it equal to ``sync_tasks`` on every insert, update and delete.
+
+PostgreSQL is unchanged: its search text already has a pg_trgm GIN index (migration 0006).
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+# The table is psasync.store.models.TASK_SEARCH_TABLE (a migration does not import the app).
+CREATE = (
+    "CREATE VIRTUAL TABLE sync_tasks_search USING fts5(search_text, tenant_id UNINDEXED, "
+    "order_created_at UNINDEXED, tokenize='trigram case_sensitive 1')"
+)
+FILL = (
+    "INSERT INTO sync_tasks_search (rowid, search_text, tenant_id, order_created_at) "
+    "SELECT id, search_text, tenant_id, order_created_at FROM sync_tasks"
+)
+TRIGGERS = {
+    "sync_tasks_search_insert": "AFTER INSERT ON sync_tasks BEGIN "
+    "INSERT INTO sync_tasks_search (rowid, search_text, tenant_id, order_created_at) "
+    "VALUES (new.id, new.search_text, new.tenant_id, new.order_created_at); END",
+    "sync_tasks_search_delete": "AFTER DELETE ON sync_tasks BEGIN "
+    "DELETE FROM sync_tasks_search WHERE rowid = old.id; END",
+    "sync_tasks_search_update": "AFTER UPDATE OF search_text, tenant_id, order_created_at "
+    "ON sync_tasks BEGIN DELETE FROM sync_tasks_search WHERE rowid = old.id; "
+    "INSERT INTO sync_tasks_search (rowid, search_text, tenant_id, order_created_at) "
+    "VALUES (new.id, new.search_text, new.tenant_id, new.order_created_at); END",
+}
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    op.execute(CREATE)
+    op.execute(FILL)
+    for name, body in TRIGGERS.items():
+        op.execute("CREATE TRIGGER " + name + " " + body)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    for name in TRIGGERS:
+        op.execute("DROP TRIGGER IF EXISTS " + name)
+    op.execute("DROP TABLE IF EXISTS sync_tasks_search")
