@@ -62,4 +62,4 @@ def test_the_repr_of_a_database_hides_the_password() -> None:
 
 
 def test_the_head_revision_is_the_last_migration() -> None:
-    assert Database.head() == "0010"
+    assert Database.head() == "0011"
