@@ -181,37 +181,44 @@ async def test_a_bulk_sync_by_filter_takes_the_new_tasks_it_finds_and_a_repeat_c
 async def test_a_worker_that_dies_mid_job_is_replaced_and_the_job_converges(
     world: World, worker: Worker, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The first attempt syncs one task, then dies in the middle of the second one's writes;
-    the job is run again: the first is reported synced, the second resumes from its journal,
-    the third is synced — one addition per key."""
+    """The job's tasks are parts of their own. The first is synced; the worker syncing the
+    second dies in the middle of its writes; the queue still holds what was not finished (and
+    the job itself, as a worker that died would leave it): another worker runs it again — the
+    first is not synced again, the second resumes from its journal, the third is synced — one
+    addition per key."""
     tasks = await ids(client, ONE_ELIGIBLE)
     job = await submitted(client, {"taskIds": tasks})
+    first, second, third = tasks
+    # The worker's own entry points, as a worker runs them: the job fans out, then its parts.
+    await job_service.run_job(world.services, job["id"])
+    await job_service.run_part(world.services, job["id"], str(first))
     real_record = sync_service._Applier._record
-    records: list[int] = []  # the task of each journalled write, in order
+    writes = 0
 
-    async def die_in_the_second_task(applier: Any, *args: Any, **kwargs: Any) -> None:
-        records.append(applier.claim.task_id)
-        if len(set(records)) == 2 and records.count(records[-1]) == 2:
-            raise WorkerDied  # the second task's second write reached ConnectWise, unrecorded
+    async def die_at_the_second_write(applier: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal writes
+        writes += 1
+        if writes == 2:
+            raise WorkerDied  # the second write reached ConnectWise, unrecorded
         await real_record(applier, *args, **kwargs)
 
-    monkeypatch.setattr(sync_service._Applier, "_record", die_in_the_second_task)
-    with pytest.raises(WorkerDied):  # the worker's own entry point, as a worker runs it
-        await job_service.run_job(world.services, job["id"])
+    monkeypatch.setattr(sync_service._Applier, "_record", die_at_the_second_write)
+    with pytest.raises(WorkerDied):
+        await job_service.run_part(world.services, job["id"], str(second))
     monkeypatch.setattr(sync_service._Applier, "_record", real_record)
     cut = await job_of(client, job["id"])
-    assert cut["status"] == "running" and cut["progress"]["done"] == 1
+    assert cut["status"] == "running" and cut["progress"] == {"done": 1, "total": 3}
 
-    await worker.run()  # the queue still holds the job: another worker runs it again
+    await worker.run()  # another worker runs what the queue still holds
 
     done = await job_of(client, job["id"])
     assert done["status"] == "succeeded", done
     assert done["progress"] == {"done": 3, "total": 3}, str(done)
     outcome = {entry["taskId"]: entry for entry in done["result"]["tasks"]}
-    first, second = dict.fromkeys(records)
+    assert [entry["taskId"] for entry in done["result"]["tasks"]] == tasks
     assert [outcome[t]["result"] for t in tasks] == ["synced"] * 3
-    assert outcome[first]["message"] == "already synced"
     assert "(resumed)" in outcome[second]["message"]
+    assert "(resumed)" not in outcome[first]["message"] + outcome[third]["message"]
     agreements = {outcome[t]["agreementId"] for t in tasks}
     keys = await every_key(world, agreements)
     assert len(keys) == len(set(keys)) and keys
@@ -283,6 +290,12 @@ async def test_bulk_sync_needs_a_queue_and_the_integration_user(world: World) ->
 class _NeverRuns:
     async def enqueue(self, job_id: int, **_locks: str | None) -> None:
         raise AssertionError(f"nothing may be queued (job {job_id})")
+
+    async def enqueue_part(self, job_id: int, key: str, **_locks: str | None) -> None:
+        raise AssertionError(f"nothing may be queued (job {job_id}, part {key})")
+
+    async def enqueue_finish(self, job_id: int) -> None:
+        raise AssertionError(f"nothing may be queued (end of job {job_id})")
 
 
 @pytest.mark.parametrize(

@@ -132,3 +132,111 @@ async def test_another_tenants_job_is_not_found(
     with pytest.raises(NotFound) as missing:
         await job_service.get_job(services, other, job.id)
     assert missing.value.code == "JobNotFound"
+
+
+# A job that fans out: its parts run as work of their own, and the job ends with the last. --------
+
+FAN_OUT = JobKind.SYNC_BULK
+parts_run: list[str] = []
+finishes: list[list[dict[str, Any]]] = []
+
+
+async def fanning_runner(
+    _services: Services, job: job_service.JobView, _progress: job_service.Progress
+) -> job_service.FanOut:
+    keys = tuple(str(key) for key in job.params["keys"])
+    locks = {key: f"part:{key}" for key in keys}
+    return job_service.FanOut(keys=keys, interim={"asked": len(keys)}, locks=locks)
+
+
+async def part_runner(_services: Services, job: job_service.JobView, key: str) -> dict[str, Any]:
+    parts_run.append(key)
+    if key in job.params.get("crash_once", []) and parts_run.count(key) == 1:
+        raise RuntimeError("the worker's database connection dropped mid-part")
+    return {"key": key}
+
+
+async def finisher(
+    _services: Services,
+    _job: job_service.JobView,
+    interim: dict[str, Any],
+    parts: list[dict[str, Any]],
+) -> dict[str, Any]:
+    finishes.append(parts)
+    return {**interim, "keys": [part["key"] for part in parts]}
+
+
+@pytest.fixture
+def fanning(monkeypatch: pytest.MonkeyPatch) -> None:
+    parts_run.clear()
+    finishes.clear()
+    monkeypatch.setitem(job_service.RUNNERS, FAN_OUT, fanning_runner)
+    monkeypatch.setitem(job_service.PARTS, FAN_OUT, job_service.PartsOf(part_runner, finisher))
+
+
+@pytest.mark.usefixtures("fanning")
+async def test_a_fanned_out_job_ends_once_after_its_last_part(
+    engine: tuple[Services, procrastinate.App],
+) -> None:
+    services, app = engine
+    actor = Actor(tenant_id=await add_tenant(services.db), name="anna")
+    submitted = await job_service.submit(services, actor, FAN_OUT, {"keys": [3, 1, 2]})
+    await work(app, services)
+    done = await job_service.get_job(services, actor, submitted.id)
+    assert done.status is JobStatus.SUCCEEDED
+    # Every part once, the end once, the results in the order of the keys.
+    assert sorted(parts_run) == ["1", "2", "3"]
+    assert len(finishes) == 1
+    assert done.result == {"asked": 3, "keys": ["3", "1", "2"]}
+    assert (done.progress_done, done.progress_total) == (3, 3)
+    # Parts and ends queued again (a retried job, a repeated end) change nothing.
+    await job_service.finish(services, submitted.id)
+    await job_service.run_part(services, submitted.id, "1")
+    assert sorted(parts_run) == ["1", "2", "3"] and len(finishes) == 1
+
+
+@pytest.mark.usefixtures("fanning")
+async def test_a_part_that_crashes_is_retried_and_the_job_still_ends(
+    engine: tuple[Services, procrastinate.App],
+) -> None:
+    services, app = engine
+    actor = Actor(tenant_id=await add_tenant(services.db), name="anna")
+    submitted = await job_service.submit(
+        services, actor, FAN_OUT, {"keys": [1, 2], "crash_once": ["2"]}
+    )
+    for _ in range(20):  # the retry waits a moment before it is due
+        await work(app, services)
+        done = await job_service.get_job(services, actor, submitted.id)
+        if done.status is not JobStatus.RUNNING:
+            break
+        await asyncio.sleep(0.5)
+    assert done.status is JobStatus.SUCCEEDED, done
+    assert parts_run.count("2") == 2 and parts_run.count("1") == 1
+    assert done.result == {"asked": 2, "keys": ["1", "2"]}
+
+
+@pytest.mark.usefixtures("fanning")
+async def test_the_end_waits_for_every_part(engine: tuple[Services, procrastinate.App]) -> None:
+    services, _app = engine
+    actor = Actor(tenant_id=await add_tenant(services.db), name="anna")
+    submitted = await job_service.submit(services, actor, FAN_OUT, {"keys": [1, 2]})
+    await job_service.run_job(services, submitted.id)
+    await job_service.run_part(services, submitted.id, "1")
+    assert await job_service.finish(services, submitted.id) is None  # part 2 has not run
+    assert (await job_service.get_job(services, actor, submitted.id)).status is JobStatus.RUNNING
+    await job_service.run_part(services, submitted.id, "2")
+    ended = await job_service.finish(services, submitted.id)
+    assert ended is not None and ended.status is JobStatus.SUCCEEDED
+    assert finishes == [[{"key": "1"}, {"key": "2"}]]
+
+
+@pytest.mark.usefixtures("fanning")
+async def test_a_job_without_parts_ends_at_once(
+    engine: tuple[Services, procrastinate.App],
+) -> None:
+    services, app = engine
+    actor = Actor(tenant_id=await add_tenant(services.db), name="anna")
+    submitted = await job_service.submit(services, actor, FAN_OUT, {"keys": []})
+    await work(app, services)
+    done = await job_service.get_job(services, actor, submitted.id)
+    assert (done.status, done.result) == (JobStatus.SUCCEEDED, {"asked": 0, "keys": []})

@@ -9,6 +9,7 @@ lost with the process is re-run from those when it is submitted again).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -23,7 +24,7 @@ from sqlalchemy.engine import make_url
 from psasync.services import bulk_jobs, reconciliation_fix, unattended  # noqa: F401
 from psasync.services import reconciliation as _reconciliation  # noqa: F401
 from psasync.services.context import Services
-from psasync.services.jobs import RUNNERS, JobKind, run_job
+from psasync.services.jobs import RUNNERS, JobKind, finish, run_job, run_part
 from psasync.services.queue import QueueBusy
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,20 @@ async def run_job_task(context: procrastinate.JobContext, job_id: int) -> None:
     await run_job(services, job_id)
 
 
+@job_task(name="run_job_part", pass_context=True, retry=RETRY)
+async def run_job_part_task(context: procrastinate.JobContext, job_id: int, key: str) -> None:
+    """Run one part of a fanned-out psasync job (an unattended run's sync of one task)."""
+    services: Services = context.additional_context["services"]
+    await run_part(services, job_id, key)
+
+
+@job_task(name="finish_job", pass_context=True, retry=RETRY)
+async def finish_job_task(context: procrastinate.JobContext, job_id: int) -> None:
+    """End a fanned-out psasync job once its parts have run."""
+    services: Services = context.additional_context["services"]
+    await finish(services, job_id)
+
+
 # A worker that dies (kill -9, a lost machine) leaves its jobs "doing", their locks held, until
 # someone notices: Procrastinate's workers send a heartbeat every 10 s, and a job whose worker
 # has been silent for longer than this is stalled. Procrastinate documents retrying them from a
@@ -167,6 +182,20 @@ class ProcrastinateQueue:
             await task.defer_async(job_id=job_id)
         except AlreadyEnqueued as error:
             raise QueueBusy(str(error)) from None
+
+    async def enqueue_part(self, job_id: int, key: str, *, lock: str | None) -> None:
+        task = self.app.configure_task(
+            "psasync:run_job_part", lock=lock, queueing_lock=f"job:{job_id}:part:{key}"
+        )
+        with contextlib.suppress(AlreadyEnqueued):  # it waits already: once is enough
+            await task.defer_async(job_id=job_id, key=key)
+
+    async def enqueue_finish(self, job_id: int) -> None:
+        # One end waits at most, and two never run at once: the second finds the job ended.
+        name = f"job:{job_id}:finish"
+        task = self.app.configure_task("psasync:finish_job", lock=name, queueing_lock=name)
+        with contextlib.suppress(AlreadyEnqueued):
+            await task.defer_async(job_id=job_id)
 
 
 # Task modules register themselves with the decorators above when imported: the schedule of

@@ -2,10 +2,11 @@
 the API or ``psasync sync --queue``, run by a worker, visible with its progress on the jobs page.
 
 The tasks are chosen when the job is submitted — named, or found by a filter — and stored
-with the job, oldest order first (two orders of one subscription apply in the order they were
-placed). A worker runs them one after the other as the person who submitted the job (history
-shows that name), reading the Cloud Marketplace as the tenant's integration user: psasync
-never keeps a person's password for work done later.
+with the job, oldest order first. Each task is a part of the job of its own (under its
+customer's lock: two orders of one subscription apply in the order they were placed), so every
+worker takes some; each runs as the person who submitted the job (history shows that name),
+reading the Cloud Marketplace as the tenant's integration user: psasync never keeps a
+person's password for work done later.
 
 A job run again after its worker died converges: a task the first attempt synced is reported
 synced ("already synced"), a task whose sync was cut short resumes from its journal on the
@@ -14,25 +15,23 @@ agreement it started with, and the others are synced as usual. Nothing is writte
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from psasync.services import automation, integrations
+from psasync.services import automation, integrations, unattended
 from psasync.services import jobs as job_service
 from psasync.services import tasks as task_service
-from psasync.services.actor import Actor
+from psasync.services.actor import AUTOMATION, Actor
 from psasync.services.bulk_sync import (
     BulkSyncOptions,
-    BulkSyncProgress,
-    BulkSyncResult,
     Result,
     TaskRun,
-    bulk_sync_reporting,
+    bulk_sync,
 )
 from psasync.services.context import Services
-from psasync.services.errors import Invalid
-from psasync.services.jobs import JobView, Progress, runs
+from psasync.services.errors import Invalid, NotFound
+from psasync.services.jobs import FanOut, JobView, Progress, runs, runs_parts
 from psasync.services.tasks import TaskView
 from psasync.services.types import OrderType, PriceSource, TaskStatus
 
@@ -176,41 +175,63 @@ class BulkSyncParams:
 
 
 @runs(JobKind.SYNC_BULK)
-async def run_bulk_sync_job(services: Services, job: JobView, progress: Progress) -> dict[str, Any]:
-    """The worker's side: sync the job's tasks, recording progress after each one."""
+async def run_bulk_sync_job(
+    services: Services, job: JobView, progress: Progress
+) -> dict[str, Any] | FanOut:
+    """The worker's side: one part per task (DESIGN §8: ``sync_task`` jobs, one lock per task),
+    so every worker takes some; :func:`finish_bulk_sync` gathers their outcomes."""
+    del progress  # the parts report it
     params = BulkSyncParams.of(job.params)
-    if not params.task_ids:  # never "every new task": the job names its tasks
-        return result_json(BulkSyncResult())
-    unattended = await automation.automation_actor(services, job.tenant_id)
-    actor = Actor(tenant_id=job.tenant_id, name=job.actor, marketplace=unattended.marketplace)
+    # Never "every new task": the job names its tasks. Connected first, or no task runs.
+    if params.task_ids:
+        await integrations.psa_for(services, job.tenant_id)
+    tasks = await _stored(services, job.tenant_id, params.task_ids)
+    return unattended.settling(job.tenant_id, tasks, interim={})
+
+
+async def _stored(services: Services, tenant_id: int, task_ids: Sequence[int]) -> list[TaskView]:
+    """The job's tasks, in the order it names them; one deleted since is left out."""
+    actor = Actor(tenant_id=tenant_id, name=AUTOMATION)
+    found = []
+    for task_id in dict.fromkeys(task_ids):
+        try:
+            found.append(await task_service.get_task(services, actor, task_id))
+        except NotFound:
+            continue
+    return found
+
+
+async def finish_bulk_sync(
+    services: Services, job: JobView, interim: dict[str, Any], parts: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A sync-bulk job's result from its tasks' outcomes (docs/api.md)."""
+    del services, interim
+    named = {str(task_id) for task_id in BulkSyncParams.of(job.params).task_ids}
+    runs = [part for part in parts if str(part["taskId"]) in named]
+    return {
+        "total": len(runs),
+        "synced": sum(run["result"] == Result.SYNCED.value for run in runs),
+        "skipped": sum(run["result"] == Result.SKIPPED.value for run in runs),
+        "failed": sum(run["result"] == Result.FAILED.value for run in runs),
+        "tasks": runs,
+    }
+
+
+@runs_parts(JobKind.SYNC_BULK, finish=finish_bulk_sync)
+async def sync_task_part(services: Services, job: JobView, key: str) -> dict[str, Any]:
+    """One task of a bulk sync, as the person who asked for it, reading the marketplace as
+    the tenant's integration user."""
+    params = BulkSyncParams.of(job.params)
+    unattended_actor = await automation.automation_actor(services, job.tenant_id)
+    actor = Actor(tenant_id=job.tenant_id, name=job.actor, marketplace=unattended_actor.marketplace)
     options = BulkSyncOptions(
-        task_ids=params.task_ids,
+        task_ids=(int(key),),
         agreement_id=params.agreement_id,
         price_source=params.price_source,
         converge=True,
     )
-    recorded = asyncio.Lock()
-    furthest = -1
-
-    async def report(update: BulkSyncProgress) -> None:
-        nonlocal furthest
-        async with recorded:  # reports never go backwards
-            if update.done > furthest:
-                furthest = update.done
-                await progress(update.done, update.total)
-
-    return result_json(await bulk_sync_reporting(services, actor, options, progress=report))
-
-
-def result_json(result: BulkSyncResult) -> dict[str, Any]:
-    """A sync-bulk job's result: the counts and each task's outcome (docs/api.md)."""
-    return {
-        "total": len(result.runs),
-        "synced": result.count(Result.SYNCED),
-        "skipped": result.count(Result.SKIPPED),
-        "failed": result.count(Result.FAILED),
-        "tasks": [_run_json(run) for run in result.runs],
-    }
+    result = await bulk_sync(services, actor, options)
+    return _run_json(result.runs[0])
 
 
 def _run_json(run: TaskRun) -> dict[str, Any]:

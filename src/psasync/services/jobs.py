@@ -6,6 +6,13 @@ kind names the use case, progress is recorded as it goes, and the row ends succe
 with its result or reason. A worker may die at any moment: the job is run again and converges,
 because every state that matters lives in psasync's own tables (a check re-runs from its
 watermark, a sync resumes from its journal).
+
+A job whose work splits into independent parts (an unattended run syncs each task on its own)
+answers :class:`FanOut`: each part becomes a queued piece of work of its own that any worker
+runs (:func:`run_part`, under the part's lock), its result recorded on a ``job_parts`` row; the
+part that finds none left queues the job's end (:func:`finish`), which builds the result from
+the parts' and ends the job. So a second worker takes half the parts, and no worker slot ever
+waits on another.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,24 +32,72 @@ from psasync.store import Job, JobKind, JobStatus
 
 __all__ = [
     "RUNNERS",
+    "FanOut",
     "JobKind",
     "JobPage",
     "JobStatus",
     "JobView",
+    "finish",
     "get_job",
     "list_jobs",
     "run_job",
+    "run_part",
     "runs",
+    "runs_parts",
     "submit",
 ]
 from psasync.store import jobs as store
 
 log = logging.getLogger(__name__)
 
-# What a job of each kind runs: the use case, given the job's record and a progress reporter.
+# What a job of each kind runs: the use case, given the job's record and a progress reporter;
+# its result, or the parts its work continues as.
 Progress = Callable[[int, int | None], Awaitable[None]]
-Runner = Callable[[Services, "JobView", Progress], Awaitable[dict[str, Any]]]
+Runner = Callable[[Services, "JobView", Progress], Awaitable["dict[str, Any] | FanOut"]]
 RUNNERS: dict[JobKind, Runner] = {}
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """A runner's answer when its work goes on as parts, one per key (e.g. a task id).
+
+    ``interim``: what the runner learned so far, kept on the job for the end. ``locks``: the
+    lock each part runs under (parts sharing one, of this job or any other, never run at once
+    and run in the order they were queued: the order of ``keys``).
+    """
+
+    keys: tuple[str, ...]
+    interim: dict[str, Any]
+    locks: Mapping[str, str]
+
+
+# How the parts of a fanned-out job of each kind run (a part's result, a JSON object), and how
+# the job ends: its result from the interim and the parts' results, in the order of the keys.
+PartRunner = Callable[[Services, "JobView", str], Awaitable[dict[str, Any]]]
+Finisher = Callable[
+    [Services, "JobView", dict[str, Any], list[dict[str, Any]]], Awaitable[dict[str, Any]]
+]
+
+
+@dataclass(frozen=True)
+class PartsOf:
+    run: PartRunner
+    finish: Finisher
+
+
+PARTS: dict[JobKind, PartsOf] = {}
+
+
+def runs_parts(kind: JobKind, *, finish: Finisher) -> Callable[[PartRunner], PartRunner]:
+    """Register how the parts of a fanned-out job of ``kind`` run, and how the job ends."""
+
+    def register(part: PartRunner) -> PartRunner:
+        if kind in PARTS:
+            raise ValueError(f"jobs of kind {kind.value} already have a part runner")
+        PARTS[kind] = PartsOf(part, finish)
+        return part
+
+    return register
 
 
 def runs(kind: JobKind) -> Callable[[Runner], Runner]:
@@ -162,7 +217,73 @@ async def run_job(services: Services, job_id: int) -> JobView | None:
     except ServiceError as error:
         await _finish(services, job_id, JobStatus.FAILED, error=error.message)
         return await get_job_view(services, view.tenant_id, job_id)
-    await _finish(services, job_id, JobStatus.SUCCEEDED, result=result)
+    if isinstance(result, FanOut):
+        await _fan_out(services, view, result)
+    else:
+        await _finish(services, job_id, JobStatus.SUCCEEDED, result=result)
+    return await get_job_view(services, view.tenant_id, job_id)
+
+
+async def _fan_out(services: Services, job: JobView, fan_out: FanOut) -> None:
+    """Record the job's parts and queue those without a result; with none left, its end.
+
+    Run again (a retried job), it adds only the parts it had not recorded and queues again
+    those still without a result: a part waiting already is not queued twice, and one running
+    right now is run again after it under its lock and finds its result recorded.
+    """
+    if job.kind not in PARTS:
+        raise RuntimeError(f"jobs of kind {job.kind.value} have no part runner")
+    queue = queue_of(services)
+    async with services.db.session() as session:
+        await store.keep_interim(session, job.id, fan_out.interim)
+        pending = await store.add_parts(session, job.id, fan_out.keys)
+        done, total = await store.part_counts(session, job.id)
+        await store.set_progress(session, job.id, done=done, total=total)
+    for key in pending:
+        await queue.enqueue_part(job.id, key, lock=fan_out.locks.get(key))
+    if not pending:
+        await queue.enqueue_finish(job.id)
+
+
+async def run_part(services: Services, job_id: int, key: str) -> None:
+    """Run part ``key`` of job ``job_id`` (a worker's entry point for parts) and record its
+    result; the part that leaves none without a result queues the job's end."""
+    async with services.db.session() as session:
+        job = await store.job_of(session, job_id)
+        view = JobView.of(job) if job is not None else None
+        part = await store.part_of(session, job_id, key)
+    if view is None or part is None or view.status is not JobStatus.RUNNING:
+        log.info("part %s of job %s: the job is not running; nothing to do", key, job_id)
+        return
+    if part.finished_at is None:
+        result = await PARTS[view.kind].run(services, view, key)
+        async with services.db.session() as session:
+            await store.finish_part(session, job_id, key, result=result, now=services.now())
+    # Counted after the result is committed: of two parts ending at once, the later count
+    # sees both, so the last part always queues the end (and the queue keeps it to one).
+    async with services.db.session() as session:
+        done, total = await store.part_counts(session, job_id)
+        await store.set_progress(session, job_id, done=done, total=total)
+    if done == total:
+        await queue_of(services).enqueue_finish(job_id)
+
+
+async def finish(services: Services, job_id: int) -> JobView | None:
+    """End a fanned-out job whose parts have all run: its result from theirs. Nothing when it
+    has ended already (a repeated end) or a part is still without a result."""
+    async with services.db.session() as session:
+        job = await store.job_of(session, job_id)
+        view = JobView.of(job) if job is not None else None
+        done, total = await store.part_counts(session, job_id)
+        results = await store.part_results(session, job_id)
+    if view is None or view.status is not JobStatus.RUNNING or done < total:
+        return None
+    try:
+        result = await PARTS[view.kind].finish(services, view, view.result or {}, results)
+    except ServiceError as error:
+        await _finish(services, job_id, JobStatus.FAILED, error=error.message)
+    else:
+        await _finish(services, job_id, JobStatus.SUCCEEDED, result=result)
     return await get_job_view(services, view.tenant_id, job_id)
 
 

@@ -22,3 +22,13 @@ class JobQueue(Protocol):
         ``queueing_lock``: at most one job with it waits in the queue (``QueueBusy`` otherwise).
         """
         ...
+
+    async def enqueue_part(self, job_id: int, key: str, *, lock: str | None) -> None:
+        """Queue part ``key`` of job ``job_id`` (see :func:`psasync.services.jobs.run_part`);
+        a part already waiting is not queued twice. ``lock``: parts sharing it never run at
+        the same time."""
+        ...
+
+    async def enqueue_finish(self, job_id: int) -> None:
+        """Queue the end of job ``job_id`` once its parts have run (at most one waiting)."""
+        ...

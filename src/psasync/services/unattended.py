@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +44,7 @@ from psasync.services.claims import INTERRUPTED
 from psasync.services.context import Services
 from psasync.services.errors import Conflict, CustomerNotMapped, Invalid, ServiceError
 from psasync.services.integrations import psa_errors, psa_for
-from psasync.services.jobs import JobView, Progress, runs
+from psasync.services.jobs import FanOut, JobView, Progress, runs, runs_parts
 from psasync.services.tasks import TaskView
 from psasync.store import JobKind, JobStatus, journal
 from psasync.store import automation as automation_store
@@ -138,10 +139,10 @@ async def last_run(services: Services, actor: Actor) -> JobView | None:
 
 @dataclass
 class _Report:
-    """What one unattended run did, as it goes."""
+    """What one unattended run did; kept on the job (as JSON) while its tasks are settled."""
 
     started_at: dt.datetime
-    policy: AutoSyncPolicy
+    auto_sync: bool
     new_tasks: int = 0
     check_error: str | None = None
     skipped: str | None = None
@@ -156,7 +157,7 @@ class _Report:
         return {
             "startedAt": self.started_at.isoformat(),
             "skipped": self.skipped,
-            "autoSync": self.policy.enabled,
+            "autoSync": self.auto_sync,
             "check": {"newTasks": self.new_tasks, "error": self.check_error},
             "counts": {
                 "newTasks": self.new_tasks,
@@ -173,33 +174,60 @@ class _Report:
             "nextRun": self.next_run_at.isoformat() if self.next_run_at else None,
         }
 
+    @classmethod
+    def of_json(cls, data: dict[str, Any]) -> _Report:
+        next_run = data.get("nextRun")
+        return cls(
+            started_at=dt.datetime.fromisoformat(data["startedAt"]),
+            auto_sync=bool(data.get("autoSync")),
+            new_tasks=int(data.get("check", {}).get("newTasks", 0)),
+            check_error=data.get("check", {}).get("error"),
+            skipped=data.get("skipped"),
+            synced=list(data.get("synced", [])),
+            waiting=list(data.get("waiting", [])),
+            failed=list(data.get("failed", [])),
+            busy=list(data.get("busy", [])),
+            next_run_at=dt.datetime.fromisoformat(next_run) if next_run else None,
+        )
+
+    def add(self, settled: dict[str, Any]) -> None:
+        """One task's outcome, as :func:`settle_task` gave it."""
+        entry = {name: value for name, value in settled.items() if name != "outcome"}
+        kept = {
+            "synced": self.synced,
+            "waiting": self.waiting,
+            "failed": self.failed,
+            "busy": self.busy,
+        }.get(settled["outcome"])
+        if kept is not None:  # "elsewhere": another run settled it first; not this run's
+            kept.append(entry)
+
 
 @runs(JobKind.AUTOMATION)
 async def run_automation_job(
     services: Services, job: JobView, progress: Progress
-) -> dict[str, Any]:
-    """The worker's side of an ``automation`` job."""
-    return await run_automation(services, job.tenant_id, job=job, progress=progress)
+) -> dict[str, Any] | FanOut:
+    """The worker's side of an ``automation`` job: Check Changes, then one part per task to
+    decide (run by any worker, one lock per task), then :func:`finish_automation`."""
+    del progress  # the parts report it
+    return await run_automation(services, job.tenant_id, job_id=job.id)
 
 
 async def run_automation(
-    services: Services,
-    tenant_id: int,
-    *,
-    job: JobView | None = None,
-    progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Check Changes as the integration user, apply the auto-sync policy to every task not
-    decided yet, notify; the result as a job records it (docs/api.md).
+    services: Services, tenant_id: int, *, job_id: int | None = None
+) -> dict[str, Any] | FanOut:
+    """Check Changes as the integration user; then the tasks not decided yet, each to be
+    settled by :func:`settle_task` (the run's parts) before :func:`finish_automation`
+    notifies. A run skipped because Check Changes was running ends at once.
 
     Without an integration user (or with one the marketplace refuses) the run is refused
     (:class:`Invalid`) and the job ends failed with the reason.
     """
     settings = await settings_of(services, tenant_id)
-    report = _Report(started_at=services.now(), policy=settings.policy)
+    report = _Report(started_at=services.now(), auto_sync=settings.policy.enabled)
     actor = await automation_actor(services, tenant_id)
     report.next_run_at = await _record_start(services, settings, tenant_id, report.started_at)
-    log.info("tenant %s: unattended run%s", tenant_id, f" (job {job.id})" if job else "")
+    log.info("tenant %s: unattended run%s", tenant_id, f" (job {job_id})" if job_id else "")
     try:
         found = await check_changes.check_changes(services, actor)
         report.new_tasks = len(found.created)
@@ -210,9 +238,32 @@ async def run_automation(
         return report.json()
     except ServiceError as failure:  # the marketplace failed: the known tasks still go on
         report.check_error = failure.message
-    await _decide_all(services, actor, settings.policy, report, progress)
-    report.notified = await _notify(services, tenant_id, settings, report)
-    return report.json()
+    async with services.db.session() as session:
+        rows = await automation_store.undecided_tasks(
+            session, tenant_id, automation=AUTOMATION, interrupted=INTERRUPTED
+        )
+        tasks = [TaskView.of(row) for row in rows]
+    if tasks and settings.policy.enabled:
+        try:
+            await psa_for(services, tenant_id)
+        except ServiceError as failure:  # nothing can sync: one failure, not one per task
+            report.failed.append({"taskId": None, "title": "Auto-sync", "reason": failure.message})
+            tasks = []
+    return settling(tenant_id, tasks, interim=report.json())
+
+
+def settling(tenant_id: int, tasks: Sequence[TaskView], *, interim: dict[str, Any]) -> FanOut:
+    """The tasks as parts of a job, oldest order first, each under its customer's lock.
+
+    DESIGN §8 asks for one lock per task; a lock per customer keeps that (one sync of a task at
+    a time) and adds what the journal cannot: two orders of one subscription apply in the
+    order they were placed (Procrastinate runs the jobs of one lock in the order they were
+    queued), and one customer's agreements take one sync at a time. Other customers' tasks
+    run side by side on every worker.
+    """
+    keys = tuple(dict.fromkeys(str(task.id) for task in tasks))
+    locks = {str(task.id): f"customer:{tenant_id}:{task.customer_id}" for task in tasks}
+    return FanOut(keys=keys, interim=interim, locks=locks)
 
 
 async def _record_start(
@@ -226,45 +277,46 @@ async def _record_start(
         return row.next_run_at if row and schedule else None
 
 
-async def _decide_all(
-    services: Services,
-    actor: Actor,
-    policy: AutoSyncPolicy,
-    report: _Report,
-    progress: Progress | None,
-) -> None:
+async def finish_automation(
+    services: Services, job: JobView, interim: dict[str, Any], parts: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The run's end: its tasks' outcomes gathered, the digest sent; the job's result."""
+    report = _Report.of_json(interim)
+    for settled in parts:
+        report.add(settled)
+    settings = await settings_of(services, job.tenant_id)
+    report.notified = await _notify(services, job.tenant_id, settings, report)
+    return report.json()
+
+
+@runs_parts(JobKind.AUTOMATION, finish=finish_automation)
+async def settle_task_part(services: Services, job: JobView, key: str) -> dict[str, Any]:
+    """One part of an unattended run: the task ``key`` synced or left waiting."""
+    return await settle_task(services, job.tenant_id, int(key))
+
+
+async def settle_task(services: Services, tenant_id: int, task_id: int) -> dict[str, Any]:
+    """Sync one task under the tenant's auto-sync policy or leave it waiting with the reason;
+    whatever fails is the task's. ``outcome`` says which: synced, waiting, failed, busy, or
+    elsewhere (another run decided it first)."""
     async with services.db.session() as session:
         rows = await automation_store.undecided_tasks(
-            session, actor.tenant_id, automation=AUTOMATION, interrupted=INTERRUPTED
+            session, tenant_id, automation=AUTOMATION, interrupted=INTERRUPTED, task_id=task_id
         )
         tasks = [TaskView.of(row) for row in rows]
-    if progress is not None:
-        await progress(0, len(tasks))
-    if tasks and policy.enabled:
-        try:
-            await psa_for(services, actor.tenant_id)
-        except ServiceError as failure:
-            report.failed.append({"taskId": None, "title": "Auto-sync", "reason": failure.message})
-            return
-    for done, task in enumerate(tasks, start=1):
-        await _settle(services, actor, policy, task, report)
-        if progress is not None:
-            await progress(done, len(tasks))
-
-
-async def _settle(
-    services: Services, actor: Actor, policy: AutoSyncPolicy, task: TaskView, report: _Report
-) -> None:
-    """Sync one task or leave it waiting with its reason; whatever fails is the task's."""
+    if not tasks:
+        return {"outcome": "elsewhere", "taskId": task_id}
+    task = tasks[0]
     entry: dict[str, Any] = {"taskId": task.id, "title": task.title}
     try:
+        policy = (await settings_of(services, tenant_id)).policy
+        actor = await _automation_actor(services, tenant_id)
         decision = await _resumed(services, actor, task) or await _decision(
             services, actor, policy, task
         )
         if isinstance(decision, Wait):
             await _wait(services, actor, task, decision.reason)
-            report.waiting.append({**entry, "reason": decision.reason})
-            return
+            return {"outcome": "waiting", **entry, "reason": decision.reason}
         outcome = await sync_service.sync(
             services,
             actor,
@@ -273,26 +325,37 @@ async def _settle(
             price_source=policy.price_source,
         )
     except Conflict as conflict:  # a person (or a bulk sync) has it right now: the next run
-        report.busy.append({**entry, "reason": conflict.message, "code": conflict.code})
-        return
+        return {"outcome": "busy", **entry, "reason": conflict.message, "code": conflict.code}
     except ServiceError as error:
-        report.failed.append({**entry, "reason": error.message, "code": error.code})
-        return
+        return {"outcome": "failed", **entry, "reason": error.message, "code": error.code}
     except Exception as error:  # one task's crash must not end the run; it is reported
         log.exception("unattended sync of task %s failed unexpectedly", task.id)
-        report.failed.append(
-            {**entry, "reason": f"{type(error).__name__}: {error}", "code": "InternalError"}
-        )
-        return
-    report.synced.append(
-        {
-            **entry,
-            "agreementId": outcome.agreement_id,
-            "agreementName": outcome.agreement_name,
-            "runId": outcome.run_id,
-            "resumed": outcome.resumed,
-        }
-    )
+        reason = f"{type(error).__name__}: {error}"
+        return {"outcome": "failed", **entry, "reason": reason, "code": "InternalError"}
+    return {
+        "outcome": "synced",
+        **entry,
+        "agreementId": outcome.agreement_id,
+        "agreementName": outcome.agreement_name,
+        "runId": outcome.run_id,
+        "resumed": outcome.resumed,
+    }
+
+
+# A run's parts act as the integration user; a worker logs it in once per tenant and keeps the
+# session (it renews its own token) this long, not once per task.
+_ACTOR_KEPT = dt.timedelta(minutes=5)
+_actors: dict[int, tuple[Services, dt.datetime, Actor]] = {}
+
+
+async def _automation_actor(services: Services, tenant_id: int) -> Actor:
+    kept = _actors.get(tenant_id)
+    now = services.now()
+    if kept is not None and kept[0] is services and now < kept[1]:
+        return kept[2]
+    actor = await automation_actor(services, tenant_id)
+    _actors[tenant_id] = (services, now + _ACTOR_KEPT, actor)
+    return actor
 
 
 async def _resumed(services: Services, actor: Actor, task: TaskView) -> SyncTo | None:

@@ -194,11 +194,16 @@ async def record_run(
 
 
 async def undecided_tasks(
-    session: AsyncSession, tenant_id: int, *, automation: str, interrupted: str
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    automation: str,
+    interrupted: str,
+    task_id: int | None = None,
 ) -> list[SyncTask]:
     """The tasks an unattended run decides, oldest order first: new ones without a waiting
     reason, and failed ones whose latest run was an unattended sync cut short (``interrupted``:
-    how such a run's error begins), which resume."""
+    how such a run's error begins), which resume. With ``task_id``: that task, if it is one."""
     latest = (
         select(func.max(SyncRun.id))
         .where(SyncRun.tenant_id == tenant_id, SyncRun.task_id == SyncTask.id)
@@ -213,10 +218,12 @@ async def undecided_tasks(
             SyncRun.error.like(f"{_escape_like(interrupted)}%", escape="\\"),
         ),
     )
+    only = [SyncTask.id == task_id] if task_id is not None else []
     found = await session.scalars(
         select(SyncTask)
         .where(
             SyncTask.tenant_id == tenant_id,
+            *only,
             SyncTask.waiting_reason.is_(None),
             or_(
                 SyncTask.status == TaskStatus.NEW.value,

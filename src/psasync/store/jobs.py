@@ -131,6 +131,11 @@ async def finish_part(
     return bool(getattr(recorded, "rowcount", 0))
 
 
+async def job_of(session: AsyncSession, job_id: int) -> Job | None:
+    """A job by its id alone: for the worker running it, who has no tenant to scope by."""
+    return await session.get(Job, job_id, populate_existing=True)
+
+
 async def part_of(session: AsyncSession, job_id: int, key: str) -> JobPart | None:
     return await session.get(JobPart, (job_id, key), populate_existing=True)
 
