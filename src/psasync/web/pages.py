@@ -884,7 +884,10 @@ async def _automation(
         "form": form or _settings_form(settings),
         "every_choices": [("", "Never (run it by hand)"), *((e.value, e.label) for e in Every)],
         "order_types": list(OrderType),
-        "price_sources": [("marketplace", "Cloud Marketplace"), ("connectwise", "ConnectWise")],
+        "price_sources": [
+            ("marketplace", "Cloud Marketplace"),
+            ("connectwise", f"{psa_page(request.url.path).name} catalog"),
+        ],
         "timezones": automation.timezones(),
     }
     return render(request, "automation.html", context, status=status)
