@@ -1,4 +1,4 @@
-"""Bulk sync at its default concurrency: several customers at once, one customer's tasks one
+"""Bulk sync at the CLI's default concurrency: several customers at once, one customer's tasks one
 after another in the order given (two syncs of one agreement would plan against each other's
 changes), and every task to one named agreement strictly in turn."""
 
@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import inspect
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from psasync.entrypoints.cli import operations
 from psasync.services import integrations, planning
 from psasync.services import sync as sync_service
 from psasync.services import tasks as task_service
@@ -95,9 +97,10 @@ def overlapping(events: list[tuple[str, int]], tasks: set[int]) -> bool:
     return False
 
 
-def test_the_default_syncs_several_customers_at_once(syncing: dict[str, Any]) -> None:
-    result = run(BulkSyncOptions())
-    assert DEFAULT_CONCURRENCY > 1
+def test_the_cli_s_default_syncs_several_customers_at_once(syncing: dict[str, Any]) -> None:
+    default = inspect.signature(operations.sync_command).parameters["concurrency"].default
+    assert default == DEFAULT_CONCURRENCY > 1
+    result = run(BulkSyncOptions(concurrency=default))
     assert result.count(Result.SYNCED) == len(CUSTOMERS)
     assert syncing["most"] == 3  # A, B and C; never two of one customer
 

@@ -31,9 +31,11 @@ log = logging.getLogger(__name__)
 
 # Tasks synced at the same time, at most.
 MAX_CONCURRENCY = 20
-# Tasks synced at the same time unless told otherwise. A sync mostly waits on the vendors, so a
-# few at once finish a bulk sync several times sooner; the vendors' 429s pause every request to
-# that host together (adapters.http.HostBackoff), so more at once cannot hammer a throttled PSA.
+# Tasks a bulk sync run in the foreground (``psasync sync``) syncs at the same time unless told
+# otherwise. A sync mostly waits on the vendors, so a few at once finish several times sooner;
+# a 429 pauses every request to that host together (adapters.http.HostBackoff), so more at once
+# cannot hammer a throttled PSA. (A queued job keeps ``BulkSyncOptions``' one at a time: its
+# worker shares the queue with other jobs.)
 DEFAULT_CONCURRENCY = 6
 
 
@@ -87,7 +89,7 @@ class BulkSyncOptions:
     task_ids: tuple[int, ...] = ()
     agreement_id: int | None = None
     price_source: PriceSource = PriceSource.MARKETPLACE
-    concurrency: int = DEFAULT_CONCURRENCY
+    concurrency: int = 1
     converge: bool = False
 
     def __post_init__(self) -> None:

@@ -317,7 +317,7 @@ def _check_queue_options(settings: Settings, concurrency: int) -> None:
     if concurrency != bulk_service.DEFAULT_CONCURRENCY:
         err_console.print(
             "[red]Error:[/red] --concurrency is for a sync in this process; a queued bulk sync "
-            f"runs {bulk_service.DEFAULT_CONCURRENCY} tasks at a time on a worker."
+            "runs its tasks one after the other on a worker."
         )
         raise typer.Exit(code=2)
 
