@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from sqlalchemy import update
+
 from psasync.adapters.http import VendorNotFound
 from psasync.adapters.marketplace import MarketplaceError, UnsupportedSubscription
-from psasync.domain.agreements import Addition, Agreement
+from psasync.domain.agreements import Addition, Agreement, CatalogItem
 from psasync.domain.eligibility import Eligibility, SubscriptionTerms, check_eligibility
 from psasync.domain.errors import DomainError
 from psasync.domain.money import Currency
-from psasync.domain.orders import OrderType, Subscription
+from psasync.domain.orders import Order, OrderType, Subscription
 from psasync.domain.plan import ChangeStrategy, Plan, PlanOptions, PriceSource, PsaStyle, Task
 from psasync.domain.planner import plan_additions
 from psasync.domain.review import ReviewedAddition, review_plan
@@ -33,12 +35,12 @@ from psasync.services.integrations import (
     not_configured,
     psa_errors,
     psa_from,
-    tenant_psa,
     upstream,
 )
+from psasync.services.integrations import _tenant_psa as tenant_psa_in
 from psasync.services.ports import PsaPort
 from psasync.services.tasks import TaskView, load_task
-from psasync.store import AutotaskSettings, snapshots
+from psasync.store import AutotaskSettings, SyncTask, snapshots
 from psasync.store import tenants as tenant_store
 
 log = logging.getLogger(__name__)
@@ -85,44 +87,107 @@ class PreparedPlan:
     plan: Plan
 
 
-async def task_context(services: Services, actor: Actor, task_id: int) -> TaskContext:
-    """Load the task, its subscription (read once, then kept) and the customer's company.
+@dataclass(frozen=True)
+class _Stored:
+    """What psasync holds about a task and its tenant, read in one transaction."""
+
+    view: TaskView
+    order: Order
+    subscription: Subscription | None  # None until first read from the marketplace
+    tenant_currency: str | None
+    used: TenantPsa
+    company_id: int | None  # the customer's mapped company; None: not mapped yet
+    # Mapped catalog items by MPN, (item, setup-fee item or None): of the order's products,
+    # and of the stored subscription's (a cancellation ends those).
+    products: dict[str, tuple[int, int | None]]
+
+
+async def _read_stored(services: Services, actor: Actor, task_id: int) -> _Stored:
+    """The task, the tenant's currency and PSA settings and the mappings a plan needs.
 
     The task is looked up first: another tenant's task is 404 before anything is said about
-    this tenant's ConnectWise settings.
+    this tenant's PSA settings.
     """
-    async with services.db.session() as session:
-        row = await load_task(session, actor.tenant_id, task_id)
+    tenant_id = actor.tenant_id
+    async with services.db.read() as session:
+        row = await load_task(session, tenant_id, task_id)
         view = TaskView.of(row)
         order = snapshots.order_from_json(row.order_json)
-        stored_subscription = row.subscription_json
-        tenant = await tenant_store.get_tenant(session, actor.tenant_id)
-    used = await tenant_psa(services, actor.tenant_id)
-    if used is None:
-        raise not_configured()
-    psa = psa_from(services, used.settings)
-    subscription = (
-        snapshots.subscription_from_json(stored_subscription)
-        if stored_subscription
-        else await _read_subscription(services, actor, task_id, order.subscription_id)
+        subscription = (
+            snapshots.subscription_from_json(row.subscription_json)
+            if row.subscription_json
+            else None
+        )
+        used = await tenant_psa_in(session, tenant_id)
+        if used is None:
+            raise not_configured()
+        tenant = await tenant_store.get_tenant(session, tenant_id)
+        customer = await tenant_store.customer_mapping(session, tenant_id, view.customer_id)
+        mpns = {line.mpn for line in order.lines}
+        if subscription is not None:
+            mpns.update(product.mpn for product in subscription.products)
+        products = await tenant_store.product_mappings(session, tenant_id, mpns)
+        return _Stored(
+            view=view,
+            order=order,
+            subscription=subscription,
+            tenant_currency=tenant.currency if tenant else None,
+            used=used,
+            company_id=customer.company_id if customer else None,
+            products={
+                mpn: (mapping.catalog_item_id, mapping.setup_catalog_item_id)
+                for mpn, mapping in products.items()
+            },
+        )
+
+
+async def task_context(services: Services, actor: Actor, task_id: int) -> TaskContext:
+    """Load the task, its subscription (read once, then kept) and the customer's company."""
+    stored = await _read_stored(services, actor, task_id)
+    psa = psa_from(services, stored.used.settings)
+    subscription, company_id = await asyncio.gather(
+        _subscription(services, actor, task_id, stored),
+        _company(services, actor, stored, psa),
+        return_exceptions=True,
     )
+    return _context(stored, psa, _result(subscription), _result(company_id))
+
+
+def _context(
+    stored: _Stored, psa: PsaPort, subscription: Subscription, company_id: int | None
+) -> TaskContext:
     try:
-        task = Task.from_order(task_id=view.id, order=order, subscription=subscription)
+        task = Task.from_order(
+            task_id=stored.view.id, order=stored.order, subscription=subscription
+        )
     except DomainError as error:
         raise Invalid(
-            f"order {order.number} cannot be planned: {error}", code="OrderUnusable"
+            f"order {stored.order.number} cannot be planned: {error}", code="OrderUnusable"
         ) from None
-    company_id = await mappings.company_for(services, actor, view, psa)
-    currency_code = (tenant.currency if tenant else None) or _order_currency(task)
     return TaskContext(
-        view=view,
+        view=stored.view,
         task=task,
         subscription=subscription,
         company_id=company_id,
-        currency=Currency(currency_code),
-        options=plan_options(used),
+        currency=Currency(stored.tenant_currency or _order_currency(stored.order)),
+        options=plan_options(stored.used),
         psa=psa,
     )
+
+
+async def _subscription(
+    services: Services, actor: Actor, task_id: int, stored: _Stored
+) -> Subscription:
+    if stored.subscription is not None:
+        return stored.subscription
+    return await _read_subscription(services, actor, task_id, stored.order.subscription_id)
+
+
+async def _company(services: Services, actor: Actor, stored: _Stored, psa: PsaPort) -> int | None:
+    """The mapped company, or the one matched by name the first time (and then remembered)."""
+    if stored.company_id is not None:
+        return stored.company_id
+    return await mappings.company_for(services, actor, stored.view, psa)
 
 
 def plan_options(used: TenantPsa) -> PlanOptions:
@@ -138,17 +203,18 @@ def plan_options(used: TenantPsa) -> PlanOptions:
     )
 
 
-def _order_currency(task: Task) -> str:
-    for line in task.order.lines:
+def _order_currency(order: Order) -> str:
+    for line in order.lines:
         return line.unit_price.currency
     raise Invalid(
-        f"order {task.order.number}: the marketplace currency is unknown", code="CurrencyUnknown"
+        f"order {order.number}: the marketplace currency is unknown", code="CurrencyUnknown"
     )
 
 
 async def _read_subscription(
     services: Services, actor: Actor, task_id: int, subscription_id: str | None
 ) -> Subscription:
+    """The subscription from the marketplace, kept on the task for every later plan."""
     if subscription_id is None:
         raise Invalid(
             "the order names no subscription, so it cannot be planned", code="NoSubscription"
@@ -160,8 +226,12 @@ async def _read_subscription(
     except MarketplaceError as error:
         raise upstream(error) from None
     async with services.db.session() as session:
-        row = await load_task(session, actor.tenant_id, task_id)
-        row.subscription_json = snapshots.subscription_to_json(subscription)
+        await session.execute(
+            update(SyncTask)
+            .where(SyncTask.tenant_id == actor.tenant_id, SyncTask.id == task_id)
+            .values(subscription_json=snapshots.subscription_to_json(subscription))
+            .execution_options(synchronize_session=False)
+        )
     return subscription
 
 
@@ -202,18 +272,30 @@ async def prepare_plan(
     An ineligible agreement or invalid edits raise :class:`Invalid` with the reasons or field
     errors in ``details``.
     """
-    context = await task_context(services, actor, task_id)
-    psa = context.psa
+    stored = await _read_stored(services, actor, task_id)
+    psa = psa_from(services, stored.used.settings)
+    subscription = asyncio.ensure_future(_subscription(services, actor, task_id, stored))
+    # Every vendor read the plan needs goes out at once; their failures are then reported in
+    # the order the plan depends on them (the subscription and the customer's company first,
+    # the agreement's own failure before its additions' and the catalog's).
+    (
+        subscription_read,
+        company_read,
+        agreement_read,
+        lines_read,
+        catalog_read,
+    ) = await asyncio.gather(
+        subscription,
+        _company(services, actor, stored, psa),
+        _agreement(psa, agreement_id, stored),
+        psa.lines(agreement_id),
+        _catalog(services, actor, stored, psa, subscription),
+        return_exceptions=True,
+    )
+    context = _context(stored, psa, _result(subscription_read), _result(company_read))
     if context.company_id is None:
-        raise _customer_not_mapped(context.view, context.psa.vendor)
+        raise _customer_not_mapped(context.view, psa.vendor)
     async with psa_errors(services, actor.tenant_id):
-        # Three independent reads go out together; the agreement's own failure speaks first.
-        agreement_read, lines_read, catalog_read = await asyncio.gather(
-            _agreement(psa, agreement_id, context.currency),
-            psa.lines(agreement_id),
-            mappings.catalog_for(services, actor, _mpns(context), psa),
-            return_exceptions=True,
-        )
         agreement = _result(agreement_read)
         _check_eligible(agreement, context)
         additions = tuple(_result(lines_read))
@@ -240,7 +322,10 @@ def _result(outcome: T | BaseException) -> T:
     return outcome
 
 
-async def _agreement(psa: PsaPort, agreement_id: int, currency: Currency) -> Agreement:
+async def _agreement(psa: PsaPort, agreement_id: int, stored: _Stored) -> Agreement:
+    # Its currency is the plan's (the tenant's, else the order's): an agreement without one
+    # is read in it. (An order that gives none cannot be planned: that is reported first.)
+    currency = Currency(stored.tenant_currency or _order_currency(stored.order))
     try:
         return await psa.agreement(agreement_id, default_currency=currency)
     except VendorNotFound:
@@ -267,11 +352,60 @@ def _check_eligible(agreement: Agreement, context: TaskContext) -> None:
     )
 
 
-def _mpns(context: TaskContext) -> list[str]:
-    mpns = [line.mpn for line in context.task.order.lines]
-    if context.task.order.type is OrderType.CANCELLATION:
-        mpns.extend(product.mpn for product in context.subscription.products)
-    return sorted(set(mpns))
+async def _catalog(
+    services: Services,
+    actor: Actor,
+    stored: _Stored,
+    psa: PsaPort,
+    subscription: Awaitable[Subscription],
+) -> mappings.MappedCatalog:
+    """The catalog items of the plan's products: mapped ones read by id (the PSA client keeps
+    them a short while), the others matched by MPN the first time and remembered."""
+    mpns = {line.mpn for line in stored.order.lines}
+    if stored.order.type is OrderType.CANCELLATION:
+        # A cancellation ends every product of the subscription.
+        mpns.update(product.mpn for product in (await subscription).products)
+    mapped = sorted((mpn, stored.products[mpn]) for mpn in mpns if mpn in stored.products)
+    others = sorted(mpns.difference(stored.products))
+    matched, items = await asyncio.gather(
+        mappings.catalog_for(services, actor, others, psa) if others else _no_catalog(),
+        asyncio.gather(*(_mapped_items(psa, mpn, *ids) for mpn, ids in mapped)),
+    )
+    catalog = mappings.MappedCatalog(
+        items=dict(matched.items), setup_items=dict(matched.setup_items)
+    )
+    for (mpn, _), (item, setup) in zip(mapped, items, strict=True):
+        catalog.items[mpn] = item
+        if setup is not None:
+            catalog.setup_items[mpn] = setup
+    return catalog
+
+
+async def _no_catalog() -> mappings.MappedCatalog:
+    return mappings.MappedCatalog(items={}, setup_items={})
+
+
+async def _mapped_items(
+    psa: PsaPort, mpn: str, item_id: int, setup_id: int | None
+) -> tuple[CatalogItem, CatalogItem | None]:
+    if setup_id is None:
+        return await _mapped_item(psa, mpn, item_id), None
+    item, setup = await asyncio.gather(
+        _mapped_item(psa, mpn, item_id), _mapped_item(psa, mpn, setup_id)
+    )
+    return item, setup
+
+
+async def _mapped_item(psa: PsaPort, mpn: str, item_id: int) -> CatalogItem:
+    try:
+        return await psa.catalog_item(item_id)
+    except VendorNotFound:
+        raise Invalid(
+            f"{mpn} is mapped to catalog item #{item_id}, which {psa.vendor} no longer has: "
+            "map the product again.",
+            code="MappedItemMissing",
+            details={"mpn": mpn, "catalogItemId": item_id},
+        ) from None
 
 
 def _reviewed(plan: Plan, reviewed: Sequence[ReviewedAddition]) -> Plan:

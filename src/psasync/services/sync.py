@@ -130,8 +130,10 @@ async def sync(
             psa = await psa_for(services, actor.tenant_id)
             applier = _Applier(services, actor, claim, psa, run)
             await applier.apply(found=await applier.locate_done())
-        await applier.verify_and_finish()
-    return await _outcome(services, actor, run.id, resumed=prepared is None)
+        task = await applier.verify_and_finish()
+    # The run as just journalled (its steps and events are the ones written) and the task as
+    # the finishing transaction read it back.
+    return run_outcome(run, task, resumed=prepared is None)
 
 
 async def _run_to_apply(
@@ -148,7 +150,7 @@ async def _run_to_apply(
     Returns the run and, for a new run, the plan with what was read to make it (None for a
     resumed run: its agreement must be read again).
     """
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         unfinished = await journal.unfinished_run(session, actor.tenant_id, claim.task_id)
     if unfinished is not None:
         if unfinished.agreement_id != agreement_id:
@@ -276,7 +278,9 @@ class _Applier:
                 addition_id = await self._write_step(step, action)
             await self._record(step, ActionOutcome.APPLIED, addition_id)
 
-    async def verify_and_finish(self) -> None:
+    async def verify_and_finish(self) -> TaskView:
+        """Verify the agreement, journal the findings and close the run; the task as it now
+        stands (read back in the same transaction)."""
         findings = await verify_run(
             self.psa,
             agreement_id=self.run.agreement_id,
@@ -285,7 +289,7 @@ class _Applier:
         )
         async with self.claim.fenced() as session:
             await self._flush(session)
-            for finding in findings:
+            events = [
                 await journal.add_event(
                     session,
                     self.run.id,
@@ -295,13 +299,18 @@ class _Applier:
                     message=finding.message,
                     now=self.services.now(),
                 )
+                for finding in findings
+            ]
             await self._finish_in(session, succeeded=True, error=None)
+            task = TaskView.of(await load_task(session, self.actor.tenant_id, self.run.task_id))
+        self.run.events.extend(events)
         log.info(
             "task %s synced to agreement %s (run %s)",
             self.run.task_id,
             self.run.agreement_id,
             self.run.id,
         )
+        return task
 
     async def _write_step(self, step: SyncAction, action: PlannedAddition) -> int:
         try:
@@ -462,15 +471,6 @@ def _vendor_failure(error: AdapterError, run: SyncRun) -> UpstreamFailed:
             "total": len(run.actions),
         },
     )
-
-
-async def _outcome(services: Services, actor: Actor, run_id: int, *, resumed: bool) -> SyncOutcome:
-    async with services.db.session() as session:
-        run = await journal.get_run(session, actor.tenant_id, run_id)
-        if run is None:  # the journal lost a row it just wrote: a broken database
-            raise RuntimeError(f"sync run {run_id} is missing from the journal")
-        task = TaskView.of(await load_task(session, actor.tenant_id, run.task_id))
-        return run_outcome(run, task, resumed=resumed)
 
 
 def run_outcome(run: SyncRun, task: TaskView, *, resumed: bool = False) -> SyncOutcome:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psasync.store.models import (
@@ -18,10 +18,41 @@ from psasync.store.models import (
 
 
 async def start_run(session: AsyncSession, run: SyncRun, actions: list[SyncAction]) -> SyncRun:
+    """Store a new run with its actions: two plain INSERTs, whatever the number of actions.
+
+    ``run`` and ``actions`` are new objects; they get their ids and are returned as the run
+    (with ``actions`` in the order given), outside the session.
+    """
+    if run.outcome is None:
+        run.outcome = RunOutcome.RUNNING.value
+    inserted = await session.execute(insert(SyncRun).values(_row(run)).returning(SyncRun.id))
+    run.id = inserted.scalar_one()
+    for action in actions:
+        action.run_id = run.id
+        if action.outcome is None:
+            action.outcome = ActionOutcome.PENDING.value
+    if actions:
+        # A many-row INSERT returns its rows in no set order: ids are matched by key (unique
+        # in a run).
+        stored = await session.execute(
+            insert(SyncAction)
+            .values([_row(action) for action in actions])
+            .returning(SyncAction.key, SyncAction.id)
+        )
+        ids = dict(stored.tuples().all())
+        for action in actions:
+            action.id = ids[action.key]
     run.actions = actions
-    session.add(run)
-    await session.flush()
     return run
+
+
+def _row(value: SyncRun | SyncAction | SyncEvent) -> dict[str, object]:
+    """A new object's column values as an INSERT takes them (its id left to the database)."""
+    return {
+        column.key: getattr(value, column.key)
+        for column in value.__mapper__.column_attrs
+        if column.key != "id"
+    }
 
 
 async def unfinished_run(session: AsyncSession, tenant_id: int, task_id: int) -> SyncRun | None:
@@ -99,8 +130,8 @@ async def add_event(
     event = SyncEvent(
         run_id=run_id, kind=kind.value, key=key, addition_id=addition_id, message=message, at=now
     )
-    session.add(event)
-    await session.flush()
+    inserted = await session.execute(insert(SyncEvent).values(_row(event)).returning(SyncEvent.id))
+    event.id = inserted.scalar_one()
     return event
 
 
