@@ -1,6 +1,8 @@
 """Check Changes and Sync at scale, through the services, against the sandboxes over loopback.
 
-Run: ``.venv/bin/python bench/check_changes.py [--orders 5000] [--tasks 500] [--concurrency 10]``
+Run: ``.venv/bin/python bench/check_changes.py [--orders 5000] [--tasks 500] [--concurrency 10]
+[--runs 3] [--json]``, or ``… --scale [--scale-orders 1000 5000 20000]`` for Check Changes alone
+at each size (the curve: wall, bound and ratio per size, and seconds per 1,000 orders).
 
 1. A generated fixture (``--customers`` customers, ``--subscriptions`` subscriptions, ``--orders``
    new orders in one month) is served over loopback with ``--latency-ms`` added to every vendor
@@ -12,7 +14,11 @@ Run: ``.venv/bin/python bench/check_changes.py [--orders 5000] [--tasks 500] [--
 Vendor calls are counted by the sandbox (``/_sandbox/calls``); the time each answer took is
 measured by psasync's HTTP client, and its database work by SQLAlchemy events. Each phase is
 judged against its lower bound: the fewest calls the APIs allow × the latency ÷ the calls that
-can be in flight at once.
+can be in flight at once. Figures are the median of ``--runs`` runs, each on a fresh sandbox
+process and database; ``--json`` prints them as one object (``ratios``, ``seconds``,
+``boundSeconds``, ``callsPerTask``, ``transactionsPerTask``, ``statementsPerTask``, and each
+run's figures). ``transactionsPerTask`` counts every transaction begun (SQLAlchemy's ``begin``
+event), read-only ones that roll back included, not only commits.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import json
 import logging
 import math
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,12 +92,14 @@ class Probe:
     answers: Counter[str] = field(default_factory=Counter)
     statements: int = 0
     sql_seconds: float = 0.0
-    transactions: int = 0
+    transactions: int = 0  # begun: committed, rolled back (read-only sessions) or not ended
+    commits: int = 0
 
     def reset(self) -> None:
         self.answer_seconds.clear()
         self.answers.clear()
-        self.statements, self.sql_seconds, self.transactions = 0, 0.0, 0
+        self.statements, self.sql_seconds = 0, 0.0
+        self.transactions, self.commits = 0, 0
 
     def http_client(self) -> httpx.AsyncClient:
         async def started(request: httpx.Request) -> None:
@@ -119,9 +128,15 @@ class Probe:
             self.statements += 1
             self.sql_seconds += time.perf_counter() - conn.info["bench_started"]
 
+        # Every transaction begins once, whichever way it ends: a read that rolls back costs
+        # its BEGIN and ROLLBACK as a write costs its COMMIT.
+        @event.listens_for(engine, "begin")
+        def begin(_conn: Any) -> None:
+            self.transactions += 1
+
         @event.listens_for(engine, "commit")
         def commit(_conn: Any) -> None:
-            self.transactions += 1
+            self.commits += 1
 
 
 @dataclass(frozen=True)
@@ -149,6 +164,7 @@ class Phase:
     statements: int
     sql_seconds: float
     transactions: int
+    commits: int
 
 
 @dataclass(frozen=True)
@@ -178,6 +194,7 @@ class Bench:
             probe.statements,
             probe.sql_seconds,
             probe.transactions,
+            probe.commits,
         )
 
     async def for_each(
@@ -203,10 +220,11 @@ def judge(name: str, value: float, limit: float) -> str:
     return f"target ≤ {limit:g}: {'met' if met else 'MISSED'}"
 
 
-def show_ratio(name: str, seconds: float, bound: float) -> None:
+def show_ratio(name: str, seconds: float, bound: float) -> dict[str, float]:
     ratio = seconds / bound if bound else math.inf
     verdict = judge(f"{name} wall / lower bound", ratio, MAX_RATIO)
     print(f"  wall / lower bound = {seconds:.2f} / {bound:.2f} s = {ratio:.2f}  ({verdict})")
+    return {"seconds": seconds, "boundSeconds": bound, "ratio": ratio}
 
 
 def show_costs(bench: Bench, phase: Phase, *, per: int, unit: str) -> None:
@@ -218,8 +236,8 @@ def show_costs(bench: Bench, phase: Phase, *, per: int, unit: str) -> None:
         print(f"      {count:6d}  {key:72s} {mean * 1000:6.1f} ms{slow}")
     print(
         f"    database: {phase.statements} SQL statements ({phase.statements / per:.1f} a {unit}), "
-        f"{phase.transactions} transactions ({phase.transactions / per:.1f} a {unit}), "
-        f"{phase.sql_seconds:.2f} s executing"
+        f"{phase.transactions} transactions ({phase.transactions / per:.1f} a {unit}; "
+        f"{phase.commits} committed), {phase.sql_seconds:.2f} s executing"
     )
 
 
@@ -251,7 +269,9 @@ async def log_in(bench: Bench, base: str) -> Actor:
     return user
 
 
-async def check(bench: Bench, user: Actor, *, orders: int, customers: int) -> list[TaskView]:
+async def check(
+    bench: Bench, user: Actor, *, orders: int, customers: int
+) -> tuple[list[TaskView], dict[str, float]]:
     phase = await bench.measure(lambda: check_changes(bench.services, user))
     result: CheckResult = phase.result
     calls = phase.calls
@@ -282,11 +302,11 @@ async def check(bench: Bench, user: Actor, *, orders: int, customers: int) -> li
         f"  fewest calls: token 1 + resellers 1 + ⌈{orders} orders / {DEFAULT_PAGE_SIZE}⌉ = "
         f"{order_pages} order pages + ⌈{customers} customers / {DEFAULT_PAGE_SIZE}⌉ = "
         f"{customer_pages} customer pages (every order's customer is new) = {fewest}; one call "
-        f"in flight (psasync reads pages one after another; {DEFAULT_PAGE_SIZE} is psasync's page "
-        "size, the API sets no maximum)"
+        f"in flight (the issue's bound; {DEFAULT_PAGE_SIZE} is psasync's page size, the API "
+        "sets no maximum)"
     )
-    show_ratio("Check Changes", phase.seconds, fewest * bench.latency)
-    return list(result.created)
+    figures = show_ratio("Check Changes", phase.seconds, fewest * bench.latency)
+    return list(result.created), {**figures, "orders": orders, "calls": with_login}
 
 
 def agreement_of(task: TaskView) -> int:
@@ -339,7 +359,7 @@ async def sync_all(bench: Bench, user: Actor, tasks: Sequence[TaskView]) -> Phas
     )
 
 
-async def preview_and_sync(bench: Bench, user: Actor, tasks: Sequence[TaskView]) -> None:
+async def preview_and_sync(bench: Bench, user: Actor, tasks: Sequence[TaskView]) -> dict[str, Any]:
     previewed = await preview_all(bench, user, tasks)
     synced = await sync_all(bench, user, tasks)
     planned = sum(len(plan.actions) for plan in previewed.result)
@@ -352,7 +372,7 @@ async def preview_and_sync(bench: Bench, user: Actor, tasks: Sequence[TaskView])
     )
     n = len(tasks)
     preview_fewest = 3 * n
-    show_sync_phase(
+    preview = show_sync_phase(
         bench,
         "preview",
         previewed,
@@ -363,7 +383,7 @@ async def preview_and_sync(bench: Bench, user: Actor, tasks: Sequence[TaskView])
         "(the subscription: its new quantity)",
     )
     sync_fewest = 2 * n + actions
-    show_sync_phase(
+    sync = show_sync_phase(
         bench,
         "sync",
         synced,
@@ -378,11 +398,21 @@ async def preview_and_sync(bench: Bench, user: Actor, tasks: Sequence[TaskView])
     show_ratio(
         "preview + sync", both, (preview_fewest + sync_fewest) * bench.latency / bench.concurrency
     )
+    calls = previewed.calls.total() + synced.calls.total()
+    transactions = previewed.transactions + synced.transactions
+    return {
+        "preview": preview,
+        "sync": sync,
+        "tasks": n,
+        "callsPerTask": calls / n,
+        "transactionsPerTask": transactions / n,
+        "statementsPerTask": (previewed.statements + synced.statements) / n,
+    }
 
 
 def show_sync_phase(
     bench: Bench, name: str, phase: Phase, *, tasks: int, actions: int, fewest: int, rule: str
-) -> None:
+) -> dict[str, float]:
     calls = phase.calls
     reads = calls.total(methods=READS, prefix=CONNECTWISE)
     writes = calls.total(methods=WRITES, prefix=CONNECTWISE)
@@ -404,13 +434,28 @@ def show_sync_phase(
         print(line)
     show_costs(bench, phase, per=tasks, unit="task")
     print(f"    fewest calls: {rule} = {fewest}, {bench.concurrency} in flight")
-    show_ratio(name, phase.seconds, fewest * bench.latency / bench.concurrency)
+    figures = show_ratio(name, phase.seconds, fewest * bench.latency / bench.concurrency)
+    return {
+        **figures,
+        "callsPerTask": calls.total() / tasks,
+        "transactionsPerTask": phase.transactions / tasks,
+        "statementsPerTask": phase.statements / tasks,
+    }
 
 
 # Wiring -----------------------------------------------------------------------------------------
 
 
-async def run(args: argparse.Namespace, base: str, month: dt.date, database: Path) -> None:
+async def run(
+    args: argparse.Namespace,
+    base: str,
+    month: dt.date,
+    database: Path,
+    *,
+    orders: int,
+    check_only: bool = False,
+) -> dict[str, Any]:
+    """One run on a fresh database against a fresh sandboxes' process: its figures."""
     marketplace = MarketplaceSettings.model_validate(
         {
             "code": "us",
@@ -436,15 +481,123 @@ async def run(args: argparse.Namespace, base: str, month: dt.date, database: Pat
         try:
             await services.db.upgrade()
             user = await log_in(bench, base)
-            customers = min(args.customers, args.orders)
-            created = await check(bench, user, orders=args.orders, customers=customers)
+            customers = min(args.customers, orders)
+            created, checked = await check(bench, user, orders=orders, customers=customers)
+            if check_only:
+                return {"checkChanges": checked}
             chosen = one_per_customer(created, args.tasks)
-            await preview_and_sync(bench, user, chosen)
+            synced = await preview_and_sync(bench, user, chosen)
         finally:
             await services.aclose()
-    print("\nTargets:")
-    for line in VERDICTS:
-        print(f"  {line}")
+    return {"checkChanges": checked, **synced}
+
+
+def fixture_file(args: argparse.Namespace, folder: Path, month: dt.date, *, orders: int) -> Path:
+    started = time.perf_counter()
+    subscriptions = max(args.subscriptions, orders)
+    data = generate_fixture(
+        customers=args.customers,
+        subscriptions=subscriptions,
+        orders=orders,
+        month=month,
+        seed=args.seed,
+    )
+    print(
+        f"fixture: {args.customers} customers, {subscriptions} subscriptions, {orders} "
+        f"orders in {month:%B %Y} (built in {time.perf_counter() - started:.1f} s); "
+        f"{args.latency_ms} ms added to each vendor call; the sandbox runs in its own process"
+    )
+    fixture = folder / f"fixture-{orders}.json"
+    fixture.write_text(json.dumps(data), encoding="utf-8")
+    return fixture
+
+
+def runs(args: argparse.Namespace, month: dt.date, folder: Path) -> list[dict[str, Any]]:
+    """``--runs`` full runs, each on a fresh sandbox process (a sync changes its agreements)."""
+    fixture = fixture_file(args, folder, month, orders=args.orders)
+    found = []
+    for number in range(args.runs):
+        print(f"\n=== run {number + 1} of {args.runs} ===")
+        with sandbox_process(fixture, latency_ms=args.latency_ms) as base:
+            database = folder / f"bench-{number}.db"
+            found.append(asyncio.run(run(args, base, month, database, orders=args.orders)))
+    return found
+
+
+def summary(found: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of the runs, figure by figure (each run's figures are in ``runs``)."""
+
+    def median(*path: str) -> float:
+        values = []
+        for figures in found:
+            value: Any = figures
+            for key in path:
+                value = value[key]
+            values.append(float(value))
+        return statistics.median(values)
+
+    phases = ("checkChanges", "preview", "sync")
+    return {
+        "ratios": {phase: median(phase, "ratio") for phase in phases},
+        "seconds": {phase: median(phase, "seconds") for phase in phases},
+        "boundSeconds": {phase: median(phase, "boundSeconds") for phase in phases},
+        "callsPerTask": median("callsPerTask"),
+        "transactionsPerTask": median("transactionsPerTask"),
+        "statementsPerTask": median("statementsPerTask"),
+        "goals": {"checkChanges": 1.5, "preview": 2.5, "sync": 2.0},
+        "runs": found,
+    }
+
+
+def scale(args: argparse.Namespace, month: dt.date, folder: Path) -> dict[str, Any]:
+    """Check Changes alone at each size of ``--scale-orders``: the curve (median of ``--runs``)."""
+    curve = []
+    for orders in args.scale_orders:
+        fixture = fixture_file(args, folder, month, orders=orders)
+        measured = []
+        for number in range(args.runs):
+            with sandbox_process(fixture, latency_ms=args.latency_ms) as base:
+                database = folder / f"scale-{orders}-{number}.db"
+                found = asyncio.run(
+                    run(args, base, month, database, orders=orders, check_only=True)
+                )
+                measured.append(found["checkChanges"])
+        seconds = statistics.median(entry["seconds"] for entry in measured)
+        bound = measured[0]["boundSeconds"]
+        curve.append(
+            {
+                "orders": orders,
+                "seconds": seconds,
+                "boundSeconds": bound,
+                "ratio": seconds / bound,
+                "secondsPer1000Orders": seconds / orders * 1000,
+            }
+        )
+    return {"scale": curve, "goal": {"ratio": MAX_RATIO, "linear": True}}
+
+
+def show_summary(result: dict[str, Any]) -> None:
+    print("\nMedian of the runs:")
+    for phase, ratio in result["ratios"].items():
+        print(
+            f"  {phase:12s} {result['seconds'][phase]:7.2f} s / bound "
+            f"{result['boundSeconds'][phase]:6.2f} s = {ratio:5.2f}×"
+        )
+    print(
+        f"  per task (preview + sync): {result['callsPerTask']:.2f} vendor calls, "
+        f"{result['transactionsPerTask']:.2f} transactions, "
+        f"{result['statementsPerTask']:.2f} SQL statements"
+    )
+
+
+def show_scale(result: dict[str, Any]) -> None:
+    print("\nCheck Changes by size (median of the runs):")
+    print("   orders     wall    bound   ratio   s per 1,000 orders")
+    for point in result["scale"]:
+        print(
+            f"  {point['orders']:7d} {point['seconds']:7.2f} s {point['boundSeconds']:6.2f} s "
+            f"{point['ratio']:6.2f}× {point['secondsPer1000Orders']:8.3f}"
+        )
 
 
 def main() -> None:
@@ -457,27 +610,36 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=20, help="added to each vendor call")
     parser.add_argument("--month", default="2026-10", help="billing month of the orders, YYYY-MM")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=3, help="runs; figures are their median")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="Check Changes only, at each of --scale-orders orders: the curve",
+    )
+    parser.add_argument(
+        "--scale-orders", type=int, nargs="+", default=[1000, 5000, 20000], metavar="ORDERS"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object on stdout (the report goes to stderr)",
+    )
     args = parser.parse_args()
     logging.getLogger("psasync").setLevel(logging.ERROR)
     month = dt.date.fromisoformat(f"{args.month}-01")
-    started = time.perf_counter()
-    data = generate_fixture(
-        customers=args.customers,
-        subscriptions=args.subscriptions,
-        orders=args.orders,
-        month=month,
-        seed=args.seed,
-    )
-    print(
-        f"fixture: {args.customers} customers, {args.subscriptions} subscriptions, {args.orders} "
-        f"orders in {month:%B %Y} (built in {time.perf_counter() - started:.1f} s); "
-        f"{args.latency_ms} ms added to each vendor call; the sandbox runs in its own process"
-    )
-    with tempfile.TemporaryDirectory() as folder:
-        fixture = Path(folder) / "fixture.json"
-        fixture.write_text(json.dumps(data), encoding="utf-8")
-        with sandbox_process(fixture, latency_ms=args.latency_ms) as base:
-            asyncio.run(run(args, base, month, Path(folder) / "bench.db"))
+    report = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+    with tempfile.TemporaryDirectory() as folder, report:
+        if args.scale:
+            result = scale(args, month, Path(folder))
+            show_scale(result)
+        else:
+            result = summary(runs(args, month, Path(folder)))
+            show_summary(result)
+            print("\nTargets (every run):")
+            for line in VERDICTS:
+                print(f"  {line}")
+    if args.json:
+        print(json.dumps(result))
 
 
 @contextlib.contextmanager
