@@ -230,6 +230,7 @@ async def test_wording_house_dates_kinds_and_settings_hint(world: World) -> None
         wizard = await client.get(url)
         shown = text_of(wizard.text)
         assert "One-time" in shown and "one_time" not in re.sub(r"task:\d+:line\d+:\w+", "", shown)
+        assert "<td>Setup fee</td>" in wizard.text and "<td>setup</td>" not in wizard.text
         assert not re.search(r"\b20\d\d-\d\d-\d\d\b", re.sub(r"task:\S+", "", shown))
         assert 'type="date"' not in wizard.text
 

@@ -148,11 +148,18 @@ def busy_until_label(value: dt.datetime) -> str:
     return f"{value.astimezone(dt.UTC):%H:%M} UTC"
 
 
-_KIND_LABELS = {"recurring": "Recurring", "prorate": "Prorate", "one_time": "One-time"}
+_KIND_LABELS = {
+    "recurring": "Recurring",
+    "prorate": "Prorate",
+    "one_time": "One-time",
+    # The marketplace order's line types, as the order table shows them.
+    "setup": "Setup fee",
+    "overuse": "Usage",
+}
 
 
 def kind_label(value: object) -> str:
-    """An addition's kind in words: ``one_time`` → ``One-time``."""
+    """An addition's kind or an order line's type in words: ``one_time`` → ``One-time``."""
     text = str(getattr(value, "value", value))
     return _KIND_LABELS.get(text, text.replace("_", " ").capitalize())
 
