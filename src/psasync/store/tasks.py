@@ -7,10 +7,11 @@ the customer id, ignoring case. Each task stores those three casefolded in ``sea
 - PostgreSQL: ``search_text LIKE '%q%'`` on a pg_trgm GIN index (migration 0006 creates it when
   the extension can be installed; else the index is a B-tree and the same query scans).
 - SQLite, three characters or more: the FTS5 trigram table ``sync_tasks_search`` (migration
-  0011, kept by triggers) finds the matching tasks by their trigrams; it also holds each task's
-  tenant and order date, so the matches are counted and the page chosen from it alone, once,
-  and only the page's rows are read from the tasks. Case-sensitive trigrams over casefolded
-  text: exactly the substring rule.
+  0011, kept by triggers) holds each task's search text and its tenant as ``~<id>~``; one
+  query for both counts the tenant's matches from the index alone. The page is then read by
+  id when the matches are few, else along the tenant's order-date index, stopping at the page.
+  Case-sensitive trigrams over casefolded text, and the query as one FTS string: exactly the
+  substring rule.
 - SQLite, one or two characters (no trigram to look up): ``instr(search_text, q)`` over the
   B-tree index of ``search_text`` (a covering scan, never the table with its order snapshots).
 """
@@ -29,6 +30,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal_column,
     or_,
     select,
     table,
@@ -44,13 +46,15 @@ from psasync.store.tenants import _chunks
 SEPARATOR = "\x1f"
 # The trigram table (SQLite): a query shorter than a trigram has nothing to look up in it.
 TRIGRAM = 3
-_search = table(
-    TASK_SEARCH_TABLE,
-    column("rowid"),
-    column("search_text"),
-    column("tenant_id"),
-    column("order_created_at"),
-)
+# Up to this many matches a search page reads them by id and sorts them; above, it walks the
+# tenant's order-date index until the page is full (dense matches fill it early).
+FEW_MATCHES = 500
+_search = table(TASK_SEARCH_TABLE, column("rowid"))
+
+
+def tenant_text(tenant_id: int) -> str:
+    """The tenant as the trigram table holds it (migration 0011): a phrase no id is part of."""
+    return f"~{tenant_id}~"
 
 
 def search_text(order_number: str, customer_name: str, customer_id: str) -> str:
@@ -139,14 +143,17 @@ async def list_tasks(
 ) -> tuple[list[SyncTask], int]:
     """One page of the tenant's tasks, newest order first, and how many match in all.
 
-    One statement: the page's rows each carry the count (an uncorrelated subquery, run once);
-    on SQLite the search index is read once for both. Only a page past the end counts again.
+    A search of SQLite's trigram table is counted from the index, then the page read (see
+    :func:`_trigram_page`). Otherwise one statement: the page's rows each carry the count (an
+    uncorrelated subquery, run once; on SQLite the matches are found once for both), and only
+    a page past the end counts again.
     """
     needle = wanted.query.strip().casefold() if wanted.query else ""
-    hits = _hits(needle, tenant_id, session.get_bind().dialect.name) if needle else None
-    trigrams = hits is not None and "created" in hits.c
+    dialect = session.get_bind().dialect.name
+    trigrams = dialect == "sqlite" and len(needle) >= TRIGRAM and SEPARATOR not in needle
     if trigrams and wanted.status is None and wanted.order_type is None:
-        return await _trigram_page(session, hits, wanted)
+        return await _trigram_page(session, tenant_id, needle, wanted)
+    hits = _hits(needle, tenant_id, dialect) if needle else None
     counted = aliased(SyncTask)
     total = (
         select(func.count())
@@ -171,41 +178,51 @@ async def list_tasks(
     ) or 0
 
 
+def _trigram_matches(tenant_id: int, needle: str) -> ColumnElement[bool]:
+    """The FTS5 query for the tenant's tasks holding ``needle``: each an FTS string (quotes
+    doubled), so nothing in a search is query syntax."""
+
+    def phrase(text: str) -> str:
+        return '"' + text.replace('"', '""') + '"'
+
+    query = f"search_text : {phrase(needle)} AND tenant : {phrase(tenant_text(tenant_id))}"
+    return literal_column(TASK_SEARCH_TABLE).op("MATCH")(query)
+
+
 async def _trigram_page(
-    session: AsyncSession, hits: Any, wanted: TaskFilter
+    session: AsyncSession, tenant_id: int, needle: str, wanted: TaskFilter
 ) -> tuple[list[SyncTask], int]:
-    """A search page chosen from the trigram table's matches alone (their order dates are in
-    it): counted and sorted once, and only the page's rows read from the tasks."""
-    page = (
-        select(hits.c.id)
-        .order_by(hits.c.created.desc(), hits.c.id.desc())
+    """A search page on SQLite: counted from the trigram index alone, then read by id when the
+    matches are few, else along the tenant's order-date index (which stops at the page)."""
+    matching = _trigram_matches(tenant_id, needle)
+    total = await session.scalar(select(func.count()).select_from(_search).where(matching)) or 0
+    if not total or wanted.offset >= total:
+        return [], total
+    hits = select(_search.c.rowid).where(matching)
+    if total <= FEW_MATCHES:
+        # "+ 0" keeps the tenant's indexes out: the few rows are found by id, then sorted.
+        conditions = [(SyncTask.tenant_id + 0) == tenant_id, SyncTask.id.in_(hits)]
+    else:
+        # "+ 0" keeps the rows from being found by id: the walk along the order dates is cheaper.
+        conditions = [SyncTask.tenant_id == tenant_id, (SyncTask.id + 0).in_(hits)]
+    page = await session.scalars(
+        select(SyncTask)
+        .where(*conditions)
+        .order_by(SyncTask.order_created_at.desc(), SyncTask.id.desc())
         .limit(wanted.limit)
         .offset(wanted.offset)
     )
-    total = select(func.count()).select_from(hits).scalar_subquery()
-    rows = (
-        await session.execute(
-            select(SyncTask, total)
-            .where(SyncTask.id.in_(page))
-            .order_by(SyncTask.order_created_at.desc(), SyncTask.id.desc())
-        )
-    ).all()
-    if rows:
-        return [row[0] for row in rows], rows[0][1]
-    return [], await session.scalar(select(func.count()).select_from(hits)) or 0
+    return list(page), total
 
 
 def _hits(needle: str, tenant_id: int, dialect: str) -> Any:
     """On SQLite, the tenant's tasks whose search text holds ``needle``, as a CTE read once:
-    looked up in the trigram table (with each match's order date) when ``needle`` has a
-    trigram, else found by a covering scan of the ``search_text`` index. None elsewhere."""
+    looked up in the trigram table when ``needle`` has a trigram, else found by a covering scan
+    of the ``search_text`` index. None elsewhere."""
     if dialect != "sqlite" or SEPARATOR in needle:
         return None
     if len(needle) >= TRIGRAM:
-        phrase = '"' + needle.replace('"', '""') + '"'  # one FTS5 string: no query syntax
-        found = select(
-            _search.c.rowid.label("id"), _search.c.order_created_at.label("created")
-        ).where(_search.c.search_text.match(phrase), _search.c.tenant_id == tenant_id)
+        found = select(_search.c.rowid.label("id")).where(_trigram_matches(tenant_id, needle))
     else:
         searched = aliased(SyncTask)
         found = select(searched.id).where(func.instr(searched.search_text, needle) > 0)

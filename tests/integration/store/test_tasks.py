@@ -1,5 +1,7 @@
 """Synchronization tasks: one per order and tenant, listed, found and claimed per tenant."""
 
+from typing import Any
+
 import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
@@ -440,15 +442,22 @@ NEEDLES = [
 ]  # fmt: skip
 
 
-async def test_a_search_matches_exactly_the_tasks_holding_the_text(database: Database) -> None:
-    """Whatever the index (trigram table, covering scan, pg_trgm), a search finds the tasks whose
-    number, name or customer id holds the query, casefolded; query syntax is plain text."""
-    tenant, other = await add_tenant(database, "1"), await add_tenant(database, "2")
+@pytest.mark.parametrize("few", [store.FEW_MATCHES, 0], ids=["read-by-id", "index-walk"])
+async def test_a_search_matches_exactly_the_tasks_holding_the_text(
+    database: Database, monkeypatch: pytest.MonkeyPatch, few: int
+) -> None:
+    """Whatever the index (trigram table, covering scan, pg_trgm) and the way the page is read,
+    a search finds the tasks whose number, name or customer id holds the query, casefolded;
+    query syntax is plain text, and another tenant's tasks (tenant 12 beside 1) never match."""
+    monkeypatch.setattr(store, "FEW_MATCHES", few)
+    tenant = await add_tenant(database, "1")
+    others = [await add_tenant(database, str(n)) for n in range(2, 13)]
     rows = [
         task_row(tenant, f"T{n}", customer_name=name, customer_id=f"{n}00", created=at(n))
         for n, name in enumerate(NAMES, start=1)
     ]
-    await add_tasks(database, *rows, *[task_row(other, f"X{n}", customer_name=n) for n in NAMES])
+    theirs = [task_row(other, f"X{n}", customer_name=n) for n in NAMES for other in others[-2:]]
+    await add_tasks(database, *rows, *theirs)
     for needle in NEEDLES:
         folded = needle.casefold()
         expected = [
@@ -460,6 +469,8 @@ async def test_a_search_matches_exactly_the_tasks_holding_the_text(database: Dat
             expected,
             len(expected),
         ), needle
+        second = TaskFilter(query=needle, limit=2, offset=2)
+        assert await _listed(database, tenant, second) == (expected[2:4], len(expected)), needle
 
 
 async def test_the_search_follows_tasks_changed_and_deleted(database: Database) -> None:
@@ -477,31 +488,44 @@ async def test_the_search_follows_tasks_changed_and_deleted(database: Database) 
     assert await _listed(database, tenant, TaskFilter(query="contoso")) == (["A"], 1)
 
 
-async def test_a_search_on_sqlite_reads_the_trigram_index_not_the_tasks(
-    database: Database,
-) -> None:
-    if not database.is_sqlite:
-        pytest.skip("the trigram table is SQLite's; PostgreSQL searches its pg_trgm index")
-    tenant = await add_tenant(database)
-    await add_tasks(database, task_row(tenant, "A", customer_name="Northwind Traders"))
-    statements: list[str] = []
+async def _plans(database: Database, tenant: int, wanted: TaskFilter) -> list[list[str]]:
+    """The query plan of each statement a listing runs."""
+    statements: list[tuple[str, Any]] = []
 
-    def record(_connection: object, _cursor: object, statement: str, *_args: object) -> None:
-        statements.append(statement)
+    def record(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object) -> None:
+        statements.append((statement, parameters))
 
     engine = database.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
-        assert await _listed(database, tenant, TaskFilter(query="wind", limit=5)) == (["A"], 1)
+        await _listed(database, tenant, wanted)
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    (search,) = [statement for statement in statements if "sync_tasks" in statement]
+    plans = []
     async with database.engine.connect() as connection:
-        plan = await connection.exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + search, ('"wind"', tenant, 5, 0)
-        )
-        steps = [row[-1] for row in plan]
-    assert any("sync_tasks_search VIRTUAL TABLE" in step for step in steps), steps
-    # The tasks are read by id for the page only, never scanned or searched by tenant.
-    assert not any(step.startswith("SCAN sync_tasks ") for step in steps), steps
-    assert not any("ix_sync_tasks_tenant" in step for step in steps), steps
+        for statement, parameters in statements:
+            plan = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            plans.append([row[-1] for row in plan])
+    return plans
+
+
+@pytest.mark.parametrize("few", [store.FEW_MATCHES, 0], ids=["read-by-id", "index-walk"])
+async def test_a_search_on_sqlite_reads_the_trigram_index_not_every_task(
+    database: Database, monkeypatch: pytest.MonkeyPatch, few: int
+) -> None:
+    if not database.is_sqlite:
+        pytest.skip("the trigram table is SQLite's; PostgreSQL searches its pg_trgm index")
+    monkeypatch.setattr(store, "FEW_MATCHES", few)
+    tenant = await add_tenant(database)
+    await add_tasks(database, task_row(tenant, "A", customer_name="Northwind Traders"))
+    count, page = await _plans(database, tenant, TaskFilter(query="wind", limit=5))
+    # The count is the index's alone: no task is read for it.
+    assert any("sync_tasks_search VIRTUAL TABLE" in step for step in count), count
+    assert not any(" sync_tasks " in f"{step} " for step in count), count
+    assert any("sync_tasks_search VIRTUAL TABLE" in step for step in page), page
+    if few:  # few matches: read by id, no walk over the tenant's tasks
+        assert any("INTEGER PRIMARY KEY (rowid=?)" in step for step in page), page
+        assert not any("ix_sync_tasks_tenant" in step for step in page), page
+    else:  # many: along the tenant's order dates, the page's order, no sort of every match
+        assert any("ix_sync_tasks_tenant_created" in step for step in page), page
+        assert not any("TEMP B-TREE FOR ORDER BY" in step for step in page), page

@@ -5,11 +5,11 @@ Revises: 0010
 Create Date: 2026-12-01
 
 On SQLite a substring search (``q=``) used to read every task's ``search_text`` from its B-tree
-index (a scan of the whole table's worth of entries for each search). This adds
-``sync_tasks_search``, an FTS5 table with the trigram tokenizer holding each task's search text
-with its tenant and order date (unindexed columns): a search of three or more characters looks
-its trigrams up and reads only the matching entries, and sorts and counts them without touching
-the tasks' rows. Triggers keep it equal to ``sync_tasks`` on every insert, update and delete.
+index (a scan of as many entries as there are tasks, for every search). This adds
+``sync_tasks_search``, an FTS5 table with the trigram tokenizer: each task's search text, and
+its tenant as the text ``~<tenant id>~`` (so a search asks for both and the tenant's matches
+are counted from the index alone). Triggers keep it equal to ``sync_tasks`` on every insert,
+update and delete.
 
 PostgreSQL is unchanged: its search text already has a pg_trgm GIN index (migration 0006).
 """
@@ -23,25 +23,28 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
-# The table is psasync.store.models.TASK_SEARCH_TABLE (a migration does not import the app).
+# The table is psasync.store.models.TASK_SEARCH_TABLE, the tenant's text as in
+# psasync.store.tasks.tenant_text (a migration does not import the app).
 CREATE = (
-    "CREATE VIRTUAL TABLE sync_tasks_search USING fts5(search_text, tenant_id UNINDEXED, "
-    "order_created_at UNINDEXED, tokenize='trigram case_sensitive 1')"
+    "CREATE VIRTUAL TABLE sync_tasks_search USING fts5(search_text, tenant, "
+    "tokenize='trigram case_sensitive 1')"
 )
 FILL = (
-    "INSERT INTO sync_tasks_search (rowid, search_text, tenant_id, order_created_at) "
-    "SELECT id, search_text, tenant_id, order_created_at FROM sync_tasks"
+    "INSERT INTO sync_tasks_search (rowid, search_text, tenant) "
+    "SELECT id, search_text, '~' || tenant_id || '~' FROM sync_tasks"
 )
+ADD = (
+    "INSERT INTO sync_tasks_search (rowid, search_text, tenant) "
+    "VALUES (new.id, new.search_text, '~' || new.tenant_id || '~'); "
+)
+REMOVE = "DELETE FROM sync_tasks_search WHERE rowid = old.id; "
 TRIGGERS = {
-    "sync_tasks_search_insert": "AFTER INSERT ON sync_tasks BEGIN "
-    "INSERT INTO sync_tasks_search (rowid, search_text, tenant_id, order_created_at) "
-    "VALUES (new.id, new.search_text, new.tenant_id, new.order_created_at); END",
-    "sync_tasks_search_delete": "AFTER DELETE ON sync_tasks BEGIN "
-    "DELETE FROM sync_tasks_search WHERE rowid = old.id; END",
-    "sync_tasks_search_update": "AFTER UPDATE OF search_text, tenant_id, order_created_at "
-    "ON sync_tasks BEGIN DELETE FROM sync_tasks_search WHERE rowid = old.id; "
-    "INSERT INTO sync_tasks_search (rowid, search_text, tenant_id, order_created_at) "
-    "VALUES (new.id, new.search_text, new.tenant_id, new.order_created_at); END",
+    "sync_tasks_search_insert": "AFTER INSERT ON sync_tasks BEGIN " + ADD + "END",
+    "sync_tasks_search_delete": "AFTER DELETE ON sync_tasks BEGIN " + REMOVE + "END",
+    "sync_tasks_search_update": "AFTER UPDATE OF search_text, tenant_id ON sync_tasks BEGIN "
+    + REMOVE
+    + ADD
+    + "END",
 }
 
 
