@@ -170,6 +170,9 @@ class SyncTask(Base):
         UniqueConstraint("tenant_id", "order_id"),
         Index("ix_sync_tasks_tenant_status", "tenant_id", "status"),
         Index("ix_sync_tasks_tenant_created", "tenant_id", "order_created_at"),
+        # A search too short for SQLite's trigram table counts and picks its matches from this
+        # index alone (store.tasks): the tenant's entries only, never the order snapshots.
+        Index("ix_sync_tasks_tenant_search", "tenant_id", "search_text", "order_created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

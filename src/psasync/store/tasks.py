@@ -13,7 +13,8 @@ the customer id, ignoring case. Each task stores those three casefolded in ``sea
   Case-sensitive trigrams over casefolded text, and the query as one FTS string: exactly the
   substring rule.
 - SQLite, one or two characters (no trigram to look up): ``instr(search_text, q)`` over the
-  B-tree index of ``search_text`` (a covering scan, never the table with its order snapshots).
+  tenant-first index ``(tenant_id, search_text, order_created_at)``: a covering scan of the
+  tenant's entries, never the table with its order snapshots. The page is read as above.
 """
 
 from __future__ import annotations
@@ -150,9 +151,9 @@ async def list_tasks(
     """
     needle = wanted.query.strip().casefold() if wanted.query else ""
     dialect = session.get_bind().dialect.name
-    trigrams = dialect == "sqlite" and len(needle) >= TRIGRAM and SEPARATOR not in needle
-    if trigrams and wanted.status is None and wanted.order_type is None:
-        return await _trigram_page(session, tenant_id, needle, wanted)
+    searchable = dialect == "sqlite" and SEPARATOR not in needle
+    if needle and searchable and wanted.status is None and wanted.order_type is None:
+        return await _search_page(session, tenant_id, needle, wanted)
     hits = _hits(needle, tenant_id, dialect) if needle else None
     counted = aliased(SyncTask)
     total = (
@@ -189,22 +190,33 @@ def _trigram_matches(tenant_id: int, needle: str) -> ColumnElement[bool]:
     return literal_column(TASK_SEARCH_TABLE).op("MATCH")(query)
 
 
-async def _trigram_page(
+async def _search_page(
     session: AsyncSession, tenant_id: int, needle: str, wanted: TaskFilter
 ) -> tuple[list[SyncTask], int]:
-    """A search page on SQLite: counted from the trigram index alone, then read by id when the
-    matches are few, else along the tenant's order-date index (which stops at the page)."""
-    matching = _trigram_matches(tenant_id, needle)
-    total = await session.scalar(select(func.count()).select_from(_search).where(matching)) or 0
+    """A search page on SQLite: counted from an index alone (the trigram table, or for a
+    shorter needle the tenant's search-text index), then read by id when the matches are few,
+    else along the tenant's order-date index, which stops once the page is full."""
+    searched = aliased(SyncTask)
+    if len(needle) >= TRIGRAM:
+        matching = _trigram_matches(tenant_id, needle)
+        counted = select(func.count()).select_from(_search).where(matching)
+        hits = select(_search.c.rowid).where(matching)
+        holds: ColumnElement[bool] = (SyncTask.id + 0).in_(hits)
+    else:
+        short = [searched.tenant_id == tenant_id, func.instr(searched.search_text, needle) > 0]
+        counted = select(func.count()).select_from(searched).where(*short)
+        hits = select(searched.id).where(*short)
+        holds = func.instr(SyncTask.search_text, needle) > 0
+    total = await session.scalar(counted) or 0
     if not total or wanted.offset >= total:
         return [], total
-    hits = select(_search.c.rowid).where(matching)
     if total <= FEW_MATCHES:
         # "+ 0" keeps the tenant's indexes out: the few rows are found by id, then sorted.
         conditions = [(SyncTask.tenant_id + 0) == tenant_id, SyncTask.id.in_(hits)]
     else:
-        # "+ 0" keeps the rows from being found by id: the walk along the order dates is cheaper.
-        conditions = [SyncTask.tenant_id == tenant_id, (SyncTask.id + 0).in_(hits)]
+        # Along the order dates, each row checked; "+ 0" above keeps the trigram matches from
+        # being read by id instead.
+        conditions = [SyncTask.tenant_id == tenant_id, holds]
     page = await session.scalars(
         select(SyncTask)
         .where(*conditions)

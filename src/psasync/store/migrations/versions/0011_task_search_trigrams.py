@@ -11,7 +11,10 @@ its tenant as the text ``~<tenant id>~`` (so a search asks for both and the tena
 are counted from the index alone). Triggers keep it equal to ``sync_tasks`` on every insert,
 update and delete.
 
-PostgreSQL is unchanged: its search text already has a pg_trgm GIN index (migration 0006).
+A search of one or two characters (no trigram to look up) reads the new tenant-first index
+``ix_sync_tasks_tenant_search`` (tenant, search text, order date) instead: only the tenant's
+entries, without the tasks' rows. PostgreSQL gets that index too (the models are one schema);
+its substring search keeps the pg_trgm GIN index of migration 0006.
 """
 
 from __future__ import annotations
@@ -48,7 +51,11 @@ TRIGGERS = {
 }
 
 
+INDEX = "ix_sync_tasks_tenant_search"
+
+
 def upgrade() -> None:
+    op.create_index(INDEX, "sync_tasks", ["tenant_id", "search_text", "order_created_at"])
     if op.get_bind().dialect.name != "sqlite":
         return
     op.execute(CREATE)
@@ -58,6 +65,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(INDEX, table_name="sync_tasks")
     if op.get_bind().dialect.name != "sqlite":
         return
     for name in TRIGGERS:
