@@ -223,7 +223,10 @@ async def test_the_end_waits_for_every_part(engine: tuple[Services, procrastinat
     await job_service.run_job(services, submitted.id)
     await job_service.run_part(services, submitted.id, "1")
     assert await job_service.finish(services, submitted.id) is None  # part 2 has not run
-    assert (await job_service.get_job(services, actor, submitted.id)).status is JobStatus.RUNNING
+    running = await job_service.get_job(services, actor, submitted.id)
+    assert running.status is JobStatus.RUNNING
+    # What the job learned so far is kept for its end, never shown as its result.
+    assert (running.result, running.interim) == (None, {"asked": 2})
     await job_service.run_part(services, submitted.id, "2")
     ended = await job_service.finish(services, submitted.id)
     assert ended is not None and ended.status is JobStatus.SUCCEEDED

@@ -128,9 +128,13 @@ class JobView:
     result: dict[str, Any] | None
     error: str | None
     attempts: int
+    # What a fanned-out job learned before its parts ran, kept for its end; not its result.
+    interim: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, job: Job) -> JobView:
+        stored = json.loads(job.result_json) if job.result_json else None
+        ended = job.status not in (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
         return cls(
             id=job.id,
             tenant_id=job.tenant_id,
@@ -143,9 +147,10 @@ class JobView:
             finished_at=job.finished_at,
             progress_done=job.progress_done,
             progress_total=job.progress_total,
-            result=json.loads(job.result_json) if job.result_json else None,
+            result=stored if ended else None,
             error=job.error,
             attempts=job.attempts,
+            interim=None if ended else stored,
         )
 
 
@@ -279,7 +284,7 @@ async def finish(services: Services, job_id: int) -> JobView | None:
     if view is None or view.status is not JobStatus.RUNNING or done < total:
         return None
     try:
-        result = await PARTS[view.kind].finish(services, view, view.result or {}, results)
+        result = await PARTS[view.kind].finish(services, view, view.interim or {}, results)
     except ServiceError as error:
         await _finish(services, job_id, JobStatus.FAILED, error=error.message)
     else:
