@@ -104,6 +104,12 @@ class FaultInjector:
         return self._settings
 
     @property
+    def injected(self) -> dict[str, int]:
+        """Faults drawn since the last ``configure``, by kind ("429", "5xx", "drop"…)."""
+        with self._lock:
+            return dict(self._injected)
+
+    @property
     def late_applies_left(self) -> int:
         """How many of the ``late_apply_count`` requests are still to be held."""
         return self._late_left
@@ -114,6 +120,7 @@ class FaultInjector:
             self._late_left = settings.late_apply_count
             self._passes_left = settings.refuse_after
             self._refusals_left = settings.refuse_count
+            self._injected: Counter[str] = Counter()
             self._rng = random.Random(settings.seed)  # noqa: S311 - test faults, not secrets
 
     def applies_to(self, method: str, path: str) -> bool:
@@ -137,21 +144,24 @@ class FaultInjector:
                     self._passes_left -= 1
                 else:
                     self._refusals_left -= 1
+                    self._injected["400"] += 1
                     return "400"
             if self._late_left > 0:
                 self._late_left -= 1
+                self._injected["late"] += 1
                 return "late"
             roll = self._rng.random()
-        shares = (
-            ("429", settings.rate_429),
-            ("5xx", settings.rate_5xx),
-            ("drop", settings.rate_drop),
-            ("late", settings.rate_late),
-        )
-        for fault, share in shares:
-            if roll < share:
-                return fault
-            roll -= share
+            shares = (
+                ("429", settings.rate_429),
+                ("5xx", settings.rate_5xx),
+                ("drop", settings.rate_drop),
+                ("late", settings.rate_late),
+            )
+            for fault, share in shares:
+                if roll < share:
+                    self._injected[fault] += 1
+                    return fault
+                roll -= share
         return None
 
 

@@ -5,6 +5,7 @@
 - Autotask at ``/atservicesrest`` (``/atservicesrest/v1.0/…``, ``zoneInformation`` included);
 - ``/_sandbox/calls`` and ``/_sandbox/faults``: the call counters and the fault switch, for
   benchmarks and tests that drive a sandbox running in another process;
+  ``/_sandbox/faults/injected``: the faults injected since the last switch, by kind;
 - ``/_sandbox/connectwise/invoiced``: marks a ConnectWise agreement invoiced through a day;
 - ``/_sandbox/autotask/posted``, ``/billing``, ``/adjustments``, ``/limits``: Autotask's
   approve-and-post, what it bills, the adjustments it received, its request limits.
@@ -78,6 +79,11 @@ def _control_app(faults: FaultInjector, calls: CallCounter) -> FastAPI:
     def switch_faults(settings: FaultSettings) -> FaultSettings:
         faults.configure(settings)
         return faults.settings
+
+    @control.get("/faults/injected")
+    def read_injected() -> dict[str, int]:
+        """Faults injected since they were last switched, by kind: what a soak endured."""
+        return faults.injected
 
     return control
 

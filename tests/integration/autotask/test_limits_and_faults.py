@@ -149,3 +149,26 @@ async def test_a_late_apply_lands_after_the_client_gave_up(sandbox: Sandbox, ser
         assert state.adjustments() == []
         await asyncio.sleep(0.8)
     assert len(state.adjustments()) == 1
+
+
+async def test_the_faults_injected_are_counted_by_kind_until_switched_again(
+    http: httpx.AsyncClient,
+) -> None:
+    """What a soak reports as the faults it endured (``GET /_sandbox/faults/injected``)."""
+    refuse_then_late = {
+        "refuse_after": 1,
+        "refuse_count": 1,
+        "late_apply_count": 1,
+        "late_apply_seconds": 0,
+        "rate_429": 1.0,
+        "path_prefix": f"{API}/Contracts",
+    }
+    assert (await http.put("/_sandbox/faults", json=refuse_then_late)).status_code == 200
+    answers = [(await http.get(f"{API}/Contracts/1001")).status_code for _ in range(5)]
+    # The first passes the refusal and is held late, the second is refused, then 429s.
+    assert answers == [200, 400, 429, 429, 429]
+    assert (await http.get(f"{API}/Companies/0")).status_code == 200  # not aimed at
+    counted = await http.get("/_sandbox/faults/injected")
+    assert counted.json() == {"400": 1, "late": 1, "429": 3}
+    await http.put("/_sandbox/faults", json={})
+    assert (await http.get("/_sandbox/faults/injected")).json() == {}

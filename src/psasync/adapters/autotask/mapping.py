@@ -249,7 +249,9 @@ def to_charge_line(charge: JsonObject) -> Addition:
         unit_price=read_decimal(charge.get("unitPrice"), what=f"{what} unitPrice"),
         unit_cost=read_decimal(charge.get("unitCost"), what=f"{what} unitCost"),
         effective_date=purchased,
-        cancelled_date=purchased,
+        # The period's last day, kept in the mark (a charge has no field for it); a charge
+        # written without one bills for its day alone.
+        cancelled_date=mark.until if mark and mark.until else purchased,
         bill_customer=BillCustomer.BILLABLE if billable is not False else BillCustomer.DO_NOT_BILL,
         description=strip_mark(charge.get("description")),
         invoice_description=_text(charge.get("name")),

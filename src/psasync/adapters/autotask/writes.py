@@ -258,7 +258,15 @@ def _charge_values(action: PlannedAddition) -> dict[str, Any]:
 def _charge_identity(action: PlannedAddition) -> dict[str, Any]:
     return {
         "description": mark_description(
-            action.description, action.key, service_id=action.product.id
+            action.description,
+            action.key,
+            service_id=action.product.id,
+            # A charge keeps one date; the mark keeps the period's last day when it is another.
+            until=_other_day(action.cancelled_date, action.effective_date),
         ),
         "datePurchased": vendor_date(action.effective_date),
     }
+
+
+def _other_day(day: dt.date | None, than: dt.date) -> dt.date | None:
+    return day if day != than else None
