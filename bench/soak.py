@@ -1,6 +1,7 @@
 """Never bill twice: a soak of Sync under vendor faults and ``kill -9``, on SQLite and PostgreSQL.
 
-Run: ``.venv/bin/python bench/soak.py [--syncs 1000] [--kills 20] [--backend both] [--json]``
+Run: ``.venv/bin/python bench/soak.py [--psa connectwise|autotask] [--syncs 1000] [--kills 20]
+[--backend both] [--json]``
 
 For each backend:
 
@@ -25,6 +26,19 @@ Short lease and quiet period (``--lease``, ``--quiet``) keep the run short; the 
 (``--late-hold``) stays below the quiet period, as the real ones do, and below psasync's vendor
 timeout (30 s, unchanged), so a held write answers after the hold: its outcome is unknown only
 when the app is killed while waiting. Dropped connections are unknown outcomes every time.
+
+``--psa autotask`` runs the same soak on an Autotask tenant (DESIGN §11): the generated fixture's
+customers, products and agreements become Autotask companies, Services and Recurring Service
+contracts whose contract services hold the agreements' additions as units. Faults hit every
+call under ``/atservicesrest/v1.0/Contract`` — the contracts, their services, units and charges,
+and the ``/Contracts/{id}/ServiceAdjustments`` POSTs that move units — and the sandbox's thread
+limit (``--thread-limit``, Autotask's 3 by default) refuses a request over it with
+``Itgenatr005``; the hourly budget is lifted, as a soak is not an hour of one integration's
+traffic. Autotask's adjustments cannot be read back, so the audit reads the units instead:
+for each task, the contract service's units the day before the change's effective date are the
+fixture's, from that date to the contract's end they are those plus the order's Δ (the journal's
+``before`` + ``change`` saying the same), the sandbox received exactly one adjustment for it,
+and every charge's psasync key appears once.
 """
 
 from __future__ import annotations
@@ -47,6 +61,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -56,16 +71,31 @@ from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from psasync.adapters.autotask import AutotaskClient, AutotaskCredentials
+from psasync.adapters.autotask.keys import read_mark
 from psasync.adapters.connectwise import ConnectWiseClient, ConnectWiseSite
 from psasync.domain.billing import add_months
+from psasync.domain.plan import AdditionKind, PlannedAddition
 from psasync.sandbox.faults import FaultSettings
 from psasync.sandbox.generate import CONNECTWISE_CREDENTIALS, LOGIN, generate_fixture
-from psasync.store import Database
+from psasync.store import Database, snapshots
 
 PSASYNC = str(Path(sys.executable).with_name("psasync"))
 API = "/api/v1"
 AGREEMENTS = "/v4_6_release/apis/3.0/finance/agreements"
 MARKETPLACE = "/marketplace/"
+AUTOTASK = "/atservicesrest"
+# Contracts, ContractServices, ContractServiceUnits, ContractCharges and the child writes
+# /Contracts/{id}/ServiceAdjustments, …/Services, …/Charges: everything a sync of a contract does.
+AUTOTASK_CONTRACTS = f"{AUTOTASK}/v1.0/Contract"
+AUTOTASK_CREDENTIALS = {
+    "username": "psasync-api@northwind-it.example",
+    "secret": "bench-Autotask-Secret-1",
+    "integrationCode": "BENCH-PSASYNC-SOAK",
+}
+# Far above what a soak sends: the hourly budget is a limit of its own, not what this measures.
+AUTOTASK_REQUEST_THRESHOLD = 10_000_000
+ONE_DAY = dt.timedelta(days=1)
 GATEWAY_KEY = "bench-us-gateway-key"  # the generated fixture's marketplace subscription key
 POSTGRES_URL_VARIABLE = "PSASYNC_SOAK_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -74,7 +104,8 @@ START_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 180.0  # one Sync may wait out retries and quiet periods
 # How the fault rate is shared out between the kinds of fault.
 FAULT_MIX = {"rate_429": 0.3, "rate_5xx": 0.25, "rate_drop": 0.25, "rate_late": 0.2}
-SYNCED = frozenset({"200 synced", "409 TaskSynced"})
+# "200 resumed": synced by finishing an interrupted run (a kill, a vendor failure) of the task.
+SYNCED = frozenset({"200 synced", "200 resumed", "409 TaskSynced"})
 CREATED = frozenset({"applied", "found_applied"})
 
 
@@ -82,6 +113,7 @@ CREATED = frozenset({"applied", "found_applied"})
 class Config:
     """The command line, checked."""
 
+    psa: str
     syncs: int
     kills: int
     backends: tuple[str, ...]
@@ -97,6 +129,15 @@ class Config:
     seed: int
     as_json: bool
     keep_logs: bool
+    thread_limit: int = 3
+
+    @property
+    def fault_prefix(self) -> str:
+        return AUTOTASK_CONTRACTS if self.psa == "autotask" else AGREEMENTS
+
+    @property
+    def psa_name(self) -> str:
+        return "Autotask" if self.psa == "autotask" else "ConnectWise"
 
 
 # The stage: sandbox, database, app processes ------------------------------------------------
@@ -196,6 +237,8 @@ def app_environment(config: Config, *, sandbox_url: str, database_url: str) -> d
         PSASYNC_CHECK_LOOKBACK_DAYS="3650",
         PSASYNC_SYNC_LEASE_SECONDS=str(config.lease),
         PSASYNC_UNKNOWN_OUTCOME_QUIET_SECONDS=str(config.quiet),
+        # Zone discovery asks the sandbox (plain http is allowed for this machine only).
+        PSASYNC_AUTOTASK_DISCOVERY_URL=sandbox_url,
     )
     return environment
 
@@ -277,21 +320,27 @@ async def bounded(concurrency: int, jobs: Sequence[Any]) -> list[Any]:
     return list(await asyncio.gather(*(one(job) for job in jobs)))
 
 
-async def eligible_agreement(client: httpx.AsyncClient, task: int) -> int | None:
+async def eligible_agreement(client: httpx.AsyncClient, psa: str, task: int) -> int | None:
     """The first agreement the app calls eligible for ``task``."""
-    answer = await client.get(f"{API}/connectwise/tasks/{task}/agreements")
+    answer = await client.get(f"{API}/{psa}/tasks/{task}/agreements")
     answer.raise_for_status()
     return next((a["id"] for a in answer.json() if a["eligible"]), None)
 
 
-async def prepare(client: httpx.AsyncClient, sandbox_url: str, wanted: int) -> dict[int, int]:
-    """Connect ConnectWise, Check Changes; the first ``wanted`` tasks with their agreement."""
-    settings = {"siteUrl": sandbox_url, **CONNECTWISE_CREDENTIALS}
-    (await client.put(f"{API}/integrations/connectwise", json=settings)).raise_for_status()
-    checked = await client.post(f"{API}/connectwise/check-changes")
+async def prepare(
+    client: httpx.AsyncClient, psa: str, sandbox_url: str, wanted: int
+) -> dict[int, int]:
+    """Connect the PSA, Check Changes; the first ``wanted`` tasks with their agreement."""
+    if psa == "autotask":  # the zone found by discovery, at the sandbox
+        answer = await client.put(f"{API}/integrations/autotask", json=AUTOTASK_CREDENTIALS)
+    else:
+        settings = {"siteUrl": sandbox_url, **CONNECTWISE_CREDENTIALS}
+        answer = await client.put(f"{API}/integrations/connectwise", json=settings)
+    answer.raise_for_status()
+    checked = await client.post(f"{API}/{psa}/check-changes")
     checked.raise_for_status()
-    ids = sorted(task["id"] for task in await pages(client, f"{API}/connectwise/tasks"))
-    agreements = await bounded(16, [eligible_agreement(client, task) for task in ids])
+    ids = sorted(task["id"] for task in await pages(client, f"{API}/{psa}/tasks"))
+    agreements = await bounded(16, [eligible_agreement(client, psa, task) for task in ids])
     chosen = {task: a for task, a in zip(ids, agreements, strict=True) if a is not None}
     if len(chosen) < wanted:
         raise RuntimeError(f"only {len(chosen)} of {len(ids)} tasks have an eligible agreement")
@@ -313,20 +362,21 @@ class Tally:
 
 
 def fault_settings(config: Config) -> FaultSettings:
-    """``--fault-rate`` of the calls under /finance/agreements, shared out by FAULT_MIX."""
+    """``--fault-rate`` of the calls under the PSA's agreements (ConnectWise's
+    /finance/agreements, Autotask's /Contract…), shared out by FAULT_MIX."""
     shares = {name: config.fault_rate * share for name, share in FAULT_MIX.items()}
     return FaultSettings.model_validate(
         {
             **shares,
             "retry_after_seconds": config.retry_after,
             "late_apply_seconds": config.late_hold,
-            "path_prefix": AGREEMENTS,
+            "path_prefix": config.fault_prefix,
             "seed": config.seed,
         }
     )
 
 
-async def sync_once(app: App, task: int, agreement: int) -> str:
+async def sync_once(app: App, psa: str, task: int, agreement: int) -> str:
     """One Sync request on ``app``, as a kind of answer ("200 synced", "409 TaskBusy", …)."""
     try:
         await asyncio.wait_for(app.ready.wait(), START_TIMEOUT)
@@ -335,7 +385,7 @@ async def sync_once(app: App, task: int, agreement: int) -> str:
     client = app.client
     if client is None:
         return "app down"
-    path = f"{API}/connectwise/tasks/{task}/sync"
+    path = f"{API}/{psa}/tasks/{task}/sync"
     try:
         answer = await client.post(path, json={"agreementId": agreement})
     except httpx.TimeoutException:
@@ -343,7 +393,7 @@ async def sync_once(app: App, task: int, agreement: int) -> str:
     except httpx.TransportError:
         return "cut off by a kill"
     if answer.status_code == 200:
-        return "200 synced"
+        return "200 resumed" if answer.json()["run"]["resumed"] else "200 synced"
     try:
         code = answer.json()["error"]["code"]
     except (ValueError, KeyError, TypeError):
@@ -359,7 +409,8 @@ async def sync_task(
     for _ in range(config.max_attempts):
         if time.monotonic() > deadline:
             break
-        answers = list(await asyncio.gather(*(sync_once(app, task, agreement) for app in apps)))
+        syncs = (sync_once(app, config.psa, task, agreement) for app in apps)
+        answers = list(await asyncio.gather(*syncs))
         tally.answers.update(answers)
         if SYNCED.intersection(answers):
             tally.finished += 1
@@ -427,9 +478,9 @@ async def read_keys(sandbox_url: str, agreements: Sequence[int]) -> dict[int, li
     return dict(zip(unique, found, strict=True))
 
 
-async def history_of(client: httpx.AsyncClient, task: int) -> list[dict[str, Any]]:
+async def history_of(client: httpx.AsyncClient, psa: str, task: int) -> list[dict[str, Any]]:
     """The task's runs, newest first, as the history API lists them."""
-    return await pages(client, f"{API}/connectwise/history", taskId=task)
+    return await pages(client, f"{API}/{psa}/history", taskId=task)
 
 
 def created_keys(runs: Sequence[dict[str, Any]]) -> list[str]:
@@ -468,25 +519,54 @@ async def surplus_events(database_url: str) -> dict[str, int]:
         await db.dispose()
 
 
-async def connectwise_calls(control: httpx.AsyncClient) -> int:
-    """ConnectWise calls the sandbox counted since the last reset (all but the marketplace's)."""
+async def vendor_calls(control: httpx.AsyncClient, psa: str) -> int:
+    """The PSA's calls the sandbox counted since the last reset: Autotask's under
+    /atservicesrest, ConnectWise's everything else but the marketplace's."""
     answer = await control.get("/_sandbox/calls")
     answer.raise_for_status()
-    return sum(e["count"] for e in answer.json() if not e["path"].startswith(MARKETPLACE))
+    counted = answer.json()
+    if psa == "autotask":
+        return sum(e["count"] for e in counted if e["path"].startswith(AUTOTASK))
+    return sum(
+        e["count"]
+        for e in counted
+        if not e["path"].startswith((MARKETPLACE, AUTOTASK, "/_sandbox"))
+    )
+
+
+async def task_statuses(client: httpx.AsyncClient, psa: str) -> dict[int, tuple[str, Any]]:
+    listed = await pages(client, f"{API}/{psa}/tasks")
+    return {t["id"]: (t["status"], t["error"]) for t in listed}
+
+
+async def histories(
+    client: httpx.AsyncClient, psa: str, ids: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    found = await bounded(16, [history_of(client, psa, task) for task in ids])
+    return dict(zip(ids, found, strict=True))
+
+
+def stuck_figures(ids: Sequence[int], status: dict[int, tuple[str, Any]]) -> dict[str, Any]:
+    return {
+        "stuck": sum(status[t][0] != "synced" for t in ids),
+        "stuckTasks": [
+            {"task": t, "status": status[t][0], "error": status[t][1]}
+            for t in ids
+            if status[t][0] != "synced"
+        ][:50],
+    }
 
 
 async def audit(
     client: httpx.AsyncClient, sandbox_url: str, tasks: dict[int, int]
 ) -> dict[str, Any]:
     """Duplicates, losses and stuck tasks, from ConnectWise and the journal."""
-    listed = await pages(client, f"{API}/connectwise/tasks")
-    status = {t["id"]: (t["status"], t["error"]) for t in listed}
+    status = await task_statuses(client, "connectwise")
     keys = await read_keys(sandbox_url, list(tasks.values()))
     every_key = Counter(key for found in keys.values() for key in found)
     duplicates = sorted(key for key, count in every_key.items() if count > 1)
     ids = list(tasks)
-    histories = await bounded(16, [history_of(client, task) for task in ids])
-    runs = dict(zip(ids, histories, strict=True))
+    runs = await histories(client, "connectwise", ids)
     synced = [task for task in ids if status[task][0] == "synced"]
     losses = [
         loss
@@ -500,12 +580,7 @@ async def audit(
         "duplicateKeys": duplicates[:50],
         "losses": len(losses),
         "lostWrites": losses[:50],
-        "stuck": len(ids) - len(synced),
-        "stuckTasks": [
-            {"task": t, "status": status[t][0], "error": status[t][1]}
-            for t in ids
-            if status[t][0] != "synced"
-        ][:50],
+        **stuck_figures(ids, status),
         "tasksSucceededTwice": twice,
         **journal_figures(list(runs.values())),
     }
@@ -523,6 +598,252 @@ def journal_figures(histories: Sequence[Sequence[dict[str, Any]]]) -> dict[str, 
     }
 
 
+# The audit on Autotask: units at each effective date, adjustments and charge keys -----------
+
+
+@dataclass(frozen=True)
+class Ordered:
+    """What a contract's one order asks of Autotask, from the fixture: a recurring change of
+    Service ``service_id`` (units ``before`` → ``after``), or a usage charge of ``usage``."""
+
+    contract_id: int
+    kind: str
+    service_id: int
+    before: Decimal = Decimal(0)
+    after: Decimal = Decimal(0)
+    usage: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Journalled:
+    """A task's succeeded run as the journal holds it: the plan and each step's expectation."""
+
+    plan: tuple[PlannedAddition, ...]
+    expectations: dict[str, dict[str, str]]
+
+
+def ordered_by_contract(data: dict[str, Any]) -> dict[int, Ordered]:
+    """Each contract's order (the generated fixture gives every customer one), read from the
+    fixture: the units its contract service starts with and what the order changes."""
+    section, market = data["autotask"], data["marketplace"]
+    company_of = {c["companyName"]: c["id"] for c in section["companies"]}
+    contract_of = {c["companyID"]: c["id"] for c in section["contracts"]}
+    customer_contract = {c["id"]: contract_of[company_of[c["name"]]] for c in market["customers"]}
+    service_of = {s["sku"]: s["id"] for s in section["services"]}
+    units = {
+        (s["contractID"], s["serviceID"]): Decimal(s["units"]) for s in section["contractServices"]
+    }
+    found: dict[int, Ordered] = {}
+    for order in market["orders"]:
+        contract = customer_contract[order["customerId"]]
+        (line,) = order["details"]
+        service = service_of[line["mpn"]]
+        quantity = Decimal(str(line["quantity"]))
+        before = units.get((contract, service), Decimal(0))
+        if order["type"] == "billing":
+            found[contract] = Ordered(contract, "billing", service, usage=quantity)
+        else:  # a Change Order's quantity is the change, a Sales Order's the new units
+            found[contract] = Ordered(contract, order["type"], service, before, before + quantity)
+    return found
+
+
+async def journal_of(database_url: str) -> dict[int, Journalled]:
+    """Each task's succeeded run: its plan and every step's journalled expectation."""
+    db = Database(database_url)
+    query = text(
+        "SELECT r.task_id, r.plan_json, a.key, a.expectation_json FROM sync_runs r "
+        "JOIN sync_actions a ON a.run_id = r.id WHERE r.outcome = 'succeeded'"
+    )
+    found: dict[int, Journalled] = {}
+    try:
+        async with db.session() as session:
+            for task, plan_json, key, expectation in await session.execute(query):
+                if task not in found:
+                    found[task] = Journalled(snapshots.actions_from_json(plan_json), {})
+                if expectation:
+                    found[task].expectations[key] = json.loads(expectation)
+    finally:
+        await db.dispose()
+    return found
+
+
+async def autotask_reads(
+    sandbox_url: str, contracts: Sequence[int]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The contracts' units rows and charges (through the vendor API, around psasync) and
+    every adjustment the sandbox received (the vendor never serves them back)."""
+    credentials = AutotaskCredentials(
+        username=AUTOTASK_CREDENTIALS["username"],
+        secret=AUTOTASK_CREDENTIALS["secret"],
+        integration_code=AUTOTASK_CREDENTIALS["integrationCode"],
+    )
+    async with httpx.AsyncClient(timeout=60) as http:
+        client = AutotaskClient(http, credentials, zone_url=f"{sandbox_url}{AUTOTASK}/")
+        rows = await client.unit_rows(contracts)
+        charges = await client.charges(contracts)
+        answer = await http.get(f"{sandbox_url}/_sandbox/autotask/adjustments")
+        answer.raise_for_status()
+    return rows, charges, answer.json()
+
+
+def _day(value: Any) -> dt.date:
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def units_on(rows: Sequence[dict[str, Any]], service_id: int, day: dt.date) -> Decimal:
+    """The service's units on ``day``, over every contract service billing it (a second
+    contract service of one Service would be a duplicate too)."""
+    return sum(
+        (
+            Decimal(str(row["units"]))
+            for row in rows
+            if row["serviceID"] == service_id
+            and _day(row["startDate"]) <= day <= _day(row["endDate"])
+        ),
+        Decimal(0),
+    )
+
+
+@dataclass
+class AutotaskFindings:
+    """What the Autotask audit found, problem by problem."""
+
+    duplicates: list[str] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)
+    losses: list[str] = field(default_factory=list)
+    adjustments: int = 0
+    charges: int = 0
+
+
+def audit_recurring(
+    task: int,
+    ordered: Ordered,
+    action: PlannedAddition,
+    journalled: Journalled,
+    rows: Sequence[dict[str, Any]],
+    adjusted: Sequence[dict[str, Any]],
+    contract_end: dt.date,
+    found: AutotaskFindings,
+) -> None:
+    """Units before + Δ from the effective date, exactly once, as the journal says."""
+    where = f"task {task}, contract {ordered.contract_id}, service {ordered.service_id}"
+    day = action.effective_date
+    change = ordered.after - ordered.before
+    mine = [a for a in adjusted if a["serviceID"] == ordered.service_id]
+    found.adjustments += len(mine)
+    if len(mine) > 1:
+        found.duplicates.append(f"{where}: {len(mine)} adjustments for one change: {mine}")
+    elif not mine:
+        found.losses.append(f"{where}: journalled as applied, but Autotask received no adjustment")
+    elif (mine[0]["unitChange"], mine[0]["effectiveDate"][:10]) != (change, day.isoformat()):
+        found.mismatches.append(
+            f"{where}: adjusted {mine[0]}, the order asks {change:+} from {day}"
+        )
+    seen = {
+        "the day before": (day - ONE_DAY, ordered.before),
+        "the effective date": (day, ordered.after),
+        "the contract's last day": (contract_end, ordered.after),
+    }
+    for label, (when, wanted) in seen.items():
+        units = units_on(rows, ordered.service_id, when)
+        if units != wanted:
+            found.mismatches.append(f"{where}: {units} units on {label} ({when}), not {wanted}")
+    expected = journalled.expectations.get(action.key)
+    if expected is not None:
+        said = (
+            Decimal(expected["before"]),
+            Decimal(expected["before"]) + Decimal(expected["change"]),
+        )
+        if said != (ordered.before, ordered.after) or expected["effectiveDate"] != day.isoformat():
+            found.mismatches.append(
+                f"{where}: the journal expects {said[0]} → {said[1]} on "
+                f"{expected['effectiveDate']}, the order {ordered.before} → {ordered.after} "
+                f"on {day}"
+            )
+
+
+def audit_charges(
+    task: int,
+    ordered: Ordered,
+    actions: Sequence[PlannedAddition],
+    charges: Sequence[dict[str, Any]],
+    found: AutotaskFindings,
+) -> None:
+    """Each one-time line's psasync key on exactly one charge, with the usage as its quantity."""
+    marked: dict[str, list[dict[str, Any]]] = {}
+    for charge in charges:
+        mark = read_mark(charge.get("description"))
+        if mark is not None:
+            marked.setdefault(mark.key, []).append(charge)
+    found.charges += sum(len(c) for c in marked.values())
+    planned = {action.key for action in actions}
+    for key in sorted(planned | set(marked)):
+        copies = marked.get(key, [])
+        if len(copies) > 1 or key not in planned:
+            found.duplicates.append(f"task {task}: {len(copies)} charges carry {key}")
+        elif not copies:
+            found.losses.append(f"task {task}: journalled charge {key} is not on Autotask")
+        elif Decimal(str(copies[0]["unitQuantity"])) != ordered.usage:
+            found.mismatches.append(
+                f"task {task}: charge {key} bills {copies[0]['unitQuantity']}, not {ordered.usage}"
+            )
+
+
+async def audit_autotask(
+    client: httpx.AsyncClient,
+    sandbox_url: str,
+    database_url: str,
+    tasks: dict[int, int],
+    fixture: dict[str, Any],
+) -> dict[str, Any]:
+    """Duplicates, unit mismatches, losses and stuck tasks, from Autotask, the journal and
+    the fixture (see the module docstring)."""
+    status = await task_statuses(client, "autotask")
+    ids = list(tasks)
+    runs = await histories(client, "autotask", ids)
+    journal = await journal_of(database_url)
+    ordered = ordered_by_contract(fixture)
+    ends = {c["id"]: _day(c["endDate"]) for c in fixture["autotask"]["contracts"]}
+    rows, charges, adjusted = await autotask_reads(sandbox_url, sorted(set(tasks.values())))
+    found = AutotaskFindings()
+    synced = [task for task in ids if status[task][0] == "synced"]
+    for task in synced:
+        contract = tasks[task]
+        order, journalled = ordered[contract], journal[task]
+        writes = [action for action in journalled.plan if not action.skip]
+        recurring = [a for a in writes if a.kind is AdditionKind.RECURRING]
+        for action in recurring:
+            audit_recurring(
+                task,
+                order,
+                action,
+                journalled,
+                [r for r in rows if r["contractID"] == contract],
+                [a for a in adjusted if a["contractID"] == contract],
+                ends[contract],
+                found,
+            )
+        one_time = [a for a in writes if a.kind is not AdditionKind.RECURRING]
+        on_contract = [c for c in charges if c["contractID"] == contract]
+        if one_time or on_contract:
+            audit_charges(task, order, one_time, on_contract, found)
+    twice = [t for t in ids if sum(r["outcome"] == "succeeded" for r in runs[t]) > 1]
+    return {
+        "synced": len(synced),
+        "duplicates": len(found.duplicates),
+        "duplicateWrites": found.duplicates[:50],
+        "unitMismatches": len(found.mismatches),
+        "mismatches": found.mismatches[:50],
+        "losses": len(found.losses),
+        "lostWrites": found.losses[:50],
+        "adjustmentsReceived": found.adjustments,
+        "chargesMarked": found.charges,
+        **stuck_figures(ids, status),
+        "tasksSucceededTwice": twice,
+        **journal_figures(list(runs.values())),
+    }
+
+
 # One backend, start to end ---------------------------------------------------------------------
 
 
@@ -537,7 +858,7 @@ async def run_backend(config: Config, backend: str, fixture: Path, folder: Path)
             try:
                 for app in apps:  # one after another: the first start migrates the database
                     await app.start()
-                figures = await drive(config, apps, url, database_url)
+                figures = await drive(config, apps, url, database_url, fixture)
             finally:
                 for app in apps:
                     await app.stop()
@@ -546,32 +867,64 @@ async def run_backend(config: Config, backend: str, fixture: Path, folder: Path)
     return figures
 
 
-async def drive(config: Config, apps: list[App], url: str, database_url: str) -> dict[str, Any]:
+async def autotask_limits(control: httpx.AsyncClient, **wanted: int) -> dict[str, Any]:
+    """The Autotask sandbox's request limits, switched to ``wanted`` first if given."""
+    if wanted:
+        answer = await control.put("/_sandbox/autotask/limits", json=wanted)
+    else:
+        answer = await control.get("/_sandbox/autotask/limits")
+    answer.raise_for_status()
+    limits: dict[str, Any] = answer.json()
+    return limits
+
+
+async def drive(
+    config: Config, apps: list[App], url: str, database_url: str, fixture: Path
+) -> dict[str, Any]:
     """Prepare, soak under faults and kills, then audit: the backend's figures."""
     first = apps[0].client
     assert first is not None
-    tasks = await prepare(first, url, config.syncs)
+    autotask = config.psa == "autotask"
     async with httpx.AsyncClient(base_url=url, timeout=30) as control:
+        if autotask:
+            await autotask_limits(
+                control,
+                threadLimit=config.thread_limit,
+                requestThreshold=AUTOTASK_REQUEST_THRESHOLD,
+            )
+        tasks = await prepare(first, config.psa, url, config.syncs)
+        refused_before = (await autotask_limits(control))["threadLimitRefusals"] if autotask else 0
         faults = fault_settings(config).model_dump(mode="json")
         (await control.put("/_sandbox/faults", json=faults)).raise_for_status()
         (await control.delete("/_sandbox/calls")).raise_for_status()
         began = time.monotonic()
         tally = await soak(apps, tasks, config)
         wall = time.monotonic() - began
+        injected = (await control.get("/_sandbox/faults/injected")).json()
         (await control.put("/_sandbox/faults", json={})).raise_for_status()
-        calls = await connectwise_calls(control)
+        calls = await vendor_calls(control, config.psa)
+        refused = (await autotask_limits(control))["threadLimitRefusals"] if autotask else 0
     await asyncio.sleep(config.late_hold + 1)  # every held write has landed
     client = apps[0].client
     assert client is not None
-    found = await audit(client, url, tasks)
+    if autotask:
+        data = json.loads(fixture.read_text(encoding="utf-8"))
+        found = await audit_autotask(client, url, database_url, tasks, data)
+    else:
+        found = await audit(client, url, tasks)
     events = await surplus_events(database_url)
     return {
+        "psa": config.psa,
         "tasks": len(tasks),
         **found,
-        "connectwiseCalls": calls,
+        "vendorCalls": calls,
         "vendorCallsPerTask": round(calls / max(found["synced"], 1), 2),
+        "faultsInjected": sum(injected.values()),
+        "faultsByKind": injected,
+        "threadLimitRefusals": refused - refused_before,
         "wallSeconds": round(wall, 1),
         "kills": tally.kills,
+        "resumedSyncs": tally.answers["200 resumed"],
         "conflicts409": tally.answers["409 TaskBusy"],
         "vendorFailures502": sum(n for k, n in tally.answers.items() if k.startswith("502")),
         "surplusDeleted": events.get("surplus_deleted", 0),
@@ -585,33 +938,51 @@ async def drive(config: Config, apps: list[App], url: str, database_url: str) ->
 
 ROWS = (
     ("tasks synced / sent", lambda f: f"{f['synced']} / {f['tasks']}"),
-    ("duplicates (keys on ConnectWise > 1)", lambda f: f["duplicates"]),
-    ("losses (journalled creates missing)", lambda f: f["losses"]),
+    ("duplicates ({duplicates})", lambda f: f["duplicates"]),
+    ("losses (journalled writes missing)", lambda f: f["losses"]),
     ("stuck tasks (not synced)", lambda f: f["stuck"]),
     ("app processes", lambda f: f["processes"]),
+    ("faults injected", lambda f: f"{f['faultsInjected']} {_kinds(f['faultsByKind'])}"),
     ("kill -9 done", lambda f: f["kills"]),
+    ("syncs that resumed an interrupted run", lambda f: f["resumedSyncs"]),
     ("409 TaskBusy answers", lambda f: f["conflicts409"]),
     ("502 answers (vendor failure)", lambda f: f["vendorFailures502"]),
     ("surplus copies deleted by verification", lambda f: f["surplusDeleted"]),
-    ("ConnectWise calls", lambda f: f["connectwiseCalls"]),
-    ("ConnectWise calls per synced task", lambda f: f"{f['vendorCallsPerTask']:.2f}"),
+    ("{psa} calls", lambda f: f["vendorCalls"]),
+    ("{psa} calls per synced task", lambda f: f"{f['vendorCallsPerTask']:.2f}"),
     ("sync runs journalled (failed)", lambda f: f"{f['runs']} ({f['failedRuns']})"),
     ("creates journalled", lambda f: f["creates"]),
     ("soak wall time", lambda f: f"{f['wallSeconds']:.1f} s"),
     ("setup + audit time", lambda f: f"{f['setupAndAuditSeconds']:.1f} s"),
 )
+AUTOTASK_ROWS = (
+    ("unit mismatches (units ≠ before + Δ)", lambda f: f["unitMismatches"]),
+    (
+        "adjustments received / charges marked",
+        lambda f: f"{f['adjustmentsReceived']} / {f['chargesMarked']}",
+    ),
+    ("thread-limit refusals (Itgenatr005)", lambda f: f["threadLimitRefusals"]),
+)
+PROBLEMS = ("duplicateKeys", "duplicateWrites", "mismatches", "lostWrites", "stuckTasks")
+
+
+def _kinds(counts: dict[str, int]) -> str:
+    return "(" + ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items())) + ")"
 
 
 def show(backend: str, figures: dict[str, Any]) -> None:
     """A readable table of one backend's figures, with the problems found listed below it."""
-    print(f"\n{backend}")
-    for label, value in ROWS:
-        print(f"  {label:42s} {value(figures)}")
+    autotask = figures["psa"] == "autotask"
+    psa = "Autotask" if autotask else "ConnectWise"
+    duplicates = "adjustments or charge keys > 1" if autotask else "keys on ConnectWise > 1"
+    print(f"\n{backend} ({psa})")
+    for label, value in (*ROWS, *(AUTOTASK_ROWS if autotask else ())):
+        print(f"  {label.format(psa=psa, duplicates=duplicates):42s} {value(figures)}")
     for label, name in (("Sync answers", "answers"), ("journalled actions", "actionOutcomes")):
         counts = ", ".join(f"{kind}: {count}" for kind, count in figures[name].items())
         print(f"  {label:42s} {counts}")
-    for name in ("duplicateKeys", "lostWrites", "stuckTasks", "tasksSucceededTwice"):
-        for item in figures[name]:
+    for name in (*PROBLEMS, "tasksSucceededTwice"):
+        for item in figures.get(name, []):
             print(f"  ! {name}: {item}")
 
 
@@ -620,10 +991,15 @@ def describe(config: Config) -> str:
     mix = ", ".join(f"{name[5:]} {config.fault_rate * s:.0%}" for name, s in FAULT_MIX.items())
     return (
         f"soak: {config.syncs} tasks, {config.concurrency} in flight, {config.kills} kill -9s "
-        f"(seed {config.seed}); faults on {config.fault_rate:.0%} of ConnectWise calls under "
-        f"{AGREEMENTS} ({mix}; Retry-After {config.retry_after} s, late applies held "
-        f"{config.late_hold:g} s), {config.latency_ms} ms added latency; "
-        f"PSASYNC_SYNC_LEASE_SECONDS={config.lease} and "
+        f"(seed {config.seed}); faults on {config.fault_rate:.0%} of {config.psa_name} calls "
+        f"under {config.fault_prefix} ({mix}; Retry-After {config.retry_after} s, late applies "
+        f"held {config.late_hold:g} s), {config.latency_ms} ms added latency; "
+        + (
+            f"Autotask's thread limit {config.thread_limit} per endpoint, hourly budget lifted; "
+            if config.psa == "autotask"
+            else ""
+        )
+        + f"PSASYNC_SYNC_LEASE_SECONDS={config.lease} and "
         f"PSASYNC_UNKNOWN_OUTCOME_QUIET_SECONDS={config.quiet} (shortened from 300 and 75 to "
         "keep the run short; the quiet period stays longer than the late-apply hold)"
     )
@@ -632,6 +1008,7 @@ def describe(config: Config) -> str:
 def parse(argv: Sequence[str] | None = None) -> Config:
     """The command line as a :class:`Config`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--psa", choices=["connectwise", "autotask"], default="connectwise")
     parser.add_argument("--syncs", type=int, default=1000, help="tasks to sync per backend")
     parser.add_argument("--kills", type=int, default=20, help="kill -9s per backend")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -647,13 +1024,19 @@ def parse(argv: Sequence[str] | None = None) -> Config:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--keep-logs", action="store_true", help="keep the app logs")
+    parser.add_argument(
+        "--thread-limit", type=int, default=3, help="Autotask's requests in flight per endpoint"
+    )
     args = parser.parse_args(argv)
     if args.quiet <= args.late_hold:
         parser.error("--quiet must be longer than --late-hold")
+    if args.thread_limit < 1:
+        parser.error("--thread-limit must be positive")
     if args.syncs < 1 or args.concurrency < 1 or args.kills < 0:
         parser.error("--syncs and --concurrency must be positive, --kills not negative")
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     return Config(
+        psa=args.psa,
         syncs=args.syncs,
         kills=args.kills,
         backends=backends,
@@ -669,6 +1052,7 @@ def parse(argv: Sequence[str] | None = None) -> Config:
         seed=args.seed,
         as_json=args.json,
         keep_logs=args.keep_logs,
+        thread_limit=args.thread_limit,
     )
 
 
@@ -682,14 +1066,82 @@ def write_fixture(config: Config, folder: Path) -> Path:
         month=month,
         seed=config.seed,
     )
+    if config.psa == "autotask":
+        data = on_autotask(data, month)
     path = folder / "fixture.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
 
 
+def on_autotask(data: dict[str, Any], month: dt.date) -> dict[str, Any]:
+    """The generated fixture with its ConnectWise section moved to Autotask: each company,
+    catalog item and agreement becomes a company, a Service (the MPN as SKU and part number)
+    and a monthly Recurring Service contract; each addition a contract service holding its
+    quantity as units. The contracts start two months before the orders' month and end a year
+    after it, so every order falls inside them (and no period is posted)."""
+    connectwise = data.pop("connectwise")
+    start = add_months(month, -2)
+    end = add_months(month, 12) - ONE_DAY
+    catalog = {item["id"]: item for item in connectwise["catalog"]}
+    data["autotask"] = {
+        "credentials": [AUTOTASK_CREDENTIALS],
+        "currencies": [
+            {"id": 1, "name": "USD", "description": "US Dollar", "isInternalCurrency": True}
+        ],
+        "companies": [
+            {"id": c["id"], "companyName": c["name"], "currencyID": 1}
+            for c in connectwise["companies"]
+        ],
+        "services": [
+            {
+                "id": item["id"],
+                "name": item["description"],
+                "unitPrice": item["price"],
+                "unitCost": item["cost"],
+                "periodType": "Monthly",
+                "sku": item["manufacturerPartNumber"],
+                "catalogNumberPartNumber": item["manufacturerPartNumber"],
+            }
+            for item in connectwise["catalog"]
+        ],
+        "contracts": [
+            {
+                "id": a["id"],
+                "contractName": a["name"],
+                "companyID": a["company"]["id"],
+                "contractType": "Recurring Service",
+                "status": "Active",
+                "contractPeriodType": "Monthly",
+                "startDate": start.isoformat(),
+                "endDate": end.isoformat(),
+            }
+            for a in connectwise["agreements"]
+        ],
+        "contractServices": [
+            {
+                "id": addition["id"],
+                "contractID": addition["agreementId"],
+                "serviceID": addition["product"]["id"],
+                "unitPrice": addition["unitPrice"],
+                "unitCost": addition["unitCost"],
+                "invoiceDescription": catalog[addition["product"]["id"]]["customerDescription"],
+                "units": addition["quantity"],
+                "effectiveDate": start.isoformat(),
+            }
+            for addition in connectwise["additions"]
+        ],
+    }
+    return data
+
+
 def failed(figures: dict[str, Any]) -> bool:
-    """Not 0 duplicates / 0 losses / 0 stuck."""
-    return bool(figures["duplicates"] or figures["losses"] or figures["stuck"])
+    """Not 0 duplicates / 0 losses / 0 stuck (and, on Autotask, 0 unit mismatches)."""
+    return bool(
+        figures["duplicates"]
+        or figures["losses"]
+        or figures["stuck"]
+        or figures.get("unitMismatches", 0)
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -717,6 +1169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         shutil.rmtree(folder, ignore_errors=True)
     verdict = "FAILED: not 0 / 0 / 0" if bad else "0 duplicates / 0 losses / 0 stuck"
+    if config.psa == "autotask" and not bad:
+        verdict += " / 0 unit mismatches"
     print(f"\n{verdict}", file=log)
     return 1 if bad else 0
 
