@@ -12,7 +12,8 @@ from psasync.domain.plan import PriceSource
 from psasync.services.actor import Actor
 from psasync.services.context import Services
 from psasync.services.errors import BadRequest, Conflict, NotFound
-from psasync.store import SyncTask, TaskFilter, TaskStatus, snapshots
+from psasync.store import SyncTask, TaskStatus, snapshots
+from psasync.store import TaskFilter as TaskFilter  # list_tasks takes one: part of this API
 from psasync.store import tasks as store
 
 MAX_PAGE = 500
