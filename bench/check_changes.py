@@ -492,18 +492,20 @@ async def run(
     return {"checkChanges": checked, **synced}
 
 
-def fixture_file(args: argparse.Namespace, folder: Path, month: dt.date, *, orders: int) -> Path:
+def fixture_file(
+    args: argparse.Namespace, folder: Path, month: dt.date, *, orders: int, customers: int
+) -> Path:
     started = time.perf_counter()
-    subscriptions = max(args.subscriptions, orders)
+    subscriptions = max(args.subscriptions * orders // args.orders, orders)
     data = generate_fixture(
-        customers=args.customers,
+        customers=customers,
         subscriptions=subscriptions,
         orders=orders,
         month=month,
         seed=args.seed,
     )
     print(
-        f"fixture: {args.customers} customers, {subscriptions} subscriptions, {orders} "
+        f"fixture: {customers} customers, {subscriptions} subscriptions, {orders} "
         f"orders in {month:%B %Y} (built in {time.perf_counter() - started:.1f} s); "
         f"{args.latency_ms} ms added to each vendor call; the sandbox runs in its own process"
     )
@@ -514,7 +516,7 @@ def fixture_file(args: argparse.Namespace, folder: Path, month: dt.date, *, orde
 
 def runs(args: argparse.Namespace, month: dt.date, folder: Path) -> list[dict[str, Any]]:
     """``--runs`` full runs, each on a fresh sandbox process (a sync changes its agreements)."""
-    fixture = fixture_file(args, folder, month, orders=args.orders)
+    fixture = fixture_file(args, folder, month, orders=args.orders, customers=args.customers)
     found = []
     for number in range(args.runs):
         print(f"\n=== run {number + 1} of {args.runs} ===")
@@ -550,16 +552,23 @@ def summary(found: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def scale(args: argparse.Namespace, month: dt.date, folder: Path) -> dict[str, Any]:
-    """Check Changes alone at each size of ``--scale-orders``: the curve (median of ``--runs``)."""
+    """Check Changes alone at each size of ``--scale-orders``: the curve (median of ``--runs``).
+
+    The fixture keeps its shape at every size (customers and subscriptions in the proportion
+    to orders of ``--customers``, ``--subscriptions`` and ``--orders``), so wall time that grows
+    faster than the orders is psasync's (or the sandbox's), not the data's.
+    """
     curve = []
     for orders in args.scale_orders:
-        fixture = fixture_file(args, folder, month, orders=orders)
+        customers = max(1, args.customers * orders // args.orders)
+        fixture = fixture_file(args, folder, month, orders=orders, customers=customers)
         measured = []
         for number in range(args.runs):
             with sandbox_process(fixture, latency_ms=args.latency_ms) as base:
                 database = folder / f"scale-{orders}-{number}.db"
+                scaled = argparse.Namespace(**{**vars(args), "customers": customers})
                 found = asyncio.run(
-                    run(args, base, month, database, orders=orders, check_only=True)
+                    run(scaled, base, month, database, orders=orders, check_only=True)
                 )
                 measured.append(found["checkChanges"])
         seconds = statistics.median(entry["seconds"] for entry in measured)
