@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from psasync.jobs.app import ProcrastinateQueue, create_job_app, ensure_queue_schema, is_postgresql
-from psasync.services import Services
-from psasync.store import AutomationConfig
+from psasync.services import Services, unattended
+from psasync.services import jobs as job_service
+from psasync.store import AutomationConfig, JobStatus
 from tests.e2e.conftest import NORTHWIND, World
 
 pytestmark = pytest.mark.anyio
@@ -316,3 +317,24 @@ CONNECTWISE = {
     "privateKey": "demoPrivateKey01",
     "clientId": "5b1c2a6e-3f4d-4e8a-9c1b-7d2e6f8a9b0c",
 }
+
+
+async def test_a_task_another_run_has_in_hand_is_left_to_it(world: World, worker: Worker) -> None:
+    """The first run's tasks are queued but not settled yet when a second run checks (a run
+    longer than the schedule's slot): the second takes none of them; the first settles each
+    once."""
+    async with world.login() as client:
+        await client.put("/api/v1/integrations/connectwise", json=CONNECTWISE)
+        assert (await client.put(URL, json={**ON, "marketplaceUser": NORTHWIND})).status_code == 200
+        first = (await client.post(RUN)).json()["job"]
+        held = await job_service.run_job(world.services, first["id"])  # checked; parts queued
+        assert held is not None and held.status is JobStatus.RUNNING
+        assert held.progress_total
+
+        second = await unattended.run_automation(world.services, held.tenant_id, job_id=0)
+        assert isinstance(second, job_service.FanOut) and second.keys == ()
+
+        await worker.run()
+        counts = (await job_of(client, first["id"]))["result"]["counts"]
+        assert counts["synced"] > 0 and counts["synced"] + counts["waiting"] == counts["newTasks"]
+        assert counts["newTasks"] == held.progress_total

@@ -48,6 +48,7 @@ from psasync.services.jobs import FanOut, JobView, Progress, runs, runs_parts
 from psasync.services.tasks import TaskView
 from psasync.store import JobKind, JobStatus, journal
 from psasync.store import automation as automation_store
+from psasync.store import jobs as job_store
 from psasync.store import tenants as tenant_store
 
 log = logging.getLogger(__name__)
@@ -242,7 +243,9 @@ async def run_automation(
         rows = await automation_store.undecided_tasks(
             session, tenant_id, automation=AUTOMATION, interrupted=INTERRUPTED
         )
-        tasks = [TaskView.of(row) for row in rows]
+        # A task an earlier run (or a bulk sync) still has in hand is that job's to settle.
+        in_hand = await job_store.parts_in_hand(session, tenant_id, besides=job_id or 0)
+        tasks = [TaskView.of(row) for row in rows if str(row.id) not in in_hand]
     if tasks and settings.policy.enabled:
         try:
             await psa_for(services, tenant_id)

@@ -90,10 +90,12 @@ _UNENDED = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
 
 async def keep_interim(session: AsyncSession, job_id: int, interim: dict[str, Any]) -> None:
-    """What a running job learned before its parts run (the finisher reads it back)."""
+    """What a running job learned before its parts run (the finisher reads it back). The
+    first attempt's is kept: a retried job finds what the first already did (a check's new
+    tasks are not new the second time)."""
     await session.execute(
         update(Job)
-        .where(Job.id == job_id)
+        .where(Job.id == job_id, Job.result_json.is_(None))
         .values(result_json=json.dumps(interim, sort_keys=True))
         .execution_options(synchronize_session=False)
     )
@@ -138,6 +140,22 @@ async def job_of(session: AsyncSession, job_id: int) -> Job | None:
 
 async def part_of(session: AsyncSession, job_id: int, key: str) -> JobPart | None:
     return await session.get(JobPart, (job_id, key), populate_existing=True)
+
+
+async def parts_in_hand(session: AsyncSession, tenant_id: int, *, besides: int) -> set[str]:
+    """The keys of the parts the tenant's other running jobs have not finished: a task one job
+    is settling is not another's to take."""
+    found = await session.scalars(
+        select(JobPart.key)
+        .join(Job, Job.id == JobPart.job_id)
+        .where(
+            Job.tenant_id == tenant_id,
+            Job.id != besides,
+            Job.status == JobStatus.RUNNING.value,
+            JobPart.finished_at.is_(None),
+        )
+    )
+    return set(found)
 
 
 async def part_counts(session: AsyncSession, job_id: int) -> tuple[int, int]:
