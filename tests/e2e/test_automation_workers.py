@@ -67,7 +67,7 @@ ON = {
 # A short lease and quiet period: a killed worker's claim lapses in seconds, and a write whose
 # answer was lost is looked for for a few seconds rather than 75.
 SETTINGS = {"sync_lease_seconds": "4", "unknown_outcome_quiet_seconds": "3"}
-RUN_TIMEOUT = 150.0
+RUN_TIMEOUT = 300.0  # a liveness bound on a shared 2-core machine, not a speed goal (bench/)
 
 
 @dataclass
@@ -275,7 +275,7 @@ async def _progressed(client: httpx.AsyncClient, job_id: int, done: int) -> None
     deadline = time.monotonic() + RUN_TIMEOUT
     while True:
         job = await job_of(client, job_id)
-        assert job["status"] == "running", job
+        assert job["status"] in ("queued", "running"), job
         if job["progress"]["done"] >= done:
             return
         assert time.monotonic() < deadline, job
