@@ -47,6 +47,8 @@ from psasync.store.tenants import _chunks
 SEPARATOR = "\x1f"
 # The trigram table (SQLite): a query shorter than a trigram has nothing to look up in it.
 TRIGRAM = 3
+# FTS5 reads its query as a C string: one holding NUL is searched by scanning instead.
+NUL = "\x00"
 # Up to this many matches a search page reads them by id and sorts them; above, it walks the
 # tenant's order-date index until the page is full (dense matches fill it early).
 FEW_MATCHES = 500
@@ -151,7 +153,7 @@ async def list_tasks(
     """
     needle = wanted.query.strip().casefold() if wanted.query else ""
     dialect = session.get_bind().dialect.name
-    searchable = dialect == "sqlite" and SEPARATOR not in needle
+    searchable = dialect == "sqlite" and SEPARATOR not in needle and NUL not in needle
     if needle and searchable and wanted.status is None and wanted.order_type is None:
         return await _search_page(session, tenant_id, needle, wanted)
     hits = _hits(needle, tenant_id, dialect) if needle else None
@@ -233,7 +235,7 @@ def _hits(needle: str, tenant_id: int, dialect: str) -> Any:
     of the ``search_text`` index. None elsewhere."""
     if dialect != "sqlite" or SEPARATOR in needle:
         return None
-    if len(needle) >= TRIGRAM:
+    if len(needle) >= TRIGRAM and NUL not in needle:
         found = select(_search.c.rowid.label("id")).where(_trigram_matches(tenant_id, needle))
     else:
         searched = aliased(SyncTask)

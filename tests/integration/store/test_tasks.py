@@ -439,6 +439,7 @@ NAMES = [
 NEEDLES = [
     '"hello"', '"', "a*b", "a*", "and", "smith and", "near(co", "café", "crème", "strasse",
     "e 9", "^y:", "{z} -", "& b", "grün", "gmbh", "ltd", "zz", "9", "é", "nope",
+    "ab\x00cd", "\x00\x00\x00", "a\x00",
 ]  # fmt: skip
 
 
@@ -458,7 +459,10 @@ async def test_a_search_matches_exactly_the_tasks_holding_the_text(
     ]
     theirs = [task_row(other, f"X{n}", customer_name=n) for n in NAMES for other in others[-2:]]
     await add_tasks(database, *rows, *theirs)
-    for needle in NEEDLES:
+    # PostgreSQL cannot hold NUL at all (the web layer refuses it first: web.bounds); SQLite's
+    # trigram table cannot read it, so such a search scans instead of failing.
+    needles = [n for n in NEEDLES if database.is_sqlite or "\x00" not in n]
+    for needle in needles:
         folded = needle.casefold()
         expected = [
             f"T{n}"
