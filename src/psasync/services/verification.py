@@ -8,6 +8,7 @@ invoiced, and is deleted; any other difference is reported on the run, never "fi
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,12 @@ async def _verify_create(
     before_delete: Callable[[], Awaitable[None]],
 ) -> list[Finding]:
     copies = sorted((a for a in additions if a.sync_key == action.key), key=lambda a: a.id)
+    expected = json.loads(step.expectation_json) if step.expectation_json else {}
+    if not copies and expected:
+        # A PSA that keeps no key on this kind of line (an Autotask adjustment of units) said
+        # before the write what it would show after it: ask it, by the same rule that decides
+        # an unknown outcome — a doubled or lost write shows there, never by key.
+        return await _verify_by_expectation(psa, agreement_id, step, action, expected)
     if not copies:
         return [
             Finding(
@@ -89,6 +96,38 @@ async def _verify_create(
         await before_delete()
         findings.append(await _delete_surplus(psa, agreement_id, action.key, surplus))
     return findings
+
+
+async def _verify_by_expectation(
+    psa: PsaPort,
+    agreement_id: int,
+    step: SyncAction,
+    action: PlannedAddition,
+    expected: dict[str, str],
+) -> list[Finding]:
+    try:
+        shown = await psa.outcome(agreement_id, action, expected)
+    except AdapterError as error:  # neither before nor after: someone else changed it
+        return [
+            Finding(
+                SyncEventKind.DIFFERS,
+                f"{action.key}: {psa.vendor} shows neither what was there before the write nor "
+                f"what it wrote ({error.message})",
+                key=action.key,
+                addition_id=step.addition_id,
+            )
+        ]
+    if shown is None:
+        return [
+            Finding(
+                SyncEventKind.MISSING,
+                f"{action.key}: {psa.vendor} does not show the change written as "
+                f"{step.addition_id}",
+                key=action.key,
+                addition_id=step.addition_id,
+            )
+        ]
+    return []
 
 
 async def _delete_surplus(psa: PsaPort, agreement_id: int, key: str, surplus: Addition) -> Finding:

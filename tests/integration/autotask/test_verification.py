@@ -2,11 +2,8 @@
 that Autotask keeps no key for, so "one addition per key" cannot be how it is checked; the units
 at its effective date against the journal (before + Δ) can.
 
-Known bug, left to the owner of services/verification.py: ``_verify_create`` looks for the
-create's key on the agreement's lines, finds none on a contract service, and reports every
-Autotask Sales Order sync as "addition N is no longer on the agreement" (``missing``) — while a
-doubled adjustment would go unseen. Fix: decide a keyless recurring create by
-``PsaPort.outcome(agreement, action, step's expectation)`` (the units read) instead of by key.
+A keyless create is decided as an unknown outcome is: by ``PsaPort.outcome`` with the
+expectation the journal kept before the write (the units read).
 """
 
 from __future__ import annotations
@@ -75,9 +72,6 @@ async def _noop() -> None:
     return None
 
 
-@pytest.mark.xfail(
-    strict=True, reason="services/verification.py checks a keyless Autotask create by key"
-)
 async def test_a_sales_order_synced_once_verifies_clean(psa: AutotaskPsa) -> None:
     action = sale()
     expected = await psa.expect(CONTRACT, action)
@@ -95,3 +89,26 @@ async def test_a_sales_order_synced_once_verifies_clean(psa: AutotaskPsa) -> Non
         psa, agreement_id=CONTRACT, steps=[(step, action)], before_delete=_noop
     )
     assert findings == []
+
+
+async def test_a_doubled_adjustment_is_reported_not_passed(psa: AutotaskPsa) -> None:
+    """The same adjustment applied twice (a late apply and a re-send) leaves the units at
+    before + 2Δ: verification says so rather than passing it."""
+    action = sale()
+    expected = await psa.expect(CONTRACT, action)
+    line_id = await psa.apply(CONTRACT, action)
+    await psa.apply(CONTRACT, action)
+    step = SyncAction(
+        key=action.key,
+        action=action.action.value,
+        kind=action.kind.value,
+        mpn=action.mpn,
+        addition_id=line_id,
+        outcome=ActionOutcome.APPLIED.value,
+        expectation_json=json.dumps(expected, sort_keys=True),
+    )
+    findings = await verify_run(
+        psa, agreement_id=CONTRACT, steps=[(step, action)], before_delete=_noop
+    )
+    assert [finding.kind.value for finding in findings] == ["differs"], findings
+    assert "neither" in findings[0].message
