@@ -147,7 +147,9 @@ async def time_naive(base: str) -> dict[str, Any]:
 # psasync ---------------------------------------------------------------------------------------
 
 
-async def time_psasync(base: str, month: dt.date, database: Path) -> dict[str, Any]:
+async def time_psasync(
+    base: str, month: dt.date, database: Path, *, concurrency: int
+) -> dict[str, Any]:
     marketplace = MarketplaceSettings.model_validate(
         {
             "code": "us",
@@ -182,9 +184,7 @@ async def time_psasync(base: str, month: dt.date, database: Path) -> dict[str, A
         async with httpx.AsyncClient(base_url=base) as control:
             (await control.delete("/_sandbox/calls")).raise_for_status()
             started = time.perf_counter()
-            result = await bulk_sync(
-                services, user, BulkSyncOptions(concurrency=DEFAULT_CONCURRENCY)
-            )
+            result = await bulk_sync(services, user, BulkSyncOptions(concurrency=concurrency))
             seconds = time.perf_counter() - started
             calls = sum(entry["count"] for entry in (await control.get("/_sandbox/calls")).json())
     finally:
@@ -209,6 +209,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--month", default="2026-10")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help="psasync's tasks at a time (default: sync --all-new's)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     logging.getLogger("psasync").setLevel(logging.ERROR)
@@ -226,7 +232,10 @@ def main() -> None:
             with sandbox_process(fixture, latency_ms=args.latency_ms) as base:
                 naive.append(asyncio.run(time_naive(base)))
             with sandbox_process(fixture, latency_ms=args.latency_ms) as base:
-                mine.append(asyncio.run(time_psasync(base, month, Path(folder) / f"{run}.db")))
+                database = Path(folder) / f"{run}.db"
+                mine.append(
+                    asyncio.run(time_psasync(base, month, database, concurrency=args.concurrency))
+                )
             if not args.json:
                 print(
                     f"run {run + 1}: script {naive[-1]['seconds']:.2f} s "
@@ -239,7 +248,7 @@ def main() -> None:
     summary = {
         "orders": args.orders,
         "latencyMs": args.latency_ms,
-        "concurrency": DEFAULT_CONCURRENCY,
+        "concurrency": args.concurrency,
         "scriptSeconds": script,
         "psasyncSeconds": psasync,
         "ratio": psasync / script,
@@ -249,8 +258,8 @@ def main() -> None:
         print(json.dumps(summary))
     else:
         print(
-            f"median of {args.runs}: script {script:.2f} s, psasync sync --all-new (defaults: "
-            f"{DEFAULT_CONCURRENCY} at a time) {psasync:.2f} s: {psasync / script:.2f}× the "
+            f"median of {args.runs}: script {script:.2f} s, psasync sync --all-new "
+            f"({args.concurrency} at a time) {psasync:.2f} s: {psasync / script:.2f}× the "
             "script's time (below 1: faster)"
         )
 
