@@ -19,8 +19,9 @@ For each worker count, on a fresh sandbox and a fresh database:
 Printed per worker count: wall time of the run (from "Run now" to the job's end), split into the
 Check Changes phase (until the job knows how many tasks it will settle) and the settling phase;
 wall time per 1,000 tasks; vendor calls per task and what they cost at the added latency if made
-one after another; CPU seconds of each process and how busy the machine was; which worker checked
-and how many tasks each synced. Then the speed-up of the second worker (goal: ≥ 1.7× on a 2-core machine).
+one after another; CPU seconds of each process and how busy the machine was; which worker
+checked and how many tasks each synced. Then the speed-up of the second worker (goal: ≥ 1.7×
+on a 2-core machine).
 
 How it scales: the run checks (one worker), then each task it must decide is a part of the
 job of its own (``services/jobs.py`` ``FanOut``; DESIGN §8's ``sync_task``), queued under its
