@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from psasync.jobs.app import ProcrastinateQueue, create_job_app, ensure_queue_schema, is_postgresql
-from psasync.services import Services, unattended
+from psasync.services import Services, planning, unattended
 from psasync.services import jobs as job_service
+from psasync.services import sync as sync_service
 from psasync.store import AutomationConfig, JobStatus
 from tests.e2e.conftest import NORTHWIND, World
 
@@ -338,3 +339,26 @@ async def test_a_task_another_run_has_in_hand_is_left_to_it(world: World, worker
         counts = (await job_of(client, first["id"]))["result"]["counts"]
         assert counts["synced"] > 0 and counts["synced"] + counts["waiting"] == counts["newTasks"]
         assert counts["newTasks"] == held.progress_total
+
+
+async def test_an_auto_synced_task_is_planned_once(
+    world: World, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan the policy decided on is the one synced: not read and made again a moment
+    later inside the sync."""
+    planned: list[int] = []
+    real = planning.prepare_plan
+
+    async def counting(services: Services, actor: Any, task_id: int, **kwargs: Any) -> Any:
+        planned.append(task_id)
+        return await real(services, actor, task_id, **kwargs)
+
+    monkeypatch.setattr(planning, "prepare_plan", counting)
+    monkeypatch.setattr(sync_service, "prepare_plan", counting)
+    async with world.login() as client:
+        await client.put("/api/v1/integrations/connectwise", json=CONNECTWISE)
+        assert (await client.put(URL, json={**ON, "marketplaceUser": NORTHWIND})).status_code == 200
+        job = await run_now(client, worker)
+        synced = [item["taskId"] for item in job["result"]["synced"]]
+        assert synced
+        assert all(planned.count(task_id) == 1 for task_id in synced), planned

@@ -112,8 +112,14 @@ async def sync(
     agreement_id: int,
     price_source: PriceSource,
     reviewed: Sequence[ReviewedAddition] | None = None,
+    planned: PreparedPlan | None = None,
 ) -> SyncOutcome:
-    """Apply the task's plan to the agreement (see the module docstring)."""
+    """Apply the task's plan to the agreement (see the module docstring).
+
+    ``planned``: the plan the caller has just made for this very task, agreement and prices
+    (auto-sync decided on it a moment ago), used instead of reading everything again; an
+    interrupted run is resumed whatever it says.
+    """
     async with TaskClaim(services, tenant_id=actor.tenant_id, task_id=task_id) as claim:
         run, prepared = await _run_to_apply(
             services,
@@ -122,6 +128,7 @@ async def sync(
             agreement_id=agreement_id,
             price_source=price_source,
             reviewed=reviewed,
+            planned=planned,
         )
         if prepared is not None:
             applier = _Applier(services, actor, claim, prepared.context.psa, run)
@@ -144,6 +151,7 @@ async def _run_to_apply(
     agreement_id: int,
     price_source: PriceSource,
     reviewed: Sequence[ReviewedAddition] | None,
+    planned: PreparedPlan | None = None,
 ) -> tuple[SyncRun, PreparedPlan | None]:
     """The interrupted run to resume, or a new run of a freshly checked plan.
 
@@ -164,13 +172,24 @@ async def _run_to_apply(
             )
         claim.run = unfinished
         return unfinished, None
-    prepared = await prepare_plan(
-        services,
-        actor,
-        claim.task_id,
-        agreement_id=agreement_id,
-        price_source=price_source,
-        reviewed=reviewed,
+    fits = (
+        planned is not None
+        and reviewed is None
+        and planned.context.view.id == claim.task_id
+        and planned.agreement.id == agreement_id
+        and all(action.price_source is price_source for action in planned.plan.actions)
+    )
+    prepared = (
+        planned
+        if fits and planned is not None
+        else await prepare_plan(
+            services,
+            actor,
+            claim.task_id,
+            agreement_id=agreement_id,
+            price_source=price_source,
+            reviewed=reviewed,
+        )
     )
     _check_not_blocked(prepared)
     claim.run = await _start_run(services, actor, claim, prepared, price_source)

@@ -314,8 +314,9 @@ async def settle_task(services: Services, tenant_id: int, task_id: int) -> dict[
     try:
         policy = (await settings_of(services, tenant_id)).policy
         actor = await _automation_actor(services, tenant_id)
-        decision = await _resumed(services, actor, task) or await _decision(
-            services, actor, policy, task
+        resumed = await _resumed(services, actor, task)
+        decision, planned = (
+            (resumed, None) if resumed else await _decision(services, actor, policy, task)
         )
         if isinstance(decision, Wait):
             await _wait(services, actor, task, decision.reason)
@@ -326,6 +327,7 @@ async def settle_task(services: Services, tenant_id: int, task_id: int) -> dict[
             task.id,
             agreement_id=decision.agreement_id,
             price_source=policy.price_source,
+            planned=planned,
         )
     except Conflict as conflict:  # a person (or a bulk sync) has it right now: the next run
         return {"outcome": "busy", **entry, "reason": conflict.message, "code": conflict.code}
@@ -371,14 +373,16 @@ async def _resumed(services: Services, actor: Actor, task: TaskView) -> SyncTo |
 
 async def _decision(
     services: Services, actor: Actor, policy: AutoSyncPolicy, task: TaskView
-) -> Decision:
+) -> tuple[Decision, planning.PreparedPlan | None]:
+    """What the policy decides, and the plan it decided on (the sync uses it rather than
+    reading everything again a moment later)."""
     if not policy.enabled or task.order_type not in policy.order_types:
-        return choose_agreement(policy, order_type=task.order_type, eligible=())
+        return choose_agreement(policy, order_type=task.order_type, eligible=()), None
     try:
         options = await _eligible(services, actor, task)
         chosen = choose_agreement(policy, order_type=task.order_type, eligible=options)
         if isinstance(chosen, Wait):
-            return chosen
+            return chosen, None
         prepared = await planning.prepare_plan(
             services,
             actor,
@@ -388,9 +392,9 @@ async def _decision(
             reviewed=None,
         )
     except (CustomerNotMapped, Invalid) as unusable:  # a person must look at it
-        return Wait(unusable.message)
+        return Wait(unusable.message), None
     facts = PlanFacts.of(prepared.plan)
-    return decide(policy, order_type=task.order_type, eligible=options, plan=facts)
+    return decide(policy, order_type=task.order_type, eligible=options, plan=facts), prepared
 
 
 async def _eligible(services: Services, actor: Actor, task: TaskView) -> list[AgreementOption]:
