@@ -30,7 +30,7 @@ from psasync.services.bulk_sync import (
     bulk_sync,
 )
 from psasync.services.context import Services
-from psasync.services.errors import Invalid, NotFound
+from psasync.services.errors import Invalid
 from psasync.services.jobs import FanOut, JobView, Progress, runs, runs_parts
 from psasync.services.tasks import TaskView
 from psasync.services.types import OrderType, PriceSource, TaskStatus
@@ -192,13 +192,7 @@ async def run_bulk_sync_job(
 async def _stored(services: Services, tenant_id: int, task_ids: Sequence[int]) -> list[TaskView]:
     """The job's tasks, in the order it names them; one deleted since is left out."""
     actor = Actor(tenant_id=tenant_id, name=AUTOMATION)
-    found = []
-    for task_id in dict.fromkeys(task_ids):
-        try:
-            found.append(await task_service.get_task(services, actor, task_id))
-        except NotFound:
-            continue
-    return found
+    return await task_service.get_tasks(services, actor, task_ids)
 
 
 async def finish_bulk_sync(

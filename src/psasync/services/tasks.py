@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,6 +127,14 @@ class TaskDetail:
 
     view: TaskView
     order: Order
+
+
+async def get_tasks(services: Services, actor: Actor, task_ids: Sequence[int]) -> list[TaskView]:
+    """The actor's tenant's tasks among ``task_ids``, in that order; others are left out."""
+    wanted = list(dict.fromkeys(task_ids))
+    async with services.db.session() as session:
+        found = await store.get_tasks(session, actor.tenant_id, wanted)
+        return [TaskView.of(found[task_id]) for task_id in wanted if task_id in found]
 
 
 async def get_task_detail(services: Services, actor: Actor, task_id: int) -> TaskDetail:

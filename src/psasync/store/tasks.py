@@ -141,6 +141,16 @@ async def get_task(session: AsyncSession, tenant_id: int, task_id: int) -> SyncT
     return found.first()
 
 
+async def get_tasks(
+    session: AsyncSession, tenant_id: int, task_ids: Sequence[int]
+) -> dict[int, SyncTask]:
+    """The tenant's tasks among ``task_ids`` by id; another tenant's are absent."""
+    found = await session.scalars(
+        select(SyncTask).where(SyncTask.tenant_id == tenant_id, SyncTask.id.in_(task_ids))
+    )
+    return {task.id: task for task in found}
+
+
 async def list_tasks(
     session: AsyncSession, tenant_id: int, wanted: TaskFilter
 ) -> tuple[list[SyncTask], int]:
