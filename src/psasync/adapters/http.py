@@ -157,7 +157,7 @@ async def send_with_retries(
     :class:`Unreachable` when no answer came at all, and :class:`OutcomeUnknown` when a
     non-idempotent request may or may not have been applied.
     """
-    host = _host(request)
+    host = _host(request, vendor)
     for attempt in range(1, policy.attempts + 1):
         last = attempt == policy.attempts
         await policy.hosts.clear(host)
@@ -205,8 +205,10 @@ async def send_with_retries(
     raise AssertionError("unreachable: the loop returns or raises on its last attempt")
 
 
-def _host(request: httpx.Request) -> str:
-    return request.url.netloc.decode("ascii")
+def _host(request: httpx.Request, vendor: str) -> str:
+    """What a 429 pauses: this vendor's API on this host. A vendor's rate limit is its own; a
+    host serving two vendors' APIs (as the sandboxes do) pauses only the one that refused."""
+    return f"{vendor} {request.url.netloc.decode('ascii')}"
 
 
 async def _pause_host(
@@ -220,7 +222,7 @@ async def _pause_host(
     """A 429: wait its ``Retry-After`` (or the backoff), and let no request to the host out
     meanwhile."""
     delay = policy.delay(attempt=attempt, retry_after=retry_after_seconds(response))
-    host = _host(request)
+    host = _host(request, vendor)
     log.warning(
         "%s refused %s %s with 429: every request to %s waits %.2fs",
         vendor,

@@ -174,7 +174,7 @@ async def test_a_request_retried_after_a_429_also_waits_for_a_longer_pause_of_it
     pauses: list[asyncio.Task[None]] = []
 
     async def longer_pause() -> None:  # another request's 429, answered just after this one's
-        async with shared.hosts.paused("vendor.test"):
+        async with shared.hosts.paused("V vendor.test"):  # vendor V on that host
             await asyncio.sleep(0.05)
         order.append("the other pause ended")
 
@@ -224,3 +224,46 @@ def test_retry_after_reads_seconds_and_http_dates(header: str, seconds: float | 
 def test_a_policy_needs_an_attempt() -> None:
     with pytest.raises(ValueError, match="at least one attempt"):
         RetryPolicy(attempts=0)
+
+
+async def test_a_429_pauses_only_the_vendor_that_refused_on_a_shared_host() -> None:
+    """The sandboxes serve the marketplace and the PSA on one host: one vendor's 429 (its own
+    rate limit) must not hold the other vendor's requests."""
+    release = asyncio.Event()
+
+    async def held_sleep(_seconds: float) -> None:  # the refused vendor's pause lasts until told
+        await release.wait()
+
+    shared = RetryPolicy(sleep=held_sleep)
+    refused_once: list[bool] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/psa" and not refused_once:
+            refused_once.append(True)
+            return httpx.Response(429, headers={"Retry-After": "5"})
+        return httpx.Response(200)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+        psa = asyncio.create_task(
+            send_with_retries(
+                client,
+                client.build_request("GET", "https://shared.test/psa"),
+                policy=shared,
+                idempotent=True,
+                vendor="PSA",
+            )
+        )
+        await asyncio.sleep(0.01)  # the PSA request is sitting out its 429
+        other = await asyncio.wait_for(
+            send_with_retries(
+                client,
+                client.build_request("GET", "https://shared.test/marketplace"),
+                policy=shared,
+                idempotent=True,
+                vendor="Marketplace",
+            ),
+            timeout=1,
+        )
+        assert other.status_code == 200 and not psa.done()
+        release.set()
+        assert (await psa).status_code == 200
