@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import datetime as dt
 import json
 import logging
@@ -165,6 +166,7 @@ class Phase:
     sql_seconds: float
     transactions: int
     commits: int
+    cpu_seconds: float  # psasync's process, every thread (the sandboxes run in their own)
 
 
 @dataclass(frozen=True)
@@ -174,14 +176,25 @@ class Bench:
     probe: Probe
     latency: float  # seconds added to each vendor call
     concurrency: int
+    profile_to: Path | None = None
 
-    async def measure(self, work: Callable[[], Awaitable[Any]]) -> Phase:
-        """Run ``work`` from zeroed counters: its result, wall time, calls and database work."""
+    async def measure(self, name: str, work: Callable[[], Awaitable[Any]]) -> Phase:
+        """Run ``work`` from zeroed counters: its result, wall time, psasync's CPU time, calls
+        and database work (and its profile, with ``--profile``, as ``<name>.pstats``)."""
         (await self.control.delete("/_sandbox/calls")).raise_for_status()
         self.probe.reset()
-        started = time.perf_counter()
+        profiler = cProfile.Profile() if self.profile_to else None
+        cpu_started, started = time.process_time(), time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         result = await work()
+        if profiler is not None:
+            profiler.disable()
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
+        if profiler is not None and self.profile_to is not None:
+            self.profile_to.mkdir(parents=True, exist_ok=True)
+            profiler.dump_stats(self.profile_to / f"{name}.pstats")
         answer = (await self.control.get("/_sandbox/calls")).json()
         calls = Calls(tuple((e["method"], e["path"], e["count"]) for e in answer))
         probe = self.probe
@@ -195,6 +208,7 @@ class Bench:
             probe.sql_seconds,
             probe.transactions,
             probe.commits,
+            cpu_seconds,
         )
 
     async def for_each(
@@ -239,6 +253,10 @@ def show_costs(bench: Bench, phase: Phase, *, per: int, unit: str) -> None:
         f"{phase.transactions} transactions ({phase.transactions / per:.1f} a {unit}; "
         f"{phase.commits} committed), {phase.sql_seconds:.2f} s executing"
     )
+    print(
+        f"    psasync's CPU: {phase.cpu_seconds:.2f} s ({phase.cpu_seconds / per * 1000:.1f} ms a "
+        f"{unit}; {phase.cpu_seconds / phase.seconds:.0%} of the wall time)"
+    )
 
 
 # The phases -------------------------------------------------------------------------------------
@@ -247,9 +265,10 @@ def show_costs(bench: Bench, phase: Phase, *, per: int, unit: str) -> None:
 async def log_in(bench: Bench, base: str) -> Actor:
     services = bench.services
     phase = await bench.measure(
+        "login",
         lambda: auth.login_actor(
             services, marketplace="us", username=LOGIN["username"], password=LOGIN["password"]
-        )
+        ),
     )
     print(
         f"login: {phase.seconds:.2f} s, {phase.calls.total(prefix=MARKETPLACE)} marketplace calls"
@@ -263,7 +282,7 @@ async def log_in(bench: Bench, base: str) -> Actor:
     )
     user: Actor = phase.result
     connected = await bench.measure(
-        lambda: integrations.configure_connectwise(services, user, form)
+        "connect", lambda: integrations.configure_connectwise(services, user, form)
     )
     print(f"connect ConnectWise: {connected.seconds:.2f} s, {connected.calls.total()} calls")
     return user
@@ -272,7 +291,7 @@ async def log_in(bench: Bench, base: str) -> Actor:
 async def check(
     bench: Bench, user: Actor, *, orders: int, customers: int
 ) -> tuple[list[TaskView], dict[str, float]]:
-    phase = await bench.measure(lambda: check_changes(bench.services, user))
+    phase = await bench.measure("check_changes", lambda: check_changes(bench.services, user))
     result: CheckResult = phase.result
     calls = phase.calls
     made = calls.total(prefix=MARKETPLACE)
@@ -341,11 +360,12 @@ async def preview_all(bench: Bench, user: Actor, tasks: Sequence[TaskView]) -> P
     async def previews() -> list[Plan]:
         return await bench.for_each(tasks, preview)
 
-    return await bench.measure(previews)
+    return await bench.measure("preview", previews)
 
 
 async def sync_all(bench: Bench, user: Actor, tasks: Sequence[TaskView]) -> Phase:
     return await bench.measure(
+        "sync",
         lambda: bench.for_each(
             tasks,
             lambda task: sync_service.sync(
@@ -355,7 +375,7 @@ async def sync_all(bench: Bench, user: Actor, tasks: Sequence[TaskView]) -> Phas
                 agreement_id=agreement_of(task),
                 price_source=PriceSource.MARKETPLACE,
             ),
-        )
+        ),
     )
 
 
@@ -477,7 +497,9 @@ async def run(
     end = add_months(month, 1)
     services.now = lambda: dt.datetime(end.year, end.month, end.day, 1, tzinfo=dt.UTC)
     async with httpx.AsyncClient(base_url=base) as control:
-        bench = Bench(services, control, probe, args.latency_ms / 1000, args.concurrency)
+        bench = Bench(
+            services, control, probe, args.latency_ms / 1000, args.concurrency, args.profile
+        )
         try:
             await services.db.upgrade()
             user = await log_in(bench, base)
@@ -627,6 +649,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--scale-orders", type=int, nargs="+", default=[1000, 5000, 20000], metavar="ORDERS"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FOLDER",
+        help="write each phase's cProfile statistics there (<phase>.pstats; slows every phase)",
     )
     parser.add_argument(
         "--json",
