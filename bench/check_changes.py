@@ -48,6 +48,7 @@ from pydantic import SecretStr
 from sqlalchemy import event
 
 from psasync.adapters.marketplace.client import DEFAULT_PAGE_SIZE
+from psasync.bootstrap import run as run_on_psasync_loop
 from psasync.config import MarketplaceSettings, Settings
 from psasync.domain.billing import add_months
 from psasync.domain.plan import Plan, PriceSource
@@ -544,7 +545,7 @@ def runs(args: argparse.Namespace, month: dt.date, folder: Path) -> list[dict[st
         print(f"\n=== run {number + 1} of {args.runs} ===")
         with sandbox_process(fixture, latency_ms=args.latency_ms) as base:
             database = folder / f"bench-{number}.db"
-            found.append(asyncio.run(run(args, base, month, database, orders=args.orders)))
+            found.append(run_on_psasync_loop(run(args, base, month, database, orders=args.orders)))
     return found
 
 
@@ -589,7 +590,7 @@ def scale(args: argparse.Namespace, month: dt.date, folder: Path) -> dict[str, A
             with sandbox_process(fixture, latency_ms=args.latency_ms) as base:
                 database = folder / f"scale-{orders}-{number}.db"
                 scaled = argparse.Namespace(**{**vars(args), "customers": customers})
-                found = asyncio.run(
+                found = run_on_psasync_loop(
                     run(scaled, base, month, database, orders=orders, check_only=True)
                 )
                 measured.append(found["checkChanges"])

@@ -41,6 +41,7 @@ from check_changes import MARKETPLACE, sandbox_process  # noqa: E402
 from psasync.adapters import jsonio  # noqa: E402
 from psasync.adapters.connectwise.site import ConnectWiseSite  # noqa: E402
 from psasync.adapters.marketplace import MarketplaceClient  # noqa: E402
+from psasync.bootstrap import run as run_on_psasync_loop  # noqa: E402
 from psasync.config import MarketplaceSettings, Settings  # noqa: E402
 from psasync.domain.billing import add_months  # noqa: E402
 from psasync.domain.orders import Order, OrderType  # noqa: E402
@@ -234,7 +235,9 @@ def main() -> None:
             with sandbox_process(fixture, latency_ms=args.latency_ms) as base:
                 database = Path(folder) / f"{run}.db"
                 mine.append(
-                    asyncio.run(time_psasync(base, month, database, concurrency=args.concurrency))
+                    run_on_psasync_loop(
+                        time_psasync(base, month, database, concurrency=args.concurrency)
+                    )
                 )
             if not args.json:
                 print(

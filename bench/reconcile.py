@@ -27,7 +27,6 @@ side, each with 10 in flight, after the listings (which page one after another).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import json
 import logging
@@ -47,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from check_changes import Probe, sandbox_process, shape  # noqa: E402
 
 from psasync.adapters.marketplace.client import DEFAULT_PAGE_SIZE  # noqa: E402
+from psasync.bootstrap import run as run_on_psasync_loop  # noqa: E402
 from psasync.config import MarketplaceSettings, Settings  # noqa: E402
 from psasync.domain.billing import add_months  # noqa: E402
 from psasync.sandbox.generate import CONNECTWISE_CREDENTIALS, LOGIN, generate_fixture  # noqa: E402
@@ -253,7 +253,7 @@ def main() -> None:
         fixture = Path(folder) / "fixture.json"
         fixture.write_text(json.dumps(data), encoding="utf-8")
         with sandbox_process(fixture, latency_ms=args.latency_ms) as base:
-            result = asyncio.run(run(args, base, month, Path(folder) / "bench.db"))
+            result = run_on_psasync_loop(run(args, base, month, Path(folder) / "bench.db"))
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 import uvicorn
 
-from psasync.bootstrap import job_engine, run_worker
+from psasync.bootstrap import job_engine, run, run_worker
 from psasync.config import Settings
 from psasync.entrypoints.cli import output as cli_output
 from psasync.entrypoints.cli.app import app, console, db_app, err_console
@@ -86,7 +86,7 @@ def _login(marketplace: str | None, username: str) -> Login:
 def _run(work: Coroutine[Any, Any, T], *, json_output: bool = False) -> T:
     """Run a use case; a refusal is printed (as JSON with ``--json``) and ends the command."""
     try:
-        return asyncio.run(work)
+        return run(work)
     except UsageProblem as problem:
         cli_output.show_usage_problem(err_console, problem)
         raise typer.Exit(code=2) from None
