@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psasync.store.models import (
@@ -14,6 +15,39 @@ from psasync.store.models import (
     SyncEvent,
     SyncEventKind,
     SyncRun,
+)
+
+# A run's journal writes, built once with their values as parameters (see store.tasks: the
+# compiled form is found without building the statement and its cache key on every call).
+_actions = cast(Table, SyncAction.__table__)
+_runs = cast(Table, SyncRun.__table__)
+_RECORD_ACTION = (
+    update(_actions)
+    .where(_actions.c.id == bindparam("action_row"))
+    .values(
+        outcome=bindparam("new_outcome"),
+        addition_id=bindparam("new_addition"),
+        error=bindparam("new_error"),
+        finished_at=bindparam("now"),
+    )
+)
+_MARK_ATTEMPTED = (
+    update(_actions)
+    .where(_actions.c.id == bindparam("action_row"))
+    .values(attempted_at=bindparam("now"), expectation_json=bindparam("expectation"))
+)
+_FINISH_RUN = (
+    update(_runs)
+    .where(_runs.c.id == bindparam("run"))
+    .values(
+        outcome=bindparam("new_outcome"), error=bindparam("new_error"), finished_at=bindparam("now")
+    )
+)
+_LATEST_RUN = (
+    select(SyncRun)
+    .where(SyncRun.tenant_id == bindparam("tenant"), SyncRun.task_id == bindparam("task"))
+    .order_by(SyncRun.id.desc())
+    .limit(1)
 )
 
 
@@ -61,12 +95,7 @@ async def unfinished_run(session: AsyncSession, tenant_id: int, task_id: int) ->
 
     A run that failed before any change was made is not resumed; the next Sync plans afresh.
     """
-    found = await session.scalars(
-        select(SyncRun)
-        .where(SyncRun.tenant_id == tenant_id, SyncRun.task_id == task_id)
-        .order_by(SyncRun.id.desc())
-        .limit(1)
-    )
+    found = await session.scalars(_LATEST_RUN, {"tenant": tenant_id, "task": task_id})
     run = found.first()
     if run is None or run.outcome == RunOutcome.SUCCEEDED.value:
         return None
@@ -96,10 +125,14 @@ async def record_action(
     now: dt.datetime,
 ) -> None:
     await session.execute(
-        update(SyncAction)
-        .where(SyncAction.id == action_id)
-        .values(outcome=outcome.value, addition_id=addition_id, error=error, finished_at=now)
-        .execution_options(synchronize_session=False)
+        _RECORD_ACTION,
+        {
+            "action_row": action_id,
+            "new_outcome": outcome.value,
+            "new_addition": addition_id,
+            "new_error": error,
+            "now": now,
+        },
     )
 
 
@@ -109,10 +142,7 @@ async def mark_attempted(
     """Note that the action's vendor write is about to be sent (its outcome may stay unknown),
     with what the PSA showed just before it."""
     await session.execute(
-        update(SyncAction)
-        .where(SyncAction.id == action_id)
-        .values(attempted_at=now, expectation_json=expectation)
-        .execution_options(synchronize_session=False)
+        _MARK_ATTEMPTED, {"action_row": action_id, "now": now, "expectation": expectation}
     )
 
 
@@ -139,10 +169,7 @@ async def finish_run(
     session: AsyncSession, run_id: int, *, outcome: RunOutcome, error: str | None, now: dt.datetime
 ) -> None:
     await session.execute(
-        update(SyncRun)
-        .where(SyncRun.id == run_id)
-        .values(outcome=outcome.value, error=error, finished_at=now)
-        .execution_options(synchronize_session=False)
+        _FINISH_RUN, {"run": run_id, "new_outcome": outcome.value, "new_error": error, "now": now}
     )
 
 
