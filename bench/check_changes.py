@@ -62,7 +62,7 @@ from psasync.sandbox.generate import (
 from psasync.services import Actor, Services, auth, integrations, planning
 from psasync.services import sync as sync_service
 from psasync.services.check_changes import CheckResult, check_changes
-from psasync.services.context import VENDOR_TIMEOUT
+from psasync.services.context import vendor_http_client
 from psasync.services.tasks import TaskView
 
 MARKETPLACE = "/marketplace/us"
@@ -114,9 +114,7 @@ class Probe:
             self.answer_seconds[key] += time.perf_counter() - request.extensions["bench_started"]
             self.answers[key] += 1
 
-        return httpx.AsyncClient(
-            timeout=VENDOR_TIMEOUT, event_hooks={"request": [started], "response": [answered]}
-        )
+        return vendor_http_client(event_hooks={"request": [started], "response": [answered]})
 
     def watch(self, services: Services) -> None:
         engine = services.db.engine.sync_engine

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -31,6 +32,17 @@ DEFAULT_CHECK_OVERLAP = dt.timedelta(minutes=10)
 # Idle sessions expire after this long without a request.
 DEFAULT_SESSION_IDLE = dt.timedelta(hours=8)
 VENDOR_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# A small pool, every connection of it kept alive: httpcore checks each pooled connection on
+# every request and every release, which at the 50 connections ten concurrent syncs opened
+# (each reads up to five records at once) cost more CPU than letting calls wait their turn
+# (~10 % of a sync's CPU on the bench, docs/performance.md). The vendors throttle long before
+# 32 calls in flight: ConnectWise answers 429, Autotask caps threads per endpoint.
+VENDOR_CONNECTIONS = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+
+
+def vendor_http_client(**options: Any) -> httpx.AsyncClient:
+    """The pooled client every vendor call goes through (``options``: httpx's, e.g. hooks)."""
+    return httpx.AsyncClient(timeout=VENDOR_TIMEOUT, limits=VENDOR_CONNECTIONS, **options)
 
 
 def utc_now() -> dt.datetime:
@@ -71,7 +83,7 @@ class Services:
         return cls(
             settings=settings,
             db=Database(settings.database_url),
-            http=http or httpx.AsyncClient(timeout=VENDOR_TIMEOUT),
+            http=http or vendor_http_client(),
             secret_box=SecretBox(secret) if secret else None,
             sync_lease=dt.timedelta(seconds=settings.sync_lease_seconds),
             unknown_outcome_quiet=dt.timedelta(seconds=settings.unknown_outcome_quiet_seconds),
