@@ -71,7 +71,7 @@ def _same_name(company: Company, name: str) -> bool:
 async def company_for(services: Services, actor: Actor, view: TaskView, psa: PsaPort) -> int | None:
     """The ConnectWise company of the task's customer, matching it by name the first time."""
     customer_id, customer_name = view.customer_id, view.customer_name
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         mapping = await store.customer_mapping(session, actor.tenant_id, customer_id)
     if mapping is not None:
         return mapping.company_id
@@ -116,7 +116,7 @@ async def catalog_for(
     """The catalog item of each MPN that is mapped or can be matched (others are left out), and
     the setup-fee item of each mapped one that has one."""
     wanted = sorted(set(mpns))
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         stored = await store.product_mappings(session, actor.tenant_id, wanted)
     catalog = MappedCatalog(items={}, setup_items={})
     # Independent reads, so they go out together.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psasync.store.models import (
@@ -14,9 +14,12 @@ from psasync.store.models import (
     ProductMapping,
 )
 
+# Read by every plan (whichever PSA the tenant uses), so built once.
+_GET_SETTINGS = select(AutotaskSettings).where(AutotaskSettings.tenant_id == bindparam("tenant"))
+
 
 async def autotask_settings(session: AsyncSession, tenant_id: int) -> AutotaskSettings | None:
-    return await session.get(AutotaskSettings, tenant_id)
+    return (await session.scalars(_GET_SETTINGS, {"tenant": tenant_id})).first()
 
 
 async def save_autotask_settings(

@@ -43,6 +43,12 @@ _FINISH_RUN = (
         outcome=bindparam("new_outcome"), error=bindparam("new_error"), finished_at=bindparam("now")
     )
 )
+_events = cast(Table, SyncEvent.__table__)
+# Whole rows in: the compiled INSERT is cached for its set of columns, and the actions go in as
+# one executemany (batched into multi-row INSERTs with RETURNING), not as ORM objects.
+_INSERT_RUN = insert(_runs).returning(_runs.c.id)
+_INSERT_ACTIONS = insert(_actions).returning(_actions.c.key, _actions.c.id)
+_INSERT_EVENT = insert(_events).returning(_events.c.id)
 _LATEST_RUN = (
     select(SyncRun)
     .where(SyncRun.tenant_id == bindparam("tenant"), SyncRun.task_id == bindparam("task"))
@@ -52,14 +58,14 @@ _LATEST_RUN = (
 
 
 async def start_run(session: AsyncSession, run: SyncRun, actions: list[SyncAction]) -> SyncRun:
-    """Store a new run with its actions: two plain INSERTs, whatever the number of actions.
+    """Store a new run with its actions: two INSERTs, whatever the number of actions.
 
     ``run`` and ``actions`` are new objects; they get their ids and are returned as the run
     (with ``actions`` in the order given), outside the session.
     """
     if run.outcome is None:
         run.outcome = RunOutcome.RUNNING.value
-    inserted = await session.execute(insert(SyncRun).values(_row(run)).returning(SyncRun.id))
+    inserted = await session.execute(_INSERT_RUN, _row(run))
     run.id = inserted.scalar_one()
     for action in actions:
         action.run_id = run.id
@@ -68,11 +74,7 @@ async def start_run(session: AsyncSession, run: SyncRun, actions: list[SyncActio
     if actions:
         # A many-row INSERT returns its rows in no set order: ids are matched by key (unique
         # in a run).
-        stored = await session.execute(
-            insert(SyncAction)
-            .values([_row(action) for action in actions])
-            .returning(SyncAction.key, SyncAction.id)
-        )
+        stored = await session.execute(_INSERT_ACTIONS, [_row(action) for action in actions])
         ids = dict(stored.tuples().all())
         for action in actions:
             action.id = ids[action.key]
@@ -160,7 +162,7 @@ async def add_event(
     event = SyncEvent(
         run_id=run_id, kind=kind.value, key=key, addition_id=addition_id, message=message, at=now
     )
-    inserted = await session.execute(insert(SyncEvent).values(_row(event)).returning(SyncEvent.id))
+    inserted = await session.execute(_INSERT_EVENT, _row(event))
     event.id = inserted.scalar_one()
     return event
 

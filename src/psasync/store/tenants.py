@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psasync.store.models import (
@@ -15,6 +15,21 @@ from psasync.store.models import (
     MappingSource,
     ProductMapping,
     Tenant,
+)
+
+# The reads every plan makes, built once (a session.get builds its SELECT and that SELECT's
+# cache key on every call).
+_GET_TENANT = select(Tenant).where(Tenant.id == bindparam("tenant"))
+_GET_CONNECTWISE_SETTINGS = select(ConnectWiseSettings).where(
+    ConnectWiseSettings.tenant_id == bindparam("tenant")
+)
+_GET_CUSTOMER_MAPPING = select(CustomerMapping).where(
+    CustomerMapping.tenant_id == bindparam("tenant"),
+    CustomerMapping.customer_id == bindparam("customer"),
+)
+_GET_PRODUCT_MAPPINGS = select(ProductMapping).where(
+    ProductMapping.tenant_id == bindparam("tenant"),
+    ProductMapping.mpn.in_(bindparam("mpns", expanding=True)),
 )
 
 
@@ -42,7 +57,7 @@ async def upsert_tenant(
 
 
 async def get_tenant(session: AsyncSession, tenant_id: int) -> Tenant | None:
-    return await session.get(Tenant, tenant_id)
+    return (await session.scalars(_GET_TENANT, {"tenant": tenant_id})).first()
 
 
 async def find_tenant(
@@ -55,7 +70,7 @@ async def find_tenant(
 
 
 async def connectwise_settings(session: AsyncSession, tenant_id: int) -> ConnectWiseSettings | None:
-    return await session.get(ConnectWiseSettings, tenant_id)
+    return (await session.scalars(_GET_CONNECTWISE_SETTINGS, {"tenant": tenant_id})).first()
 
 
 async def save_connectwise_settings(
@@ -124,7 +139,10 @@ async def customers(session: AsyncSession, tenant_id: int) -> list[Customer]:
 async def customer_mapping(
     session: AsyncSession, tenant_id: int, customer_id: str
 ) -> CustomerMapping | None:
-    return await session.get(CustomerMapping, (tenant_id, customer_id))
+    found = await session.scalars(
+        _GET_CUSTOMER_MAPPING, {"tenant": tenant_id, "customer": customer_id}
+    )
+    return found.first()
 
 
 async def customer_mappings(session: AsyncSession, tenant_id: int) -> dict[str, CustomerMapping]:
@@ -158,10 +176,13 @@ async def map_customer(
 async def product_mappings(
     session: AsyncSession, tenant_id: int, mpns: Iterable[str] | None = None
 ) -> dict[str, ProductMapping]:
-    query = select(ProductMapping).where(ProductMapping.tenant_id == tenant_id)
-    if mpns is not None:
-        query = query.where(ProductMapping.mpn.in_(sorted(set(mpns))))
-    return {row.mpn: row for row in await session.scalars(query)}
+    if mpns is None:
+        query = select(ProductMapping).where(ProductMapping.tenant_id == tenant_id)
+        return {row.mpn: row for row in await session.scalars(query)}
+    found = await session.scalars(
+        _GET_PRODUCT_MAPPINGS, {"tenant": tenant_id, "mpns": sorted(set(mpns))}
+    )
+    return {row.mpn: row for row in found}
 
 
 async def map_product(
