@@ -1,6 +1,6 @@
 """The vendor HTTP client's pool: calls beyond its size wait for a connection instead of
 opening more (httpcore checks every pooled connection on each call), and every connection it
-opens is kept for the next burst."""
+opens is kept for the next burst. It keeps no cookie: it serves every tenant."""
 
 from __future__ import annotations
 
@@ -58,3 +58,27 @@ async def test_a_burst_shares_a_small_pool_kept_for_the_next(
         await burst()
     assert opened == VENDOR_CONNECTIONS.max_connections == 32
     assert len(counter.ports) == opened, "connections were closed after a burst and opened again"
+
+
+class CookieSetter:
+    """An app that answers every call with a session cookie and notes the cookies it is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    async def __call__(self, scope: Scope, _receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        self.sent.extend(value for name, value in scope["headers"] if name == b"cookie")
+        headers = [(b"set-cookie", b"session=tenant-a; Path=/")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+
+async def test_a_cookie_one_call_was_answered_with_rides_on_no_later_call() -> None:
+    app = CookieSetter()
+    with serve_in_thread(app) as url:
+        async with vendor_http_client(base_url=url) as http:
+            first = await http.get("/tenant-a/call")
+            await http.get("/tenant-b/call")
+    assert first.headers["set-cookie"].startswith("session=")
+    assert app.sent == [], "a cookie from one tenant's call was sent with another's"

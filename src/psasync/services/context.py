@@ -7,6 +7,7 @@ it around an ``httpx.AsyncClient`` that talks to the sandboxes in-process.
 from __future__ import annotations
 
 import datetime as dt
+import http.cookiejar
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,9 +41,30 @@ VENDOR_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 VENDOR_CONNECTIONS = httpx.Limits(max_connections=32, max_keepalive_connections=32)
 
 
+class _KeepNoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing.
+
+    The one client serves every tenant, and tenants share vendor hosts (a ConnectWise cloud
+    region, the marketplace): a cookie one tenant's call was answered with must never ride on
+    another tenant's call. No vendor API psasync calls needs cookies; each call carries its own
+    credentials.
+    """
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        pass
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        pass
+
+
 def vendor_http_client(**options: Any) -> httpx.AsyncClient:
     """The pooled client every vendor call goes through (``options``: httpx's, e.g. hooks)."""
-    return httpx.AsyncClient(timeout=VENDOR_TIMEOUT, limits=VENDOR_CONNECTIONS, **options)
+    return httpx.AsyncClient(
+        timeout=VENDOR_TIMEOUT,
+        limits=VENDOR_CONNECTIONS,
+        cookies=_KeepNoCookies(),
+        **options,
+    )
 
 
 def utc_now() -> dt.datetime:
