@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from psasync.store.sqlite_driver import OneCallAiosqlite
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 # The async driver for each database a URL may name without one (``postgres`` is the short
@@ -62,6 +64,8 @@ class Database:
         if self.is_sqlite:
             # Concurrent writers wait for the lock rather than fail at once.
             options["connect_args"] = {"timeout": 30}
+            if make_url(self.url).get_driver_name() == "aiosqlite":
+                options["module"] = OneCallAiosqlite()
         else:
             options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **options)

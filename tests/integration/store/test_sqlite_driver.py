@@ -1,0 +1,109 @@
+"""SQLite statements reach aiosqlite's thread once each, and answer exactly as through
+SQLAlchemy's own aiosqlite adapter: rows, row counts, ids, RETURNING, many-row inserts, errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from psasync.store.database import Database
+from psasync.store.sqlite_driver import OneCallAiosqlite
+
+pytestmark = pytest.mark.anyio
+
+metadata = MetaData()
+lines = Table(
+    "lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(20), unique=True),
+    Column("quantity", Integer),
+)
+
+
+async def _engine(path: Path, **options: Any) -> AsyncEngine:
+    engine = create_async_engine(f"sqlite+aiosqlite:///{path}", **options)
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    return engine
+
+
+@pytest.fixture(params=["stock", "one-call"])
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    options = {"module": OneCallAiosqlite()} if request.param == "one-call" else {}
+    engine = await _engine(tmp_path / "lines.db", **options)
+    yield engine
+    await engine.dispose()
+
+
+async def test_rows_counts_ids_and_returning_are_the_drivers(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        first = await connection.execute(insert(lines).values(key="a", quantity=1))
+        assert first.inserted_primary_key == (1,)
+        many = await connection.execute(
+            insert(lines).returning(lines.c.key, lines.c.id),
+            [{"key": f"k{n}", "quantity": n} for n in range(250)],
+        )
+        ids = dict(many.tuples().all())
+        assert len(ids) == 250 and ids["k0"] == 2
+        changed = await connection.execute(
+            update(lines).where(lines.c.quantity < bindparam("below")).values(quantity=0),
+            {"below": 10},
+        )
+        assert changed.rowcount == 11  # "a" and k0…k9
+        plain_many = await connection.execute(
+            update(lines).where(lines.c.key == bindparam("which")).values(quantity=7),
+            [{"which": "k100"}, {"which": "k101"}, {"which": "absent"}],
+        )
+        assert plain_many.rowcount == 2
+        rows = (
+            await connection.execute(select(lines.c.key, lines.c.quantity).order_by(lines.c.id))
+        ).all()
+        assert rows[0] == ("a", 0) and rows[101] == ("k100", 7) and len(rows) == 251
+        assert (await connection.execute(select(lines).where(lines.c.key == "zz"))).all() == []
+
+
+async def test_errors_are_the_dbapis_and_leave_the_transaction_usable(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(insert(lines).values(key="a", quantity=1))
+        with pytest.raises(IntegrityError):
+            await connection.execute(insert(lines).values(key="a", quantity=2))
+        with pytest.raises(OperationalError):
+            await connection.exec_driver_sql("SELECT nothing FROM nowhere")
+        await connection.rollback()
+        count = await connection.scalar(select(lines.c.id).where(lines.c.key == "a"))
+        assert count is None  # rolled back with the transaction
+
+
+async def test_each_statement_is_one_call_on_the_drivers_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'calls.db'}")
+    async with database.engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    calls = 0
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return await original(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    async with database.session() as session:
+        calls = 0
+        await session.execute(insert(lines).values(key="a", quantity=1))
+        await session.execute(select(lines).where(lines.c.key == "a"))
+        await session.execute(update(lines).values(quantity=2))
+        statements = calls
+    await database.dispose()
+    assert statements == 3, f"{statements} calls to aiosqlite's thread for 3 statements"
