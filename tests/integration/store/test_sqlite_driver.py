@@ -3,13 +3,25 @@ SQLAlchemy's own aiosqlite adapter: rows, row counts, ids, RETURNING, many-row i
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -82,6 +94,29 @@ async def test_errors_are_the_dbapis_and_leave_the_transaction_usable(
         await connection.rollback()
         count = await connection.scalar(select(lines.c.id).where(lines.c.key == "a"))
         assert count is None  # rolled back with the transaction
+
+
+async def test_a_statement_cancelled_while_it_runs_leaves_the_pool_usable(
+    engine: AsyncEngine,
+) -> None:
+    counting = text(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) "
+        "SELECT count(*) FROM c"
+    )
+
+    async def long_count() -> object:
+        async with engine.connect() as connection:
+            return await connection.scalar(counting)
+
+    running = asyncio.create_task(long_count())
+    await asyncio.sleep(0.05)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    async with engine.begin() as connection:
+        await connection.execute(insert(lines).values(key="after", quantity=1))
+    async with engine.connect() as connection:
+        assert await connection.scalar(select(lines.c.quantity).where(lines.c.key == "after")) == 1
 
 
 async def test_each_statement_is_one_call_on_the_drivers_thread(
