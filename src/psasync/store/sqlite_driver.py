@@ -54,7 +54,7 @@ class _OneCallCursor(AsyncAdapt_aiosqlite_cursor):
     def executemany(self, operation: Any, seq_of_parameters: Any) -> None:
         self._finish(self._run(operation, seq_of_parameters, many=True))
 
-    def _run(self, operation: Any, parameters: Any, *, many: bool) -> _Outcome | None:
+    def _run(self, operation: Any, parameters: Any, *, many: bool) -> _Outcome:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         # aiosqlite's queue to its thread, as SQLAlchemy's own adapter reaches it for
         # isolation levels: the statement runs on the thread that owns the connection.
@@ -66,12 +66,9 @@ class _OneCallCursor(AsyncAdapt_aiosqlite_cursor):
         except Exception as error:
             # Raises the DBAPI's error, as SQLAlchemy's cursor does.
             self._adapt_connection._handle_exception(error)
-            return None
         return outcome
 
-    def _finish(self, outcome: _Outcome | None) -> None:
-        if outcome is None:
-            return
+    def _finish(self, outcome: _Outcome) -> None:
         description, rows, lastrowid, rowcount = outcome
         if description:
             self.description = description
