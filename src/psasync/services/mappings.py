@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from psasync.adapters.http import AdapterError, VendorNotFound
 from psasync.domain.agreements import CatalogItem, Company, ProductClass
@@ -81,21 +80,20 @@ async def company_for(services: Services, actor: Actor, view: TaskView, psa: Psa
         return None  # matching is a convenience: the reseller can still map by hand
     if match is None:
         return None
-    try:
-        async with services.db.session() as session:
-            await store.map_customer(
-                session,
-                actor.tenant_id,
-                customer_id=customer_id,
-                company_id=match.id,
-                company_name=match.name,
-                source=MappingSource.AUTOMATIC,
-                by=actor.name,
-                now=services.now(),
-            )
-    except IntegrityError:
-        pass  # another plan matched the same customer at the same moment: its row stands
-    return match.id
+    async with services.db.session() as session:
+        if await store.remember_customer_match(
+            session,
+            actor.tenant_id,
+            customer_id=customer_id,
+            company_id=match.id,
+            company_name=match.name,
+            by=actor.name,
+            now=services.now(),
+        ):
+            return match.id
+        # Mapped while the PSA was asked (by hand, or by another plan): that mapping stands.
+        standing = await store.customer_mapping(session, actor.tenant_id, customer_id)
+        return standing.company_id if standing is not None else None
 
 
 async def _company_named(psa: PsaPort, name: str) -> Company | None:
@@ -127,7 +125,7 @@ async def catalog_for(
         if setup is not None:
             catalog.setup_items[mpn] = setup
         if matched:
-            await _remember_product(services, actor, mpn, matched, MappingSource.AUTOMATIC)
+            await _remember_product(services, actor, mpn, matched)
     return catalog
 
 
@@ -177,23 +175,19 @@ async def _item_to_map(psa: PsaPort, mpn: str, item_id: int, *, setup: bool = Fa
     return item
 
 
-async def _remember_product(
-    services: Services, actor: Actor, mpn: str, item: CatalogItem, source: MappingSource
-) -> None:
-    try:
-        async with services.db.session() as session:
-            await store.map_product(
-                session,
-                actor.tenant_id,
-                mpn=mpn,
-                catalog_item_id=item.id,
-                identifier=item.identifier,
-                source=source,
-                by=actor.name,
-                now=services.now(),
-            )
-    except IntegrityError:
-        pass  # another plan matched the same product at the same moment: its row stands
+async def _remember_product(services: Services, actor: Actor, mpn: str, item: CatalogItem) -> None:
+    """Keep an automatic match for the next plans, unless the MPN was mapped meanwhile (by hand,
+    or by another plan): that mapping stands."""
+    async with services.db.session() as session:
+        await store.remember_product_match(
+            session,
+            actor.tenant_id,
+            mpn=mpn,
+            catalog_item_id=item.id,
+            identifier=item.identifier,
+            by=actor.name,
+            now=services.now(),
+        )
 
 
 # Customer mappings ------------------------------------------------------------------------------
@@ -239,13 +233,12 @@ async def _match_customers(
         for customer_id, name in customers:
             matches = by_name.get(name.strip().casefold(), [])
             if len(matches) == 1:
-                await store.map_customer(
+                await store.remember_customer_match(
                     session,
                     actor.tenant_id,
                     customer_id=customer_id,
                     company_id=matches[0].id,
                     company_name=matches[0].name,
-                    source=MappingSource.AUTOMATIC,
                     by=actor.name,
                     now=services.now(),
                 )

@@ -31,7 +31,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from psasync.adapters.http import AdapterError
 from psasync.adapters.marketplace import Customer, Product, UnsupportedSubscription
@@ -63,7 +62,6 @@ from psasync.services.mappings import catalog_for
 from psasync.services.ports import PsaPort
 from psasync.store import (
     JobKind,
-    MappingSource,
     ReconciliationItemRow,
     ReconciliationReport,
     ReportStatus,
@@ -310,20 +308,18 @@ async def _match_by_name(
         matches = by_name.get(name.strip().casefold(), [])
         if len(matches) != 1:
             continue
-        try:
-            async with services.db.session() as session:
-                await tenant_store.map_customer(
-                    session,
-                    actor.tenant_id,
-                    customer_id=customer_id,
-                    company_id=matches[0].id,
-                    company_name=matches[0].name,
-                    source=MappingSource.AUTOMATIC,
-                    by=actor.name,
-                    now=services.now(),
-                )
-        except IntegrityError:
-            continue  # mapped at the same moment elsewhere: that row stands
+        async with services.db.session() as session:
+            stored = await tenant_store.remember_customer_match(
+                session,
+                actor.tenant_id,
+                customer_id=customer_id,
+                company_id=matches[0].id,
+                company_name=matches[0].name,
+                by=actor.name,
+                now=services.now(),
+            )
+        if not stored:
+            continue  # mapped meanwhile elsewhere: that row stands
         matched[customer_id] = matches[0].id
     return matched
 

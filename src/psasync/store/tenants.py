@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Executable, Table, bindparam, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psasync.store.models import (
@@ -31,6 +32,33 @@ _GET_PRODUCT_MAPPINGS = select(ProductMapping).where(
     ProductMapping.tenant_id == bindparam("tenant"),
     ProductMapping.mpn.in_(bindparam("mpns", expanding=True)),
 )
+
+
+def _if_absent(model: type[CustomerMapping] | type[ProductMapping]) -> dict[str, Executable]:
+    """An INSERT of one row that does nothing when the row's key is taken, in each dialect."""
+    table = model.__table__
+    assert isinstance(table, Table)  # noqa: S101 - declarative models map tables
+    # Its key comes back only when the row went in. (Through a session on PostgreSQL, the row
+    # count of a conflicting INSERT came back non-zero: the key returned is what is relied on.)
+    inserted = table.c.tenant_id
+    return {
+        "sqlite": sqlite.insert(table).on_conflict_do_nothing().returning(inserted),
+        "postgresql": postgresql.insert(table).on_conflict_do_nothing().returning(inserted),
+    }
+
+
+# An automatic match is written only where no mapping exists: the match was made from what was
+# read before a vendor call, and a mapping saved meanwhile (by hand, or by another plan) stands.
+_NEW_CUSTOMER_MATCH = _if_absent(CustomerMapping)
+_NEW_PRODUCT_MATCH = _if_absent(ProductMapping)
+
+
+async def _insert_if_absent(
+    session: AsyncSession, statements: Mapping[str, Executable], row: Mapping[str, object]
+) -> bool:
+    statement = statements[session.get_bind().dialect.name]
+    result = await session.execute(statement, dict(row))
+    return result.first() is not None
 
 
 async def upsert_tenant(
@@ -145,6 +173,32 @@ async def customer_mapping(
     return found.first()
 
 
+async def remember_customer_match(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    customer_id: str,
+    company_id: int,
+    company_name: str | None,
+    by: str,
+    now: dt.datetime,
+) -> bool:
+    """Store an automatic match unless the customer is mapped already; whether it was stored."""
+    return await _insert_if_absent(
+        session,
+        _NEW_CUSTOMER_MATCH,
+        {
+            "tenant_id": tenant_id,
+            "customer_id": customer_id,
+            "company_id": company_id,
+            "company_name": company_name,
+            "source": MappingSource.AUTOMATIC.value,
+            "updated_at": now,
+            "updated_by": by,
+        },
+    )
+
+
 async def customer_mappings(session: AsyncSession, tenant_id: int) -> dict[str, CustomerMapping]:
     rows = await session.scalars(
         select(CustomerMapping).where(CustomerMapping.tenant_id == tenant_id)
@@ -183,6 +237,35 @@ async def product_mappings(
         _GET_PRODUCT_MAPPINGS, {"tenant": tenant_id, "mpns": sorted(set(mpns))}
     )
     return {row.mpn: row for row in found}
+
+
+async def remember_product_match(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    mpn: str,
+    catalog_item_id: int,
+    identifier: str | None,
+    by: str,
+    now: dt.datetime,
+) -> bool:
+    """Store an automatic match (no setup-fee item) unless the MPN is mapped already; whether
+    it was stored."""
+    return await _insert_if_absent(
+        session,
+        _NEW_PRODUCT_MATCH,
+        {
+            "tenant_id": tenant_id,
+            "mpn": mpn,
+            "catalog_item_id": catalog_item_id,
+            "identifier": identifier,
+            "setup_catalog_item_id": None,
+            "setup_identifier": None,
+            "source": MappingSource.AUTOMATIC.value,
+            "updated_at": now,
+            "updated_by": by,
+        },
+    )
 
 
 async def map_product(
