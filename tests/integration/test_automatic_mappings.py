@@ -18,7 +18,7 @@ from psasync.domain.agreements import CatalogItem, Company, ProductClass
 from psasync.domain.orders import OrderType
 from psasync.services import Services
 from psasync.services.actor import Actor
-from psasync.services.mappings import catalog_for, company_for
+from psasync.services.mappings import catalog_for, company_for, match_catalog
 from psasync.services.tasks import TaskView
 from psasync.store import Database, MappingSource, TaskStatus
 from psasync.store import tenants as store
@@ -135,7 +135,7 @@ async def test_a_first_match_is_kept_for_the_next_plans(services: Services) -> N
     actor = Actor(tenant_id=tenant, name="bob")
     psa = MatchingPsa()
     assert await company_for(services, actor, task_of_customer(), psa) == 7  # type: ignore[arg-type]
-    catalog = await catalog_for(services, actor, [MPN], psa)  # type: ignore[arg-type]
+    catalog = await match_catalog(services, actor, [MPN], psa)  # type: ignore[arg-type]
     assert catalog.items[MPN].id == 300
     async with services.db.read() as session:
         customer = await store.customer_mapping(session, tenant, CUSTOMER)

@@ -68,12 +68,9 @@ def _same_name(company: Company, name: str) -> bool:
 
 
 async def company_for(services: Services, actor: Actor, view: TaskView, psa: PsaPort) -> int | None:
-    """The ConnectWise company of the task's customer, matching it by name the first time."""
+    """The company of a task's customer that the caller found unmapped: the one company of its
+    name, remembered for the next plans. A mapping saved meanwhile stands and is returned."""
     customer_id, customer_name = view.customer_id, view.customer_name
-    async with services.db.read() as session:
-        mapping = await store.customer_mapping(session, actor.tenant_id, customer_id)
-    if mapping is not None:
-        return mapping.company_id
     try:
         match = await _company_named(psa, customer_name)
     except AdapterError:
@@ -116,6 +113,24 @@ async def catalog_for(
     wanted = sorted(set(mpns))
     async with services.db.read() as session:
         stored = await store.product_mappings(session, actor.tenant_id, wanted)
+    return await _catalog_of_mpns(services, actor, wanted, stored, psa)
+
+
+async def match_catalog(
+    services: Services, actor: Actor, mpns: Iterable[str], psa: PsaPort
+) -> MappedCatalog:
+    """:func:`catalog_for` of MPNs the caller has just found unmapped: each matched by MPN
+    the first time and remembered (a mapping saved meanwhile stands for the next plans)."""
+    return await _catalog_of_mpns(services, actor, sorted(set(mpns)), {}, psa)
+
+
+async def _catalog_of_mpns(
+    services: Services,
+    actor: Actor,
+    wanted: Sequence[str],
+    stored: Mapping[str, ProductMapping],
+    psa: PsaPort,
+) -> MappedCatalog:
     catalog = MappedCatalog(items={}, setup_items={})
     # Independent reads, so they go out together.
     found = await asyncio.gather(*(_catalog_of(psa, mpn, stored.get(mpn)) for mpn in wanted))

@@ -368,7 +368,7 @@ async def _catalog(
     mapped = sorted((mpn, stored.products[mpn]) for mpn in mpns if mpn in stored.products)
     others = sorted(mpns.difference(stored.products))
     matched, items = await asyncio.gather(
-        mappings.catalog_for(services, actor, others, psa) if others else _no_catalog(),
+        mappings.match_catalog(services, actor, others, psa) if others else _no_catalog(),
         asyncio.gather(*(_mapped_items(psa, mpn, *ids) for mpn, ids in mapped)),
     )
     catalog = mappings.MappedCatalog(
