@@ -241,22 +241,35 @@ async def _match_customers(
         companies = await psa.companies()
     except (Invalid, AdapterError):
         return  # not connected or unreachable: the list shows them unmapped
+    await remember_name_matches(services, actor, companies, customers)
+
+
+async def remember_name_matches(
+    services: Services,
+    actor: Actor,
+    companies: Sequence[Company],
+    customers: Sequence[tuple[str, str]],
+) -> dict[str, int]:
+    """Map each (customer id, name) to the one company of exactly its name (case-insensitive),
+    where the customer is not mapped yet; the company ids of the matches stored, by customer."""
     by_name: dict[str, list[Company]] = {}
     for company in companies:
         by_name.setdefault(company.name.strip().casefold(), []).append(company)
+    matched: dict[str, int] = {}
     async with services.db.session() as session:
         for customer_id, name in customers:
             matches = by_name.get(name.strip().casefold(), [])
-            if len(matches) == 1:
-                await store.remember_customer_match(
-                    session,
-                    actor.tenant_id,
-                    customer_id=customer_id,
-                    company_id=matches[0].id,
-                    company_name=matches[0].name,
-                    by=actor.name,
-                    now=services.now(),
-                )
+            if len(matches) == 1 and await store.remember_customer_match(
+                session,
+                actor.tenant_id,
+                customer_id=customer_id,
+                company_id=matches[0].id,
+                company_name=matches[0].name,
+                by=actor.name,
+                now=services.now(),
+            ):
+                matched[customer_id] = matches[0].id
+    return matched
 
 
 async def _psa(services: Services, actor: Actor) -> PsaPort:

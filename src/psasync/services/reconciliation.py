@@ -34,7 +34,7 @@ from sqlalchemy import select
 
 from psasync.adapters.http import AdapterError
 from psasync.adapters.marketplace import Customer, Product, UnsupportedSubscription
-from psasync.domain.agreements import Addition, Agreement, Company
+from psasync.domain.agreements import Addition, Agreement
 from psasync.domain.billing import add_months
 from psasync.domain.money import Currency
 from psasync.domain.orders import Subscription
@@ -58,7 +58,7 @@ from psasync.services.context import Services
 from psasync.services.errors import Invalid, NotFound
 from psasync.services.integrations import note_psa_error, psa_for, tenant_psa_style, upstream
 from psasync.services.jobs import JobView, Progress, runs
-from psasync.services.mappings import catalog_for
+from psasync.services.mappings import catalog_for, remember_name_matches
 from psasync.services.ports import PsaPort
 from psasync.store import (
     JobKind,
@@ -162,7 +162,9 @@ async def read_snapshots(
     unmapped = [c for c in universe if c not in mapped and c in subscriptions]
     if unmapped:
         mapped.update(
-            await _match_by_name(services, actor, psa, [(c, name_of(c)) for c in unmapped])
+            await remember_name_matches(
+                services, actor, await psa.companies(), [(c, name_of(c)) for c in unmapped]
+            )
         )
     prices = _recurring_prices(listed_products.items)
     company_ids = sorted({mapped[c] for c in universe if c in mapped})
@@ -294,34 +296,6 @@ async def _tenant_currency(
     if code is None:
         code = next((price.currency for price, _ in prices.values()), "USD")
     return Currency(code)
-
-
-async def _match_by_name(
-    services: Services, actor: Actor, psa: PsaPort, customers: Sequence[tuple[str, str]]
-) -> dict[str, int]:
-    """Map customers to the one company of exactly their name (as the mappings page does)."""
-    by_name: dict[str, list[Company]] = {}
-    for company in await psa.companies():
-        by_name.setdefault(company.name.strip().casefold(), []).append(company)
-    matched: dict[str, int] = {}
-    for customer_id, name in customers:
-        matches = by_name.get(name.strip().casefold(), [])
-        if len(matches) != 1:
-            continue
-        async with services.db.session() as session:
-            stored = await tenant_store.remember_customer_match(
-                session,
-                actor.tenant_id,
-                customer_id=customer_id,
-                company_id=matches[0].id,
-                company_name=matches[0].name,
-                by=actor.name,
-                now=services.now(),
-            )
-        if not stored:
-            continue  # mapped meanwhile elsewhere: that row stands
-        matched[customer_id] = matches[0].id
-    return matched
 
 
 async def written_by_key(
