@@ -64,7 +64,12 @@ class MappedCatalog:
 
 
 def _same_name(company: Company, name: str) -> bool:
-    return company.name.strip().casefold() == name.strip().casefold()
+    return _name_key(company.name) == _name_key(name)
+
+
+def _name_key(name: str) -> str:
+    """What a customer's and a company's names are matched on: case and outer spaces aside."""
+    return name.strip().casefold()
 
 
 async def company_for(services: Services, actor: Actor, view: TaskView, psa: PsaPort) -> int | None:
@@ -254,11 +259,11 @@ async def remember_name_matches(
     where the customer is not mapped yet; the company ids of the matches stored, by customer."""
     by_name: dict[str, list[Company]] = {}
     for company in companies:
-        by_name.setdefault(company.name.strip().casefold(), []).append(company)
+        by_name.setdefault(_name_key(company.name), []).append(company)
     matched: dict[str, int] = {}
     async with services.db.session() as session:
         for customer_id, name in customers:
-            matches = by_name.get(name.strip().casefold(), [])
+            matches = by_name.get(_name_key(name), [])
             if len(matches) == 1 and await store.remember_customer_match(
                 session,
                 actor.tenant_id,
