@@ -56,7 +56,7 @@ async def test_a_burst_shares_a_small_pool_kept_for_the_next(
         await burst()
         opened = len(counter.ports)
         await burst()
-    assert opened == VENDOR_CONNECTIONS.max_connections == 32
+    assert opened == VENDOR_CONNECTIONS.max_connections == 16
     assert len(counter.ports) == opened, "connections were closed after a burst and opened again"
 
 

@@ -14,7 +14,8 @@ with a lease. While the run lives a heartbeat renews the lease (also while the r
 vendor's ``Retry-After``), so no other run can take the task over. Every journal write renews
 it in the same transaction and is refused once another run owns the task, and a heartbeat that
 finds the claim lost cancels the run before its next write. A crashed run's lease lapses and
-exactly one other run claims the task (the claim is one conditional UPDATE) and resumes it.
+exactly one other run claims the task (the claim is one conditional UPDATE, the run to resume
+read in the same transaction) and resumes it.
 
 Whichever way the ``async with`` ends, the claim is let go with a status: released by the run
 itself (synced, or failed in one transaction with its journal), else failed here when the run
@@ -59,6 +60,8 @@ class TaskClaim:
         self.task_id = task_id
         self.token = secrets.token_hex(16)
         self.run: SyncRun | None = None
+        # The task's interrupted run, read as the task is claimed: the one this run resumes.
+        self.unfinished: SyncRun | None = None
         self.lost = False
         self._released = False
         self._owner: asyncio.Task[object] | None = None
@@ -81,6 +84,7 @@ class TaskClaim:
             )
             if not claimed:
                 raise _refusal(await load_task(session, self.tenant_id, self.task_id), now)
+            self.unfinished = await journal.unfinished_run(session, self.tenant_id, self.task_id)
         self._owner = asyncio.current_task()
         self._heartbeat = asyncio.create_task(self._beat(), name=f"claim-task-{self.task_id}")
         return self

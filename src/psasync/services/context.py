@@ -34,11 +34,12 @@ DEFAULT_CHECK_OVERLAP = dt.timedelta(minutes=10)
 DEFAULT_SESSION_IDLE = dt.timedelta(hours=8)
 VENDOR_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # A small pool, every connection of it kept alive: httpcore checks each pooled connection on
-# every request and every release, which at the 50 connections ten concurrent syncs opened
-# (each reads up to five records at once) cost more CPU than letting calls wait their turn
-# (~10 % of a sync's CPU on the bench, docs/performance.md). The vendors throttle long before
-# 32 calls in flight: ConnectWise answers 429, Autotask caps threads per endpoint.
-VENDOR_CONNECTIONS = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+# every request and every release (a poll of each idle socket), so every connection opened for
+# a burst of reads costs CPU on every later call. At 32 connections that check was an eighth of
+# a sync's CPU on the bench; at 16 it is a third of that (docs/performance.md). Calls beyond 16
+# wait their turn: at vendor latencies of 0.1–0.5 s that is 30–160 calls a second a process,
+# more than ConnectWise lets through before it answers 429 (Autotask caps threads per endpoint).
+VENDOR_CONNECTIONS = httpx.Limits(max_connections=16, max_keepalive_connections=16)
 
 
 class _KeepNoCookies(http.cookiejar.CookieJar):

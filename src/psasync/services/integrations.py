@@ -148,12 +148,17 @@ async def tenant_psa(services: Services, tenant_id: int) -> TenantPsa | None:
 
 
 async def _tenant_psa(session: AsyncSession, tenant_id: int) -> TenantPsa | None:
-    autotask = await autotask_store.autotask_settings(session, tenant_id)
-    if autotask is not None:
-        return TenantPsa(PsaStyle.AUTOTASK, autotask)
-    connectwise = await store.connectwise_settings(session, tenant_id)
-    if connectwise is not None:
-        return TenantPsa(PsaStyle.CONNECTWISE, connectwise)
+    return psa_of(await store.tenant_with_settings(session, tenant_id))
+
+
+def psa_of(stored: store.TenantWithSettings | None) -> TenantPsa | None:
+    """The PSA in use among a tenant's stored settings (Autotask's, where both are stored)."""
+    if stored is None:
+        return None
+    if stored.autotask is not None:
+        return TenantPsa(PsaStyle.AUTOTASK, stored.autotask)
+    if stored.connectwise is not None:
+        return TenantPsa(PsaStyle.CONNECTWISE, stored.connectwise)
     return None
 
 

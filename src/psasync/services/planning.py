@@ -35,11 +35,11 @@ from psasync.services.integrations import (
     not_configured,
     psa_errors,
     psa_from,
+    psa_of,
     upstream,
 )
-from psasync.services.integrations import _tenant_psa as tenant_psa_in
 from psasync.services.ports import PsaPort
-from psasync.services.tasks import TaskView, load_task
+from psasync.services.tasks import TaskView, load_task_with_mapping
 from psasync.store import AutotaskSettings, SyncTask, snapshots
 from psasync.store import tenants as tenant_store
 
@@ -110,7 +110,7 @@ async def _read_stored(services: Services, actor: Actor, task_id: int) -> _Store
     """
     tenant_id = actor.tenant_id
     async with services.db.read() as session:
-        row = await load_task(session, tenant_id, task_id)
+        row, customer = await load_task_with_mapping(session, tenant_id, task_id)
         view = TaskView.of(row)
         order = snapshots.order_from_json(row.order_json)
         subscription = (
@@ -118,11 +118,10 @@ async def _read_stored(services: Services, actor: Actor, task_id: int) -> _Store
             if row.subscription_json
             else None
         )
-        used = await tenant_psa_in(session, tenant_id)
-        if used is None:
+        tenant = await tenant_store.tenant_with_settings(session, tenant_id)
+        used = psa_of(tenant)
+        if tenant is None or used is None:
             raise not_configured()
-        tenant = await tenant_store.get_tenant(session, tenant_id)
-        customer = await tenant_store.customer_mapping(session, tenant_id, view.customer_id)
         mpns = {line.mpn for line in order.lines}
         if subscription is not None:
             mpns.update(product.mpn for product in subscription.products)
@@ -131,7 +130,7 @@ async def _read_stored(services: Services, actor: Actor, task_id: int) -> _Store
             view=view,
             order=order,
             subscription=subscription,
-            tenant_currency=tenant.currency if tenant else None,
+            tenant_currency=tenant.tenant.currency,
             used=used,
             company_id=customer.company_id if customer else None,
             products={

@@ -158,8 +158,7 @@ async def _run_to_apply(
     Returns the run and, for a new run, the plan with what was read to make it (None for a
     resumed run: its agreement must be read again).
     """
-    async with services.db.read() as session:
-        unfinished = await journal.unfinished_run(session, actor.tenant_id, claim.task_id)
+    unfinished = claim.unfinished
     if unfinished is not None:
         if unfinished.agreement_id != agreement_id:
             done = sum(action.outcome in DONE for action in unfinished.actions)

@@ -13,7 +13,7 @@ from psasync.domain.plan import PriceSource
 from psasync.services.actor import Actor
 from psasync.services.context import Services
 from psasync.services.errors import BadRequest, Conflict, NotFound
-from psasync.store import SyncTask, TaskStatus, snapshots
+from psasync.store import CustomerMapping, SyncTask, TaskStatus, snapshots
 from psasync.store import TaskFilter as TaskFilter  # list_tasks takes one: part of this API
 from psasync.store import tasks as store
 
@@ -147,8 +147,22 @@ async def load_task(session: AsyncSession, tenant_id: int, task_id: int) -> Sync
     """The tenant's task; another tenant's is as absent as one that never existed."""
     task = await store.get_task(session, tenant_id, task_id)
     if task is None:
-        raise NotFound(f"there is no task {task_id}", code="TaskNotFound")
+        raise _no_task(task_id)
     return task
+
+
+async def load_task_with_mapping(
+    session: AsyncSession, tenant_id: int, task_id: int
+) -> tuple[SyncTask, CustomerMapping | None]:
+    """The tenant's task (as :func:`load_task`) and its customer's mapping, None if unmapped."""
+    found = await store.get_task_with_mapping(session, tenant_id, task_id)
+    if found is None:
+        raise _no_task(task_id)
+    return found
+
+
+def _no_task(task_id: int) -> NotFound:
+    return NotFound(f"there is no task {task_id}", code="TaskNotFound")
 
 
 async def ignore_task(services: Services, actor: Actor, task_id: int) -> TaskView:

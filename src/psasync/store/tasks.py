@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from psasync.store.models import TASK_SEARCH_TABLE, SyncTask, TaskStatus
+from psasync.store.models import TASK_SEARCH_TABLE, CustomerMapping, SyncTask, TaskStatus
 from psasync.store.tenants import _chunks
 
 # Between the fields of ``search_text``, so that a search never matches across two of them.
@@ -68,6 +68,11 @@ _CLAIMED_BY = (
 )
 _GET_TASK = select(SyncTask).where(
     SyncTask.tenant_id == bindparam("tenant"), SyncTask.id == bindparam("task")
+)
+_GET_TASK_WITH_MAPPING = _GET_TASK.add_columns(CustomerMapping).outerjoin(
+    CustomerMapping,
+    (CustomerMapping.tenant_id == SyncTask.tenant_id)
+    & (CustomerMapping.customer_id == SyncTask.customer_id),
 )
 _CLAIM = (
     update(_tasks)
@@ -178,6 +183,20 @@ async def get_task(session: AsyncSession, tenant_id: int, task_id: int) -> SyncT
     """The tenant's task, None for a task that does not exist or is another tenant's."""
     found = await session.scalars(_GET_TASK, {"tenant": tenant_id, "task": task_id})
     return found.first()
+
+
+async def get_task_with_mapping(
+    session: AsyncSession, tenant_id: int, task_id: int
+) -> tuple[SyncTask, CustomerMapping | None] | None:
+    """The tenant's task and its customer's mapping (None: not mapped), in one statement;
+    None for a task that does not exist or is another tenant's."""
+    row = (
+        await session.execute(_GET_TASK_WITH_MAPPING, {"tenant": tenant_id, "task": task_id})
+    ).first()
+    if row is None:
+        return None
+    task, mapping = row
+    return task, mapping
 
 
 async def get_tasks(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import Executable, Table, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psasync.store.models import (
+    AutotaskSettings,
     ConnectWiseSettings,
     Customer,
     CustomerMapping,
@@ -21,6 +23,13 @@ from psasync.store.models import (
 # The reads every plan makes, built once (a session.get builds its SELECT and that SELECT's
 # cache key on every call).
 _GET_TENANT = select(Tenant).where(Tenant.id == bindparam("tenant"))
+# A tenant with both PSAs' settings, in one statement rather than three.
+_GET_TENANT_WITH_SETTINGS = (
+    select(Tenant, ConnectWiseSettings, AutotaskSettings)
+    .outerjoin(ConnectWiseSettings, ConnectWiseSettings.tenant_id == Tenant.id)
+    .outerjoin(AutotaskSettings, AutotaskSettings.tenant_id == Tenant.id)
+    .where(Tenant.id == bindparam("tenant"))
+)
 _GET_CONNECTWISE_SETTINGS = select(ConnectWiseSettings).where(
     ConnectWiseSettings.tenant_id == bindparam("tenant")
 )
@@ -86,6 +95,24 @@ async def upsert_tenant(
 
 async def get_tenant(session: AsyncSession, tenant_id: int) -> Tenant | None:
     return (await session.scalars(_GET_TENANT, {"tenant": tenant_id})).first()
+
+
+@dataclass(frozen=True)
+class TenantWithSettings:
+    """A tenant and what is stored of each PSA's settings (None: that PSA not configured)."""
+
+    tenant: Tenant
+    connectwise: ConnectWiseSettings | None
+    autotask: AutotaskSettings | None
+
+
+async def tenant_with_settings(session: AsyncSession, tenant_id: int) -> TenantWithSettings | None:
+    """The tenant with both PSAs' settings (one statement); None for an unknown tenant."""
+    row = (await session.execute(_GET_TENANT_WITH_SETTINGS, {"tenant": tenant_id})).first()
+    if row is None:
+        return None
+    tenant, connectwise, autotask = row
+    return TenantWithSettings(tenant, connectwise, autotask)
 
 
 async def find_tenant(

@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
-from psasync.store import Database, TaskFilter, TaskStatus
+from psasync.store import Database, MappingSource, TaskFilter, TaskStatus
 from psasync.store import tasks as store
+from psasync.store import tenants as tenant_store
 from psasync.store.snapshots import (
     order_from_json,
     order_to_json,
@@ -81,6 +82,36 @@ async def test_a_task_is_found_only_by_its_tenant(database: Database) -> None:
         assert found.status == TaskStatus.NEW.value
         assert await store.get_task(session, other, task_id) is None
         assert await store.get_task(session, mine, task_id + 1000) is None
+
+
+async def test_a_task_is_read_with_its_tenants_mapping_of_its_customer(database: Database) -> None:
+    mine, other = await add_tenant(database, "1"), await add_tenant(database, "2")
+    (task_id,) = await add_tasks(database, task_row(mine, "ORD-1", customer_id="C1"))
+
+    async def read() -> tuple[str, int | None] | None:
+        async with database.read() as session:
+            found = await store.get_task_with_mapping(session, mine, task_id)
+            assert await store.get_task_with_mapping(session, other, task_id) is None
+        if found is None:
+            return None
+        task, mapping = found
+        return task.order_id, mapping.company_id if mapping else None
+
+    async def map_customer(tenant: int, customer_id: str, company_id: int) -> None:
+        async with database.session() as session:
+            await tenant_store.map_customer(
+                session, tenant, customer_id=customer_id, company_id=company_id,
+                company_name=None, source=MappingSource.MANUAL, by="anna", now=NOW,
+            )  # fmt: skip
+
+    assert await read() == ("ORD-1", None)
+    # Another tenant's mapping of the same customer id, and this tenant's of another customer,
+    # are not this task's.
+    await map_customer(other, "C1", 900)
+    await map_customer(mine, "C2", 901)
+    assert await read() == ("ORD-1", None)
+    await map_customer(mine, "C1", 250)
+    assert await read() == ("ORD-1", 250)
 
 
 # list_tasks -----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from psasync.store import Database, MappingSource, Tenant
+from psasync.store import autotask as autotask_store
 from psasync.store import tenants as store
 from tests.integration.store.rows import NOW, add_tenant, at, tenant_count
 
@@ -101,6 +102,34 @@ async def test_connectwise_settings_are_saved_replaced_and_kept_per_tenant(
         assert saved.change_strategy == "replace"
         assert saved.credit_downgrades is False
         assert await store.connectwise_settings(session, other) is None
+
+
+async def test_a_tenant_is_read_with_the_settings_of_each_psa_it_has(database: Database) -> None:
+    connectwise, autotask = await add_tenant(database, "1"), await add_tenant(database, "2")
+    neither = await add_tenant(database, "3")
+    async with database.session() as session:
+        await store.save_connectwise_settings(
+            session, connectwise, {"site_url": "https://na.myconnectwise.net",
+            "company_id": "northwind", "public_key": "pub", "private_key_encrypted": "sealed",
+            "client_id": "client-1", "updated_at": NOW, "updated_by": "anna"},
+        )  # fmt: skip
+        await autotask_store.save_autotask_settings(
+            session, autotask, {"username": "api@example.com", "secret_encrypted": "sealed",
+            "integration_code_encrypted": "sealed", "zone_url": "https://webservices5.autotask.net",
+            "updated_at": NOW, "updated_by": "anna"},
+        )  # fmt: skip
+    async with database.read() as session:
+        cw = await store.tenant_with_settings(session, connectwise)
+        at_ = await store.tenant_with_settings(session, autotask)
+        none = await store.tenant_with_settings(session, neither)
+        unknown = await store.tenant_with_settings(session, max(connectwise, autotask, neither) + 1)
+    assert cw is not None and at_ is not None and none is not None
+    assert (cw.tenant.id, cw.autotask) == (connectwise, None)
+    assert cw.connectwise is not None and cw.connectwise.company_id == "northwind"
+    assert (at_.tenant.id, at_.connectwise) == (autotask, None)
+    assert at_.autotask is not None and at_.autotask.username == "api@example.com"
+    assert (none.tenant.reseller_id, none.connectwise, none.autotask) == ("3", None, None)
+    assert unknown is None
 
 
 async def test_customers_are_remembered_renamed_and_listed_per_tenant(database: Database) -> None:
