@@ -14,8 +14,6 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import update
-
 from psasync.adapters.http import VendorNotFound
 from psasync.adapters.marketplace import MarketplaceError, UnsupportedSubscription
 from psasync.domain.agreements import Addition, Agreement, CatalogItem
@@ -40,7 +38,8 @@ from psasync.services.integrations import (
 )
 from psasync.services.ports import PsaPort
 from psasync.services.tasks import TaskView, load_task_with_mapping
-from psasync.store import AutotaskSettings, SyncTask, snapshots
+from psasync.store import AutotaskSettings, snapshots
+from psasync.store import tasks as task_store
 from psasync.store import tenants as tenant_store
 
 log = logging.getLogger(__name__)
@@ -224,13 +223,9 @@ async def _read_subscription(
         raise Invalid(error.message, code="UnsupportedSubscription") from None
     except MarketplaceError as error:
         raise upstream(error) from None
+    kept = snapshots.subscription_to_json(subscription)
     async with services.db.session() as session:
-        await session.execute(
-            update(SyncTask)
-            .where(SyncTask.tenant_id == actor.tenant_id, SyncTask.id == task_id)
-            .values(subscription_json=snapshots.subscription_to_json(subscription))
-            .execution_options(synchronize_session=False)
-        )
+        await task_store.keep_subscription(session, actor.tenant_id, task_id, kept)
     return subscription
 
 

@@ -99,6 +99,11 @@ _RELEASE_SYNCED = (
     .values(**_RELEASE_FIELDS, synced_at=bindparam("now"), agreement_id=bindparam("new_agreement"))
 )
 _UNCLAIM = update(_tasks).where(*_CLAIMED_BY).values(claim_token=None, claimed_until=None)
+_KEEP_SUBSCRIPTION = (
+    update(_tasks)
+    .where(_tasks.c.tenant_id == bindparam("tenant"), _tasks.c.id == bindparam("task"))
+    .values(subscription_json=bindparam("subscription"))
+)
 
 
 def tenant_text(tenant_id: int) -> str:
@@ -392,6 +397,16 @@ async def release_task(
         statement = _RELEASE
     result = await session.execute(statement, parameters)
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def keep_subscription(
+    session: AsyncSession, tenant_id: int, task_id: int, subscription_json: str
+) -> None:
+    """Keep the subscription as first read from the marketplace on the task, for later plans."""
+    await session.execute(
+        _KEEP_SUBSCRIPTION,
+        {"tenant": tenant_id, "task": task_id, "subscription": subscription_json},
+    )
 
 
 async def unclaim_task(session: AsyncSession, tenant_id: int, task_id: int, *, token: str) -> None:
