@@ -35,10 +35,11 @@ DEFAULT_SESSION_IDLE = dt.timedelta(hours=8)
 VENDOR_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # A small pool, every connection of it kept alive: httpcore checks each pooled connection on
 # every request and every release (a poll of each idle socket), so every connection opened for
-# a burst of reads costs CPU on every later call. At 32 connections that check was an eighth of
-# a sync's CPU on the bench; at 16 it is a third of that (docs/performance.md). Calls beyond 16
-# wait their turn: at vendor latencies of 0.1–0.5 s that is 30–160 calls a second a process,
-# more than ConnectWise lets through before it answers 429 (Autotask caps threads per endpoint).
+# a burst of reads costs CPU on every later call. On the bench a smaller pool (12 against 32)
+# took about a seventh off a sync's and a preview's CPU (docs/performance.md); 16 leaves room
+# for a worker's bulk sync beside an operator's previews. Calls beyond 16 wait their turn: at
+# vendor latencies of 0.1–0.5 s that is 30–160 calls a second a process, more than ConnectWise
+# lets through before it answers 429 (Autotask caps threads per endpoint).
 VENDOR_CONNECTIONS = httpx.Limits(max_connections=16, max_keepalive_connections=16)
 
 
