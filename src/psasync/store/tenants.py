@@ -20,10 +20,10 @@ from psasync.store.models import (
     Tenant,
 )
 
-# The reads every plan makes, built once (a session.get builds its SELECT and that SELECT's
-# cache key on every call).
+# Frequent reads (every plan's, every mapping look-up's), built once: a session.get builds its
+# SELECT and that SELECT's cache key on every call.
 _GET_TENANT = select(Tenant).where(Tenant.id == bindparam("tenant"))
-# A tenant with both PSAs' settings, in one statement rather than three.
+# A tenant with both PSAs' settings, in one statement rather than three (what a plan reads).
 _GET_TENANT_WITH_SETTINGS = (
     select(Tenant, ConnectWiseSettings, AutotaskSettings)
     .outerjoin(ConnectWiseSettings, ConnectWiseSettings.tenant_id == Tenant.id)
