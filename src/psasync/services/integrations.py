@@ -135,10 +135,11 @@ class TenantPsa:
 
 async def integrations(services: Services, actor: Actor) -> list[IntegrationTile]:
     """Both tiles; the configured one (if any) is the one in use."""
-    async with services.db.session() as session:
-        connectwise = await store.connectwise_settings(session, actor.tenant_id)
-        autotask = await autotask_store.autotask_settings(session, actor.tenant_id)
-    return [connectwise_tile(connectwise), autotask_tile(autotask)]
+    async with services.db.read() as session:
+        stored = await store.tenant_with_settings(session, actor.tenant_id)
+    if stored is None:
+        return [connectwise_tile(None), autotask_tile(None)]
+    return [connectwise_tile(stored.connectwise), autotask_tile(stored.autotask)]
 
 
 async def tenant_psa(services: Services, tenant_id: int) -> TenantPsa | None:
