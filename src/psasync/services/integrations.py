@@ -144,7 +144,7 @@ async def integrations(services: Services, actor: Actor) -> list[IntegrationTile
 
 async def tenant_psa(services: Services, tenant_id: int) -> TenantPsa | None:
     """The tenant's PSA and its settings; None before one is configured."""
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         return await _tenant_psa(session, tenant_id)
 
 
