@@ -153,3 +153,29 @@ async def test_a_run_that_released_itself_is_not_released_again(services: Servic
             await claim.release_in(session, status=TaskStatus.SYNCED, error=None, agreement_id=9)
     task = await stored(services, task_id)
     assert (task.status, task.agreement_id, task.claim_token) == ("synced", 9, None)
+
+
+async def test_a_run_that_lost_its_claim_keeps_none_of_its_finishing_writes(
+    services: Services,
+) -> None:
+    tenant, task_id = await new_task(services)
+    with pytest.raises(ClaimLost):
+        async with TaskClaim(services, tenant_id=tenant, task_id=task_id) as claim:
+            run = await start_run(claim)
+            async with services.db.session() as session:  # another run took the task over
+                await session.execute(
+                    update(SyncTask).where(SyncTask.id == task_id).values(claim_token="other")
+                )
+            # The finishing transaction has no renewal: its release is the fence.
+            async with claim.finishing() as session:
+                await journal.finish_run(
+                    session, run.id, outcome=RunOutcome.SUCCEEDED, error=None, now=services.now()
+                )
+                await claim.release_in(
+                    session, status=TaskStatus.SYNCED, error=None, agreement_id=9
+                )
+    async with services.db.session() as session:
+        again = await journal.get_run(session, tenant, run.id)
+        assert again is not None and again.outcome == RunOutcome.RUNNING.value
+    task = await stored(services, task_id)
+    assert (task.status, task.claim_token) == ("new", "other")

@@ -5,17 +5,17 @@
             await journal.record_action(session, ...)
         await claim.confirm()                       # before each vendor write
         ...
-        async with claim.fenced() as session:
+        async with claim.finishing() as session:      # the last write releases the task
             await journal.finish_run(session, ...)
             await claim.release_in(session, status=TaskStatus.SYNCED, ...)
 
 Ownership, not a clock, decides who may write: the claim is a random token stored on the task
 with a lease. While the run lives a heartbeat renews the lease (also while the run waits on a
 vendor's ``Retry-After``), so no other run can take the task over. Every journal write renews
-it in the same transaction and is refused once another run owns the task, and a heartbeat that
-finds the claim lost cancels the run before its next write. A crashed run's lease lapses and
-exactly one other run claims the task (the claim is one conditional UPDATE, the run to resume
-read in the same transaction) and resumes it.
+it in the same transaction (the last one releases it instead) and is refused once another run
+owns the task, and a heartbeat that finds the claim lost cancels the run before its next write.
+A crashed run's lease lapses and exactly one other run claims the task (the claim is one
+conditional UPDATE, the run to resume read in the same transaction) and resumes it.
 
 Whichever way the ``async with`` ends, the claim is let go with a status: released by the run
 itself (synced, or failed in one transaction with its journal), else failed here when the run
@@ -122,6 +122,20 @@ class TaskClaim:
                 raise ClaimLost(self._lost_message())
             yield session
 
+    @contextlib.asynccontextmanager
+    async def finishing(self) -> AsyncIterator[AsyncSession]:
+        """The run's last transaction, which must end with :meth:`release_in`.
+
+        The release is its fence: it is conditional on the token like a renewal, and a lost
+        claim raises :class:`ClaimLost` there, which rolls back every write made before it in
+        the block. (On PostgreSQL the release's row lock orders it against a claimer as a
+        renewal's would: a claimer waiting on it finds the task released.)
+        """
+        async with self.services.db.session() as session:
+            yield session
+            if not self._released:
+                raise AssertionError("a run's finishing transaction must release its claim")
+
     async def confirm(self) -> None:
         """Prove the run still owns its task (and renew the lease) before a vendor write."""
         async with self.fenced():
@@ -160,7 +174,7 @@ class TaskClaim:
                 )
             return
         message = INTERRUPTED if error is None or not str(error) else f"{INTERRUPTED} ({error})"
-        async with self.fenced() as session:
+        async with self.finishing() as session:
             if self.run.outcome == RunOutcome.RUNNING.value:
                 await journal.finish_run(
                     session,

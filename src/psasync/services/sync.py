@@ -305,7 +305,7 @@ class _Applier:
             steps=[(step, self.planned[step.key]) for step in self.run.actions],
             before_delete=self.claim.confirm,
         )
-        async with self.claim.fenced() as session:
+        async with self.claim.finishing() as session:
             await self._flush(session)
             events = [
                 await journal.add_event(
@@ -428,7 +428,7 @@ class _Applier:
         outcome = (
             ActionOutcome.UNKNOWN if isinstance(error, OutcomeUnknown) else ActionOutcome.FAILED
         )
-        async with self.claim.fenced() as session:
+        async with self.claim.finishing() as session:
             await self._flush(session)
             await journal.record_action(
                 session,
@@ -446,7 +446,7 @@ class _Applier:
             return await call
         except AdapterError as error:
             await note_psa_error(self.services, self.actor.tenant_id, error)
-            async with self.claim.fenced() as session:
+            async with self.claim.finishing() as session:
                 await self._flush(session)
                 await self._finish_in(session, succeeded=False, error=error.message)
             raise _vendor_failure(error, self.run) from None
@@ -454,7 +454,8 @@ class _Applier:
     async def _finish_in(
         self, session: AsyncSession, *, succeeded: bool, error: str | None
     ) -> None:
-        """Close the run in the journal and release the task, in the caller's transaction."""
+        """Close the run in the journal and release the task, in the caller's transaction (a
+        :meth:`TaskClaim.finishing` one: the release fences every write before it)."""
         await journal.finish_run(
             session,
             self.run.id,

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from psasync.store.sqlite_driver import OneCallAiosqlite
+from psasync.store.sqlite_driver import OnLoopAiosqlite, statements_on_loop
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -62,10 +62,11 @@ class Database:
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
         options: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
-            # Concurrent writers wait for the lock rather than fail at once.
+            # Concurrent writers wait for the lock rather than fail at once (on the
+            # connection's thread: store/sqlite_driver.py).
             options["connect_args"] = {"timeout": 30}
             if make_url(self.url).get_driver_name() == "aiosqlite":
-                options["module"] = OneCallAiosqlite()
+                options["module"] = OnLoopAiosqlite()
         else:
             options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
@@ -85,28 +86,36 @@ class Database:
 
         On SQLite, transactions of this process take turns: SQLite has one writer at a time,
         and a writer that finds the file locked sleeps in steps of up to 100 ms, which under
-        concurrent syncs costs far more than waiting here. Sessions never nest.
+        concurrent syncs costs far more than waiting here. Sessions never nest. Its statements
+        run on the event loop (store/sqlite_driver.py): they take microseconds, and one that
+        meets another process's lock waits for it on the connection's thread.
         """
         if self._turns is None:
             async with self.sessions() as session, session.begin():
                 yield session
             return
-        async with self._turns, self.sessions() as session, session.begin():
-            yield session
+        with statements_on_loop():
+            async with self._turns, self.sessions() as session, session.begin():
+                yield session
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
+    async def read(self, *, scans: bool = False) -> AsyncIterator[AsyncSession]:
         """A session for reading only, which never waits for a turn.
 
         In WAL mode SQLite's readers run beside its one writer, so a read need not queue behind
         this process's writes (a preview or a sync's plan reads while other syncs journal).
         Nothing is ever written through it: it does not flush by itself and its transaction is
         rolled back when the block ends, whatever was changed in it.
+
+        On SQLite its statements run on the event loop, as a session's do, unless the read
+        ``scans``: a search over every task may take tens of milliseconds, which the loop
+        should spend serving other requests while the connection's thread reads.
         """
-        async with self.sessions(autoflush=False) as session:
-            yield session
-            # Closing rolls the transaction back and keeps the objects read usable (a rollback
-            # would expire them).
+        with statements_on_loop(self.is_sqlite and not scans):
+            async with self.sessions(autoflush=False) as session:
+                yield session
+                # Closing rolls the transaction back and keeps the objects read usable (a
+                # rollback would expire them).
 
     async def upgrade(self) -> None:
         """Apply every migration not yet applied (safe to run on every start)."""

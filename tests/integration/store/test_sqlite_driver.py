@@ -1,10 +1,12 @@
-"""SQLite statements reach aiosqlite's thread once each, and answer exactly as through
-SQLAlchemy's own aiosqlite adapter: rows, row counts, ids, RETURNING, many-row inserts, errors."""
+"""psasync's SQLite adapter answers exactly as SQLAlchemy's own aiosqlite adapter — rows, row
+counts, ids, RETURNING, many-row inserts, errors — whether a statement runs on the event loop
+(in a session's block) or on the connection's thread (one call there a statement)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +19,17 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    func,
     insert,
     select,
     text,
     update,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from psasync.store.database import Database
-from psasync.store.sqlite_driver import OneCallAiosqlite
+from psasync.store.sqlite_driver import OnLoopAiosqlite, statements_on_loop
 
 pytestmark = pytest.mark.anyio
 
@@ -47,16 +50,41 @@ async def _engine(path: Path, **options: Any) -> AsyncEngine:
     return engine
 
 
-@pytest.fixture(params=["stock", "one-call"])
+@pytest.fixture(params=["stock", "on-thread"])
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    options = {"module": OneCallAiosqlite()} if request.param == "one-call" else {}
+    options = {"module": OnLoopAiosqlite()} if request.param == "on-thread" else {}
     engine = await _engine(tmp_path / "lines.db", **options)
     yield engine
     await engine.dispose()
 
 
-async def test_rows_counts_ids_and_returning_are_the_drivers(engine: AsyncEngine) -> None:
-    async with engine.begin() as connection:
+Transaction = AsyncConnection | AsyncSession
+
+
+@pytest.fixture(params=["stock", "on-thread", "on-loop"])
+async def transaction(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    """``transaction()``: a block whose statements run as the parameter says."""
+    options = {"module": OnLoopAiosqlite()} if request.param != "stock" else {}
+    engine = await _engine(tmp_path / "lines.db", **options)
+
+    @asynccontextmanager
+    async def begin() -> AsyncIterator[Transaction]:
+        if request.param == "on-loop":
+            # A session, as Database.session() opens: SQLAlchemy's connection API insists
+            # that a statement awaits something, and on the loop nothing is awaited.
+            with statements_on_loop():
+                async with AsyncSession(engine) as session, session.begin():
+                    yield session
+        else:
+            async with engine.begin() as connection:
+                yield connection
+
+    yield begin
+    await engine.dispose()
+
+
+async def test_rows_counts_ids_and_returning_are_the_drivers(transaction: Any) -> None:
+    async with transaction() as connection:
         first = await connection.execute(insert(lines).values(key="a", quantity=1))
         assert first.inserted_primary_key == (1,)
         many = await connection.execute(
@@ -83,17 +111,20 @@ async def test_rows_counts_ids_and_returning_are_the_drivers(engine: AsyncEngine
 
 
 async def test_errors_are_the_dbapis_and_leave_the_transaction_usable(
-    engine: AsyncEngine,
+    transaction: Any,
 ) -> None:
-    async with engine.connect() as connection:
-        await connection.execute(insert(lines).values(key="a", quantity=1))
-        with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError):
+        async with transaction() as connection:
+            await connection.execute(insert(lines).values(key="a", quantity=1))
+            with pytest.raises(OperationalError):
+                await connection.execute(text("SELECT nothing FROM nowhere"))
+            await connection.execute(insert(lines).values(key="b", quantity=1))
             await connection.execute(insert(lines).values(key="a", quantity=2))
-        with pytest.raises(OperationalError):
-            await connection.exec_driver_sql("SELECT nothing FROM nowhere")
-        await connection.rollback()
-        count = await connection.scalar(select(lines.c.id).where(lines.c.key == "a"))
-        assert count is None  # rolled back with the transaction
+    async with transaction() as connection:
+        count = await connection.scalar(select(func.count()).select_from(lines))
+        assert count == 0  # rolled back with the transaction
+        await connection.execute(insert(lines).values(key="a", quantity=1))
+        assert await connection.scalar(select(lines.c.quantity).where(lines.c.key == "a")) == 1
 
 
 async def test_a_statement_cancelled_while_it_runs_leaves_the_pool_usable(
@@ -119,7 +150,7 @@ async def test_a_statement_cancelled_while_it_runs_leaves_the_pool_usable(
         assert await connection.scalar(select(lines.c.quantity).where(lines.c.key == "after")) == 1
 
 
-async def test_each_statement_is_one_call_on_the_drivers_thread(
+async def test_a_sessions_statements_make_no_call_to_the_thread_and_others_one_each(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     database = Database(f"sqlite:///{tmp_path / 'calls.db'}")
@@ -135,10 +166,16 @@ async def test_each_statement_is_one_call_on_the_drivers_thread(
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
     async with database.session() as session:
-        calls = 0
         await session.execute(insert(lines).values(key="a", quantity=1))
         await session.execute(select(lines).where(lines.c.key == "a"))
         await session.execute(update(lines).values(quantity=2))
-        statements = calls
+    in_session = calls
+    async with database.engine.connect() as connection:
+        calls = 0
+        await connection.execute(insert(lines).values(key="b", quantity=1))
+        await connection.execute(select(lines).where(lines.c.key == "b"))
+        await connection.execute(update(lines).values(quantity=3))
+        on_connection = calls
     await database.dispose()
-    assert statements == 3, f"{statements} calls to aiosqlite's thread for 3 statements"
+    assert in_session == 0, f"{in_session} calls to aiosqlite's thread for a session's block"
+    assert on_connection == 3, f"{on_connection} calls to aiosqlite's thread for 3 statements"
