@@ -31,7 +31,9 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from types import TracebackType
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psasync.services.context import Services
@@ -148,8 +150,9 @@ class TaskClaim:
         status: TaskStatus,
         error: str | None,
         agreement_id: int | None = None,
-    ) -> None:
-        """End the claim inside ``session`` (a :meth:`fenced` one, with the run's last write)."""
+    ) -> Row[Any]:
+        """End the claim inside ``session`` (a :meth:`finishing` one, with the run's last
+        write): the task's row as the release left it."""
         released = await task_store.release_task(
             session,
             self.tenant_id,
@@ -160,10 +163,11 @@ class TaskClaim:
             now=self.services.now(),
             agreement_id=agreement_id,
         )
-        if not released:
+        if released is None:
             self.lost = True
             raise ClaimLost(self._lost_message())
         self._released = True
+        return released
 
     async def _let_go(self, error: BaseException | None) -> None:
         """The exit path for a run that did not release its claim itself."""

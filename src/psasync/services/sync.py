@@ -29,7 +29,9 @@ import math
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psasync.adapters.http import AdapterError, OutcomeUnknown
@@ -44,7 +46,7 @@ from psasync.services.errors import Conflict, Invalid, UpstreamFailed
 from psasync.services.integrations import note_psa_error, psa_for
 from psasync.services.planning import PreparedPlan, prepare_plan
 from psasync.services.ports import PsaPort
-from psasync.services.tasks import TaskView, load_task
+from psasync.services.tasks import TaskView
 from psasync.services.verification import verify_run
 from psasync.store import (
     ActionOutcome,
@@ -298,7 +300,7 @@ class _Applier:
 
     async def verify_and_finish(self) -> TaskView:
         """Verify the agreement, journal the findings and close the run; the task as it now
-        stands (read back in the same transaction)."""
+        stands (as the release left it)."""
         findings = await verify_run(
             self.psa,
             agreement_id=self.run.agreement_id,
@@ -319,8 +321,8 @@ class _Applier:
                 )
                 for finding in findings
             ]
-            await self._finish_in(session, succeeded=True, error=None)
-            task = TaskView.of(await load_task(session, self.actor.tenant_id, self.run.task_id))
+            released = await self._finish_in(session, succeeded=True, error=None)
+        task = TaskView.of(released)
         self.run.events.extend(events)
         log.info(
             "task %s synced to agreement %s (run %s)",
@@ -453,9 +455,10 @@ class _Applier:
 
     async def _finish_in(
         self, session: AsyncSession, *, succeeded: bool, error: str | None
-    ) -> None:
+    ) -> Row[Any]:
         """Close the run in the journal and release the task, in the caller's transaction (a
-        :meth:`TaskClaim.finishing` one: the release fences every write before it)."""
+        :meth:`TaskClaim.finishing` one: the release fences every write before it); the task's
+        row as released."""
         await journal.finish_run(
             session,
             self.run.id,
@@ -464,7 +467,7 @@ class _Applier:
             now=self.services.now(),
         )
         self.run.outcome = (RunOutcome.SUCCEEDED if succeeded else RunOutcome.FAILED).value
-        await self.claim.release_in(
+        return await self.claim.release_in(
             session,
             status=TaskStatus.SYNCED if succeeded else TaskStatus.FAILED,
             error=error,

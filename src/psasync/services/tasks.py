@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from psasync.domain.orders import Order, OrderType, task_title
@@ -53,7 +55,8 @@ class TaskView:
         )
 
     @classmethod
-    def of(cls, task: SyncTask) -> TaskView:
+    def of(cls, task: SyncTask | Row[Any]) -> TaskView:
+        """From the task's ORM object or its table row (as an UPDATE … RETURNING gives it)."""
         return cls(
             id=task.id,
             order_id=task.order_id,

@@ -26,6 +26,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Table,
     bindparam,
     column,
@@ -92,11 +93,13 @@ _RELEASE_FIELDS: dict[str, Any] = {
     "error": bindparam("new_error"),
     "updated_at": bindparam("now"),
 }
-_RELEASE = update(_tasks).where(*_CLAIMED_BY).values(**_RELEASE_FIELDS)
+# The released task comes back whole: the run reports it as it now stands, without reading it.
+_RELEASE = update(_tasks).where(*_CLAIMED_BY).values(**_RELEASE_FIELDS).returning(*_tasks.c)
 _RELEASE_SYNCED = (
     update(_tasks)
     .where(*_CLAIMED_BY)
     .values(**_RELEASE_FIELDS, synced_at=bindparam("now"), agreement_id=bindparam("new_agreement"))
+    .returning(*_tasks.c)
 )
 _UNCLAIM = update(_tasks).where(*_CLAIMED_BY).values(claim_token=None, claimed_until=None)
 _KEEP_SUBSCRIPTION = (
@@ -381,8 +384,9 @@ async def release_task(
     error: str | None,
     now: dt.datetime,
     agreement_id: int | None = None,
-) -> bool:
-    """End the claim ``token`` holds, leaving the task synced or failed; False if it was lost."""
+) -> Row[Any] | None:
+    """End the claim ``token`` holds, leaving the task synced or failed: the task's row as it
+    now stands, None if the claim was lost (nothing changed)."""
     parameters = {
         "tenant": tenant_id,
         "task": task_id,
@@ -396,7 +400,7 @@ async def release_task(
     else:
         statement = _RELEASE
     result = await session.execute(statement, parameters)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return result.one_or_none()
 
 
 async def keep_subscription(

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
-from psasync.store import Database, MappingSource, TaskFilter, TaskStatus
+from psasync.store import Database, MappingSource, SyncTask, TaskFilter, TaskStatus
 from psasync.store import tasks as store
 from psasync.store import tenants as tenant_store
 from psasync.store.snapshots import (
@@ -327,7 +327,7 @@ async def test_a_released_sync_leaves_the_task_synced(database: Database) -> Non
     (task_id,) = await add_tasks(database, task_row(tenant))
     assert await _claim(database, tenant, task_id, minute=0)
     async with database.session() as session:
-        assert await store.release_task(
+        released = await store.release_task(
             session, tenant, task_id, token=TOKEN, status=TaskStatus.SYNCED, error=None,
             now=at(2), agreement_id=501,
         )  # fmt: skip
@@ -337,6 +337,11 @@ async def test_a_released_sync_leaves_the_task_synced(database: Database) -> Non
         assert stored.claimed_until is None
         assert (stored.synced_at, stored.updated_at, stored.agreement_id) == (at(2), at(2), 501)
         assert stored.error is None
+    # The release answers the task's row as it left it, typed as a read would give it.
+    assert released is not None
+    assert dict(released._mapping) == {
+        column.name: getattr(stored, column.name) for column in SyncTask.__table__.columns
+    }
     assert not await _claim(database, tenant, task_id, minute=3)
 
 
