@@ -4,7 +4,7 @@ aiosqlite runs each call on the connection's own thread, so the event loop never
 file. Each call is a round trip to that thread and back through the loop, and for the
 statements psasync runs most (a sync's claim and journal writes, a plan's reads: microseconds of
 SQLite's work each) the round trips cost far more CPU than SQLite: a sync's twenty statements
-and seven commits spent a third of its CPU on them (docs/performance.md).
+and seven commits spent about a quarter of its CPU on them (docs/performance.md).
 
 So inside ``Database.session()`` and ``Database.read()`` (``statements_on_loop``) a statement
 runs on the loop, as do the commit and the rollback, and waits for nothing: the connection's
