@@ -51,7 +51,12 @@ _DEFAULT_LOCK_WAIT_SECONDS = 5.0
 
 @contextmanager
 def statements_on_loop(enabled: bool = True) -> Iterator[None]:
-    """Within the block, this task's SQLite statements run on the event loop (see above)."""
+    """Within the block, this task's SQLite statements run on the event loop (see above).
+
+    Tasks started inside the block inherit it, as they do any context variable: they reach the
+    database through sessions too (SQLAlchemy's ``AsyncConnection`` insists that a statement
+    awaits something, and on the loop nothing is awaited).
+    """
     token = _on_loop.set(enabled)
     try:
         yield
