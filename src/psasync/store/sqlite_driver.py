@@ -110,21 +110,19 @@ class _OnLoopOrThreadCursor(AsyncAdapt_aiosqlite_cursor):
     __slots__ = ()
 
     def execute(self, operation: Any, parameters: Any = None) -> None:
-        connection: _OnLoopOrThreadConnection = self._adapt_connection  # type: ignore[assignment]
-        try:
-            outcome = connection.run(_run_statement, operation, parameters, many=False)
-        except Exception as error:
-            # Raises the DBAPI's error, as SQLAlchemy's cursor does.
-            connection._handle_exception(error)
-        self._finish(outcome)
+        self._run(operation, parameters, many=False)
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> None:
+        self._run(operation, seq_of_parameters, many=True)
+
+    def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
         connection: _OnLoopOrThreadConnection = self._adapt_connection  # type: ignore[assignment]
+        # A bulk statement may take long: it always keeps the thread.
+        run = connection.run_on_thread if many else connection.run
         try:
-            outcome = connection.run_on_thread(
-                _run_statement, operation, seq_of_parameters, many=True
-            )
+            outcome = run(_run_statement, operation, parameters, many=many)
         except Exception as error:
+            # Raises the DBAPI's error, as SQLAlchemy's cursor does.
             connection._handle_exception(error)
         self._finish(outcome)
 

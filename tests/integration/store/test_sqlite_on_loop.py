@@ -48,6 +48,17 @@ def hold_write_lock(path: Path) -> sqlite3.Connection:
     return other
 
 
+def another_writer_for(path: Path, seconds: float) -> None:
+    """Another writer holding the file's write lock for ``seconds``, then committing."""
+    other = hold_write_lock(path)
+
+    def commit() -> None:
+        other.execute("COMMIT")
+        other.close()
+
+    threading.Timer(seconds, commit).start()
+
+
 class LoopWatch:
     """The longest the event loop went without running a 5 ms ticker."""
 
@@ -95,14 +106,12 @@ async def test_a_sessions_statements_run_on_the_loop_and_a_scanning_read_on_the_
 async def test_a_write_that_meets_another_writers_lock_waits_for_it_off_the_loop(
     database: Database, tmp_path: Path
 ) -> None:
-    other = hold_write_lock(tmp_path / "loop.db")
-    threading.Timer(HELD_SECONDS, other.execute, args=("COMMIT",)).start()
+    another_writer_for(tmp_path / "loop.db", HELD_SECONDS)
     started = time.perf_counter()
     async with LoopWatch() as watch:
         async with database.session() as session:
             await session.execute(text("INSERT INTO notes (body) VALUES ('ours')"))
     waited = time.perf_counter() - started
-    other.close()
 
     async with database.read() as session:
         bodies = sorted((await session.scalars(text("SELECT body FROM notes"))).all())
@@ -129,12 +138,10 @@ async def test_a_read_runs_beside_another_writer_without_waiting(
 async def test_statements_outside_a_session_still_wait_for_another_writers_lock(
     database: Database, tmp_path: Path
 ) -> None:
-    other = hold_write_lock(tmp_path / "loop.db")
-    threading.Timer(HELD_SECONDS, other.execute, args=("COMMIT",)).start()
+    another_writer_for(tmp_path / "loop.db", HELD_SECONDS)
     async with LoopWatch() as watch:
         async with database.engine.begin() as connection:
             await connection.execute(text("INSERT INTO notes (body) VALUES ('ours')"))
-    other.close()
 
     async with database.read() as session:
         count = await session.scalar(text("SELECT count(*) FROM notes"))
@@ -145,15 +152,13 @@ async def test_statements_outside_a_session_still_wait_for_another_writers_lock(
 async def test_a_bulk_insert_waits_for_another_writers_lock_off_the_loop(
     database: Database, tmp_path: Path
 ) -> None:
-    other = hold_write_lock(tmp_path / "loop.db")
-    threading.Timer(HELD_SECONDS, other.execute, args=("COMMIT",)).start()
+    another_writer_for(tmp_path / "loop.db", HELD_SECONDS)
     async with LoopWatch() as watch:
         async with database.session() as session:
             await session.execute(
                 text("INSERT INTO notes (body) VALUES (:body)"),
                 [{"body": f"ours {n}"} for n in range(50)],
             )
-    other.close()
 
     async with database.read() as session:
         count = await session.scalar(text("SELECT count(*) FROM notes"))
